@@ -1,0 +1,164 @@
+"""Bulk loads from Arrow: one transaction per batch, never row by row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from warehouse.db import transaction
+from warehouse.sql import read_sql
+
+TS = pa.timestamp("us")
+STR = pa.string()
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "entries": pa.schema(
+        [("feed_url", STR), ("guid", STR), ("link", STR), ("title", STR), ("summary", STR),
+         ("published_at", TS), ("first_seen_at", TS), ("run_id", STR)]
+    ),
+    "fetches": pa.schema(
+        [("run_id", STR), ("url", STR), ("kind", STR), ("status", pa.int32()), ("bytes", pa.int64()),
+         ("elapsed_ms", pa.float64()), ("final_url", STR), ("error_class", STR), ("error", STR),
+         ("fetched_at", TS)]
+    ),
+    "raw_pages": pa.schema(
+        [("url", STR), ("final_url", STR), ("status", pa.int32()), ("content_type", STR), ("fetched_at", TS),
+         ("body_zlib", pa.binary()), ("body_bytes", pa.int64()), ("body_hash", STR), ("run_id", STR)]
+    ),
+    "articles": pa.schema(
+        [("article_id", STR), ("canonical_url", STR), ("url", STR), ("final_url", STR), ("feed_url", STR),
+         ("source", STR), ("title", STR), ("byline", STR), ("published_at", TS), ("language", STR),
+         ("text", STR), ("word_count", pa.int32()), ("content_hash", STR), ("categories", pa.list_(STR)),
+         ("first_seen_at", TS), ("updated_at", TS), ("extractor_version", STR), ("cleaner_version", STR),
+         ("run_id", STR), ("batch_rank", pa.int32())]
+    ),
+    "article_refs": pa.schema(
+        [("article_id", STR), ("feed_url", STR), ("guid", STR), ("url", STR), ("seen_at", TS)]
+    ),
+    "duplicates": pa.schema(
+        [("article_id", STR), ("duplicate_of", STR), ("similarity", pa.float64()), ("method", STR),
+         ("url", STR), ("detected_at", TS), ("run_id", STR)]
+    ),
+    "topics": pa.schema(
+        [("topic_id", STR), ("label", STR), ("kind", STR), ("parents", pa.list_(STR)),
+         ("taxonomy_version", STR)]
+    ),
+    "article_topics": pa.schema(
+        [("article_id", STR), ("topic_id", STR), ("score", pa.float64()), ("evidence", STR),
+         ("taxonomy_version", STR)]
+    ),
+    "failures": pa.schema(
+        [("run_id", STR), ("stage", STR), ("url", STR), ("feed_url", STR), ("reason", STR), ("detail", STR),
+         ("retry", STR), ("failed_at", TS), ("resolved_at", TS)]
+    ),
+}
+
+
+def utc_naive(value: datetime | None) -> datetime | None:
+    """Store timestamps as naive UTC, the warehouse convention."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def now_utc() -> datetime:
+    """The current time as naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_arrow(table: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
+    """Build an Arrow table with the warehouse schema of `table` from plain dict rows."""
+    schema = SCHEMAS[table]
+    prepared = []
+    for row in rows:
+        item = {}
+        for column in schema.names:
+            value = row.get(column)
+            if isinstance(value, datetime):
+                value = utc_naive(value)
+            elif isinstance(value, dict | list) and schema.field(column).type == STR:
+                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            item[column] = value
+        prepared.append(item)
+    return pa.Table.from_pylist(prepared, schema=schema)
+
+
+def insert_rows(
+    connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], on_conflict: str = "NOTHING"
+) -> int:
+    """Insert rows into `table` through Arrow; existing keys are kept (NOTHING) or replaced (UPDATE)."""
+    if not rows:
+        return 0
+    arrow = to_arrow(table, rows)
+    target_columns = [c for c in arrow.column_names if c != "batch_rank"]
+    view = f"arrow_{table}"
+    connection.register(view, arrow)
+    try:
+        columns = ", ".join(target_columns)
+        conflict = "ON CONFLICT DO NOTHING" if on_conflict == "NOTHING" else ""
+        verb = "INSERT OR REPLACE INTO" if on_conflict == "REPLACE" else "INSERT INTO"
+        before = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        connection.execute(f"{verb} {table} ({columns}) SELECT {columns} FROM {view} {conflict}")
+        after = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        connection.unregister(view)
+    return after - before
+
+
+@dataclass
+class LoadBatch:
+    """Everything one batch adds to the warehouse, written in one transaction."""
+
+    run_id: str
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    fetches: list[dict[str, Any]] = field(default_factory=list)
+    raw_pages: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    article_refs: list[dict[str, Any]] = field(default_factory=list)
+    url_duplicates: list[dict[str, Any]] = field(default_factory=list)
+    article_topics: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[str, int]:
+    """Write one batch: ledger rows, raw pages, new articles with exact-duplicate marking, refs and topics."""
+    counts: dict[str, int] = {}
+    with transaction(connection):
+        counts["entries"] = insert_rows(connection, "entries", batch.entries)
+        counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
+        counts["raw_pages"] = insert_rows(connection, "raw_pages", batch.raw_pages, on_conflict="REPLACE")
+        counts["articles"] = insert_articles(connection, batch)
+        counts["article_refs"] = insert_rows(connection, "article_refs", batch.article_refs)
+        counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
+        counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)
+        counts["failures"] = insert_rows(connection, "failures", batch.failures)
+    return counts
+
+
+def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> int:
+    """Insert the batch's new articles and mark those whose text repeats a stored article."""
+    if not batch.articles:
+        return 0
+    arrow = to_arrow("articles", batch.articles)
+    connection.register("batch_articles", arrow)
+    try:
+        columns = ", ".join(c for c in arrow.column_names if c != "batch_rank")
+        before = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+        connection.execute(
+            f"INSERT INTO articles ({columns}) SELECT {columns} FROM batch_articles ON CONFLICT DO NOTHING"
+        )
+        inserted = connection.execute("SELECT count(*) FROM articles").fetchone()[0] - before
+        connection.execute(
+            read_sql("mark_content_duplicates"), {"detected_at": now_utc(), "run_id": batch.run_id}
+        )
+    finally:
+        connection.unregister("batch_articles")
+    return inserted

@@ -1,0 +1,98 @@
+"""Forward-only schema migrations from numbered .sql files, and (re)creation of the analysis views."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VIEWS_DIR = Path(__file__).parent / "views"
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class SchemaError(RuntimeError):
+    """The database's schema cannot be used by this version of newsdesk."""
+
+
+def list_migrations() -> list[tuple[int, str, Path]]:
+    """Return (version, name, path) of every migration file, in order."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise SchemaError(f"migration file name not understood: {path.name}")
+        found.append((int(match.group(1)), match.group(2), path))
+    versions = [version for version, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise SchemaError(f"two migrations share a number: {versions}")
+    return found
+
+
+def read_schema_version(connection: duckdb.DuckDBPyConnection) -> int:
+    """Return the highest applied migration number, 0 for an empty database."""
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def apply_migrations(connection: duckdb.DuckDBPyConnection) -> int:
+    """Bring the schema up to date and refresh the views; return the resulting version."""
+    migrations = list_migrations()
+    latest = migrations[-1][0] if migrations else 0
+    current = read_schema_version(connection)
+    if current > latest:
+        raise SchemaError(
+            f"database schema version {current} is newer than this newsdesk knows ({latest}); upgrade newsdesk"
+        )
+    if current == 0:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+    for version, name, path in migrations:
+        if version <= current:
+            continue
+        connection.begin()
+        try:
+            connection.execute(path.read_text(encoding="utf-8"))
+            connection.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [version, name, datetime.now(UTC).replace(tzinfo=None)],
+            )
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+    if latest != current or not views_present(connection):
+        create_views(connection)
+    return latest
+
+
+def views_present(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Tell whether every view file has a view in the database."""
+    wanted = {path.stem for path in VIEWS_DIR.glob("*.sql")}
+    have = {row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    return wanted <= have
+
+
+def create_views(connection: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create every view from warehouse/views/, retrying those that depend on views not yet made."""
+    pending = sorted(VIEWS_DIR.glob("*.sql"))
+    while pending:
+        failed: list[Path] = []
+        last_error: Exception | None = None
+        for path in pending:
+            try:
+                connection.execute(path.read_text(encoding="utf-8"))
+            except duckdb.CatalogException as error:
+                failed.append(path)
+                last_error = error
+        if len(failed) == len(pending):
+            raise SchemaError(f"views could not be created: {[p.name for p in failed]}: {last_error}")
+        pending = failed
