@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import trafilatura
 from trafilatura.settings import Extractor
+from trafilatura.utils import decode_file
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 
@@ -58,8 +59,10 @@ def read_html_language(html: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def extract_page(html: str, url: str | None = None) -> ExtractedPage | None:
-    """Extract the article body and metadata from decoded HTML; None when no body is found."""
+def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | None:
+    """Extract the article body and metadata from HTML; None when no body is found."""
+    if isinstance(html, bytes):
+        html = decode_file(html)
     options = copy(EXTRACT_OPTIONS)
     options.url = url
     options.source = url

@@ -1,0 +1,146 @@
+"""The articles stage: extract, clean, canonicalise, hash and tag fetched pages, on all cores for big batches."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from transforms.clean import CLEANER_VERSION, clean_text, count_words
+from transforms.extract import EXTRACTOR_VERSION, extract_page
+from transforms.hashing import hash_content, make_article_id
+from transforms.records import Article
+from transforms.topics import get_matcher, tag_article
+from transforms.outlets import outlet_of
+from transforms.urls import canonicalise_url
+
+# Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.
+POOL_THRESHOLD = 48
+CHUNK_SIZE = 16
+MIN_WORDS = 20
+
+
+@dataclass(slots=True)
+class PageJob:
+    """A fetched page and what its feed entry said about it."""
+
+    url: str
+    final_url: str
+    body: bytes
+    feed_url: str | None = None
+    guid: str | None = None
+    entry_title: str | None = None
+    entry_published_at: datetime | None = None
+    language: str | None = None
+    country: str | None = None
+
+
+@dataclass(slots=True)
+class PageOutcome:
+    """An article built from a page, or the reason none could be."""
+
+    url: str
+    article: Article | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def choose_published_at(page_date: datetime | None, entry_date: datetime | None) -> datetime | None:
+    """Prefer the feed's timestamp when the page only gives the same day (or nothing)."""
+    if entry_date is None:
+        return page_date
+    if page_date is None or page_date.date() == entry_date.date():
+        return entry_date
+    return page_date
+
+
+def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome:
+    """Turn one fetched page into a tagged Article, or say why it cannot be one."""
+    try:
+        page = extract_page(job.body, job.final_url)
+    except Exception as error:  # one bad page must never fail the batch
+        return PageOutcome(job.url, reason="extract_error", detail=f"{type(error).__name__}: {error}")
+    if page is None:
+        return PageOutcome(job.url, reason="empty_extraction", detail="no article body found")
+    title = page.title or job.entry_title
+    text = clean_text(page.text, title)
+    words = count_words(text)
+    if words < MIN_WORDS:
+        return PageOutcome(job.url, reason="too_short", detail=f"{words} words after cleaning")
+    canonical_url = canonicalise_url(job.final_url, page.page_canonical)
+    matcher = get_matcher(taxonomy_path)
+    article = Article(
+        article_id=make_article_id(canonical_url),
+        url=job.url,
+        final_url=job.final_url,
+        canonical_url=canonical_url,
+        feed_url=job.feed_url,
+        source=outlet_of(canonical_url) or outlet_of(job.final_url),
+        title=title,
+        byline=page.byline,
+        published_at=choose_published_at(page.published_at, job.entry_published_at),
+        language=page.language or job.language,
+        text=text,
+        word_count=words,
+        content_hash=hash_content(text),
+        extractor_version=EXTRACTOR_VERSION,
+        cleaner_version=CLEANER_VERSION,
+        categories=page.categories,
+    )
+    article.topics = tag_article(matcher, title, text, source_country=job.country)
+    return PageOutcome(job.url, article=article)
+
+
+def build_chunk(jobs: list[PageJob], taxonomy_path: str | None) -> list[PageOutcome]:
+    """Build a chunk of pages in one worker call."""
+    return [build_article(job, taxonomy_path) for job in jobs]
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+
+
+def get_pool(workers: int) -> Executor:
+    """Return the run's worker pool, started on first use and reused across batches."""
+    global _pool, _pool_size
+    if _pool is None or _pool_size != workers:
+        close_pool()
+        # spawn: forking a process that runs Prefect's threads and event loop can deadlock.
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _pool_size = workers
+    return _pool
+
+
+def close_pool() -> None:
+    """Stop the worker pool, if one was started."""
+    global _pool, _pool_size
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+    _pool, _pool_size = None, 0
+
+
+def count_workers(requested: int) -> int:
+    """Resolve 0 to one worker per usable core."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def build_articles(
+    jobs: list[PageJob], taxonomy_path: str | None = None, workers: int = 0, use_pool: bool | None = None
+) -> list[PageOutcome]:
+    """Build articles for a batch of pages, in page order, across worker processes when it pays."""
+    workers = count_workers(workers)
+    if use_pool is None:
+        use_pool = workers > 1 and len(jobs) >= POOL_THRESHOLD
+    if not use_pool:
+        return build_chunk(jobs, taxonomy_path)
+    chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
+    pool = get_pool(workers)
+    futures = [pool.submit(build_chunk, chunk, taxonomy_path) for chunk in chunks]
+    return [outcome for future in futures for outcome in future.result()]

@@ -1,0 +1,177 @@
+"""One batch of new entries through fetch → articles → load, as plain functions the flow wraps in tasks."""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows.articles import PageJob, PageOutcome
+from flows.config import Config
+from flows.fetch import FetchRequest, FetchResult
+from flows.poll import failure_row, fetch_row
+from transforms.hashing import make_article_id
+from transforms.records import Article, FeedEntry
+from transforms.urls import canonicalise_url, is_http_url
+from warehouse.db import write_session
+from warehouse.feeds import select_known_urls
+from warehouse.load import LoadBatch, load_batch, now_utc
+
+
+@dataclass
+class BatchPlan:
+    """The pages a batch must fetch, the entries that lead to each, and the rows gathered so far."""
+
+    run_id: str
+    load: LoadBatch
+    requests: list[FetchRequest] = field(default_factory=list)
+    entries_by_url: dict[str, list[FeedEntry]] = field(default_factory=dict)
+
+
+def entry_row(entry: FeedEntry, run_id: str, seen_at: Any) -> dict[str, Any]:
+    """Turn a feed entry into an `entries` row."""
+    return {
+        "feed_url": entry.feed_url, "guid": entry.guid, "link": entry.link, "title": entry.title,
+        "summary": entry.summary, "published_at": entry.published_at, "first_seen_at": seen_at, "run_id": run_id,
+    }
+
+
+def reference_rows(article_id: str, entry: FeedEntry, seen_at: Any) -> dict[str, Any]:
+    """An `article_refs` row: this entry carried that article."""
+    return {"article_id": article_id, "feed_url": entry.feed_url, "guid": entry.guid,
+            "url": entry.link, "seen_at": seen_at}
+
+
+def url_duplicate_row(link: str, original_id: str, run_id: str, seen_at: Any) -> dict[str, Any] | None:
+    """A `duplicates` row for a URL that canonicalises to a stored article; None if it is that article's URL."""
+    duplicate_id = make_article_id(link)
+    if duplicate_id == original_id:
+        return None
+    return {"article_id": duplicate_id, "duplicate_of": original_id, "similarity": 1.0, "method": "url",
+            "url": link, "detected_at": seen_at, "run_id": run_id}
+
+
+def plan_batch(entries: list[FeedEntry], db_path: Path, run_id: str) -> BatchPlan:
+    """Decide which pages to fetch: skip links whose canonical URL is already stored or already planned."""
+    seen_at = now_utc()
+    plan = BatchPlan(run_id=run_id, load=LoadBatch(run_id=run_id))
+    plan.load.entries = [entry_row(entry, run_id, seen_at) for entry in entries]
+    followable = []
+    for entry in entries:
+        if entry.error or not is_http_url(entry.link):
+            reason_detail = entry.error or f"unsupported link {entry.link!r}"
+            plan.load.failures.append(failure_row(run_id, "parse", "malformed_entry", reason_detail, entry.link,
+                                                  entry.feed_url, {"guid": entry.guid}))
+            continue
+        followable.append((canonicalise_url(entry.link), entry))
+    with write_session(db_path) as connection:
+        known = select_known_urls(connection, [canonical for canonical, _ in followable])
+    planned: dict[str, str] = {}  # canonical URL → the link we fetch for it
+    for canonical, entry in followable:
+        if canonical in known:
+            original_id = known[canonical]
+            plan.load.article_refs.append(reference_rows(original_id, entry, seen_at))
+            duplicate = url_duplicate_row(entry.link, original_id, run_id, seen_at)
+            if duplicate:
+                plan.load.url_duplicates.append(duplicate)
+            continue
+        link = planned.setdefault(canonical, entry.link)
+        if link == entry.link and link not in plan.entries_by_url:
+            plan.requests.append(FetchRequest(url=link, kind="page"))
+        plan.entries_by_url.setdefault(link, []).append(entry)
+    return plan
+
+
+def collect_pages(plan: BatchPlan, results: list[FetchResult], config: Config) -> list[PageJob]:
+    """Record every page fetch in the ledger, keep raw bodies, and return the pages to build articles from."""
+    languages = {feed.url: feed.language for feed in config.feeds}
+    countries = {feed.url: feed.country for feed in config.feeds}
+    jobs = []
+    for result in results:
+        plan.load.fetches.append(fetch_row(plan.run_id, result))
+        entry = plan.entries_by_url[result.url][0]
+        if not result.ok:
+            plan.load.failures.append(failure_row(
+                plan.run_id, "fetch", result.error_class or "fetch_error", result.error, result.url,
+                entry.feed_url, {"guid": entry.guid, "link": entry.link},
+            ))
+            continue
+        body = result.body or b""
+        plan.load.raw_pages.append({
+            "url": result.url, "final_url": result.final_url, "status": result.status,
+            "content_type": result.headers.get("content-type"), "fetched_at": result.fetched_at,
+            "body_zlib": zlib.compress(body, 6), "body_bytes": len(body),
+            "body_hash": hashlib.sha256(body).hexdigest(), "run_id": plan.run_id,
+        })
+        jobs.append(PageJob(
+            url=result.url, final_url=result.final_url, body=body, feed_url=entry.feed_url, guid=entry.guid,
+            entry_title=entry.title, entry_published_at=entry.published_at,
+            language=languages.get(entry.feed_url), country=countries.get(entry.feed_url),
+        ))
+    return jobs
+
+
+def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[str, Any]:
+    """Turn an Article into an `articles` row."""
+    return {
+        "article_id": article.article_id, "canonical_url": article.canonical_url, "url": article.url,
+        "final_url": article.final_url, "feed_url": article.feed_url, "source": article.source,
+        "title": article.title, "byline": article.byline, "published_at": article.published_at,
+        "language": article.language, "text": article.text, "word_count": article.word_count,
+        "content_hash": article.content_hash, "categories": article.categories, "first_seen_at": seen_at,
+        "updated_at": seen_at, "extractor_version": article.extractor_version,
+        "cleaner_version": article.cleaner_version, "run_id": run_id, "batch_rank": rank,
+    }
+
+
+def sort_key(article: Article) -> tuple:
+    """Deterministic batch order: earliest published first, then by canonical URL."""
+    published = article.published_at.isoformat() if article.published_at else "9999"
+    return (published, article.canonical_url)
+
+
+def add_articles(plan: BatchPlan, outcomes: list[PageOutcome], known: dict[str, str]) -> None:
+    """Add built articles (and their refs, URL duplicates and topics) to the batch; record build failures."""
+    seen_at = now_utc()
+    built = []
+    for outcome in outcomes:
+        entries = plan.entries_by_url[outcome.url]
+        if outcome.article is None:
+            entry = entries[0]
+            plan.load.failures.append(failure_row(
+                plan.run_id, "extract", outcome.reason or "extract_error", outcome.detail, outcome.url,
+                entry.feed_url, {"guid": entry.guid, "link": entry.link},
+            ))
+            continue
+        built.append((outcome.article, entries))
+    built.sort(key=lambda item: sort_key(item[0]))
+    kept: dict[str, str] = dict(known)  # canonical URL → article id already stored or kept in this batch
+    for rank, (article, entries) in enumerate(built):
+        original_id = kept.get(article.canonical_url)
+        repeats = entries
+        if original_id is None:
+            repeats = [e for e in entries[1:] if e.link != entries[0].link]
+            kept[article.canonical_url] = article.article_id
+            plan.load.articles.append(article_row(article, plan.run_id, seen_at, rank))
+            plan.load.article_topics.extend(
+                {"article_id": article.article_id, "topic_id": tag.topic_id, "score": tag.score,
+                 "evidence": tag.evidence, "taxonomy_version": tag.taxonomy_version}
+                for tag in article.topics
+            )
+            original_id = article.article_id
+        plan.load.article_refs.extend(reference_rows(original_id, entry, seen_at) for entry in entries)
+        for entry in repeats:
+            duplicate = url_duplicate_row(entry.link or article.url, original_id, plan.run_id, seen_at)
+            if duplicate:
+                plan.load.url_duplicates.append(duplicate)
+
+
+def load_plan(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> dict[str, int]:
+    """Write the batch in one transaction, resolving canonical URLs that arrived meanwhile."""
+    canonical_urls = [o.article.canonical_url for o in outcomes if o.article is not None]
+    with write_session(db_path) as connection:
+        known = select_known_urls(connection, canonical_urls)
+        add_articles(plan, outcomes, known)
+        return load_batch(connection, plan.load)

@@ -1,0 +1,144 @@
+"""The `newsdesk` command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+# Offline installs would otherwise log telemetry errors on every run.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+app = typer.Typer(
+    name="newsdesk", help="Ingest news feeds into a DuckDB warehouse: clean, deduplicated, topic-tagged.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+console = Console()
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
+SourcesOption = Annotated[Path | None, typer.Option("--sources", help="Sources YAML (default: seeds/sources.yaml).")]
+
+
+class OutputFormat(str, Enum):
+    """How `newsdesk sql` prints rows."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class CliError(Exception):
+    """An error shown to the user as one line."""
+
+
+def default_db() -> Path:
+    """The default warehouse path."""
+    from flows.config import DEFAULT_DB
+
+    return DEFAULT_DB
+
+
+@app.command()
+def ingest(
+    sources: SourcesOption = None,
+    db: DbOption = Path("data/news.duckdb"),
+    force_poll: Annotated[bool, typer.Option("--force-poll", help="Poll every active feed now.")] = False,
+) -> None:
+    """Poll the feeds, fetch new articles and load them into the warehouse."""
+    from flows.config import load_config
+    from flows.summary import render_table
+
+    load_config(sources)  # fail fast, before Prefect starts, on a bad sources file
+    from flows.ingest import ingest as ingest_flow
+
+    summary = ingest_flow(sources=str(sources) if sources else None, db=str(db), force_poll=force_poll)
+    console.print(render_table(summary))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
+    db: DbOption = Path("data/news.duckdb"),
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+) -> None:
+    """Run a read-only SQL query against the warehouse."""
+    from warehouse.db import read_session
+    from warehouse.stats import run_query
+
+    with read_session(db) as connection:
+        columns, rows = run_query(connection, query)
+    print_rows(columns, rows, output)
+
+
+@app.command()
+def stats(db: DbOption = Path("data/news.duckdb")) -> None:
+    """Show row counts and the most frequent topics."""
+    from warehouse.db import read_session
+    from warehouse.stats import count_tables, top_topics
+
+    with read_session(db) as connection:
+        counts = count_tables(connection)
+        topics = top_topics(connection)
+    print_rows(["table", "rows"], counts, OutputFormat.table)
+    print_rows(["topic_id", "label", "stories"], topics, OutputFormat.table)
+
+
+def print_rows(columns: list[str], rows: list[tuple[Any, ...]], output: OutputFormat) -> None:
+    """Print query results as a table, CSV or JSON lines."""
+    if output is OutputFormat.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif output is OutputFormat.json:
+        for row in rows:
+            sys.stdout.write(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
+    else:
+        table = Table(show_header=True)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if value is None else str(value) for value in row))
+        console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors become one line on stderr instead of a traceback."""
+    import duckdb
+
+    from flows.config import ConfigError
+    from warehouse.db import WarehouseBusy
+    from warehouse.migrate import SchemaError
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="newsdesk", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError:
+        return 0
+    except click.UsageError as error:
+        hint = f" (see `newsdesk {error.ctx.info_name} --help`)" if error.ctx and error.ctx.parent else ""
+        print(f"newsdesk: error: {error.format_message()}{hint}", file=sys.stderr)
+        return 2
+    except click.exceptions.Abort:
+        print("newsdesk: aborted", file=sys.stderr)
+        return 130
+    except (ConfigError, SchemaError, WarehouseBusy, FileNotFoundError, CliError) as error:
+        print(f"newsdesk: error: {error}", file=sys.stderr)
+        return 2
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"newsdesk: error: {first_line}", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Configuration: the sources file, validated, with defaults < file < environment < flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from transforms.urls import is_http_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES = REPO_ROOT / "seeds" / "sources.yaml"
+DEFAULT_DB = Path("data") / "news.duckdb"
+
+TOP_LEVEL_KEYS = {
+    "feeds", "mirror", "allow_private_networks", "fetch", "taxonomy", "batch_size", "workers",
+    "user_agent", "contact_url",
+}
+FEED_KEYS = {"url", "name", "language", "poll_every_s", "country"}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, described in one line that names the file and key."""
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """One configured feed."""
+
+    url: str
+    name: str | None = None
+    language: str | None = None
+    poll_every_s: int | None = None
+    country: str | None = None  # ISO code biasing place names towards this country
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Tunable fetch limits and politeness, as read from the `fetch:` section."""
+
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 20.0
+    total_timeout_s: float = 60.0
+    max_body_bytes: int = 10_000_000
+    max_redirects: int = 5
+    per_host_connections: int = 2
+    per_host_delay_s: float = 1.0
+    max_connections: int = 32
+    respect_robots: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything an ingest run needs to know, validated."""
+
+    path: Path
+    feeds: tuple[FeedSource, ...]
+    allow_private_networks: bool = False
+    mirror_root: Path | None = None
+    taxonomy_path: Path | None = None
+    batch_size: int = 500
+    workers: int = 0  # 0: one worker process per core
+    user_agent: str | None = None
+    contact_url: str | None = None
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+
+
+def fail(path: Path, key: str, problem: str) -> ConfigError:
+    """Build a one-line configuration error naming the file and key."""
+    return ConfigError(f"{path}: {key}: {problem}")
+
+
+def read_bool(path: Path, key: str, value: Any) -> bool:
+    """Accept only a real YAML boolean."""
+    if not isinstance(value, bool):
+        raise fail(path, key, f"must be true or false, not {value!r}")
+    return value
+
+
+def read_positive_number(path: Path, key: str, value: Any, kind: type) -> Any:
+    """Accept a non-negative int or float."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise fail(path, key, f"must be a non-negative number, not {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise fail(path, key, f"must be a whole number, not {value!r}")
+    return kind(value)
+
+
+def read_feed(path: Path, index: int, item: Any) -> FeedSource:
+    """Validate one entry of `feeds:`."""
+    key = f"feeds[{index}]"
+    if isinstance(item, str):
+        item = {"url": item}
+    if not isinstance(item, dict):
+        raise fail(path, key, "must be a mapping with at least `url`")
+    unknown = set(item) - FEED_KEYS
+    if unknown:
+        raise fail(path, f"{key}.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(FEED_KEYS))})")
+    url = item.get("url")
+    if not is_http_url(url):
+        raise fail(path, f"{key}.url", f"must be an http(s) URL, not {url!r}")
+    for text_key in ("name", "language", "country"):
+        if item.get(text_key) is not None and not isinstance(item[text_key], str):
+            raise fail(path, f"{key}.{text_key}", "must be text")
+    poll_every_s = item.get("poll_every_s")
+    if poll_every_s is not None:
+        poll_every_s = read_positive_number(path, f"{key}.poll_every_s", poll_every_s, int)
+    return FeedSource(
+        url=url.strip(), name=item.get("name"), language=item.get("language"),
+        poll_every_s=poll_every_s, country=item.get("country"),
+    )
+
+
+def read_fetch_options(path: Path, section: Any) -> FetchOptions:
+    """Validate the `fetch:` section against FetchOptions' fields."""
+    if section is None:
+        return FetchOptions()
+    if not isinstance(section, dict):
+        raise fail(path, "fetch", "must be a mapping")
+    known = {f.name: f for f in fields(FetchOptions)}
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        if key not in known:
+            raise fail(path, f"fetch.{key}", f"unknown key (allowed: {', '.join(sorted(known))})")
+        default = getattr(FetchOptions(), key)
+        if isinstance(default, bool):
+            values[key] = read_bool(path, f"fetch.{key}", value)
+        else:
+            values[key] = read_positive_number(path, f"fetch.{key}", value, type(default))
+    return FetchOptions(**values)
+
+
+def resolve_path(base: Path, value: Any, path: Path, key: str) -> Path:
+    """Resolve a path given in the file relative to the file's folder."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail(path, key, f"must be a path, not {value!r}")
+    resolved = (base / value).resolve() if not os.path.isabs(value) else Path(value)
+    return resolved
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read and validate a sources file; every problem is a ConfigError naming the key."""
+    path = Path(path) if path else DEFAULT_SOURCES
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such sources file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read: {error}") from error
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"{path}: not valid YAML{line}: {getattr(error, 'problem', error)}") from error
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: must be a YAML mapping with a `feeds:` list")
+    unknown = set(document) - TOP_LEVEL_KEYS
+    if unknown:
+        raise fail(path, sorted(unknown)[0], f"unknown key (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})")
+    raw_feeds = document.get("feeds")
+    if not isinstance(raw_feeds, list) or not raw_feeds:
+        raise fail(path, "feeds", "must be a non-empty list of feeds")
+    feeds = tuple(read_feed(path, index, item) for index, item in enumerate(raw_feeds))
+    urls = [feed.url for feed in feeds]
+    repeated = sorted({url for url in urls if urls.count(url) > 1})
+    if repeated:
+        raise fail(path, "feeds", f"feed listed twice: {repeated[0]}")
+    base = path.resolve().parent
+    mirror_root = None
+    if document.get("mirror") is not None:
+        mirror_root = resolve_path(base, document["mirror"], path, "mirror")
+        if not mirror_root.is_dir():
+            raise fail(path, "mirror", f"no such folder: {mirror_root}")
+    taxonomy_path = None
+    if document.get("taxonomy") is not None:
+        taxonomy_path = resolve_path(base, document["taxonomy"], path, "taxonomy")
+        if not taxonomy_path.is_file():
+            raise fail(path, "taxonomy", f"no such file: {taxonomy_path}")
+    config = Config(
+        path=path,
+        feeds=feeds,
+        allow_private_networks=read_bool(path, "allow_private_networks", document.get("allow_private_networks", False)),
+        mirror_root=mirror_root,
+        taxonomy_path=taxonomy_path,
+        batch_size=read_positive_number(path, "batch_size", document.get("batch_size", 500), int) or 500,
+        workers=read_positive_number(path, "workers", document.get("workers", 0), int),
+        user_agent=document.get("user_agent"),
+        contact_url=document.get("contact_url"),
+        fetch=read_fetch_options(path, document.get("fetch")),
+    )
+    return apply_environment(config)
+
+
+def apply_environment(config: Config) -> Config:
+    """Let NEWSDESK_* environment variables override the file."""
+    changes: dict[str, Any] = {}
+    if os.environ.get("NEWSDESK_ALLOW_PRIVATE_NETWORKS"):
+        changes["allow_private_networks"] = os.environ["NEWSDESK_ALLOW_PRIVATE_NETWORKS"].lower() in {"1", "true", "yes"}
+    if os.environ.get("NEWSDESK_WORKERS"):
+        try:
+            changes["workers"] = int(os.environ["NEWSDESK_WORKERS"])
+        except ValueError as error:
+            raise ConfigError(f"NEWSDESK_WORKERS: must be a whole number, not {os.environ['NEWSDESK_WORKERS']!r}") from error
+    if os.environ.get("NEWSDESK_CONTACT_URL"):
+        changes["contact_url"] = os.environ["NEWSDESK_CONTACT_URL"]
+    return replace(config, **changes) if changes else config

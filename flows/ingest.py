@@ -1,0 +1,116 @@
+"""The ingest flow: poll feeds → fetch new pages → build articles → load, in batches."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.articles import PageOutcome, build_articles, close_pool
+from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch
+from flows.config import DEFAULT_DB, Config, load_config
+from flows.fetch import FetchResult, FetchSettings, fetch_batch
+from flows.poll import PollResult, poll_feeds
+from flows.summary import render_markdown
+from transforms.records import FeedEntry
+from transforms.topics import get_matcher, list_topic_rows
+from warehouse.db import write_session
+from warehouse.migrate import apply_migrations
+from warehouse.runs import begin_run, count_failures_by_reason, finish_run
+from warehouse.topics import store_topics
+
+
+def make_fetch_settings(config: Config) -> FetchSettings:
+    """Fetch settings for a run, from the sources file's `fetch:` section and top-level switches."""
+    extra: dict[str, Any] = {"allow_private_networks": config.allow_private_networks, "mirror_root": config.mirror_root}
+    if config.user_agent:
+        extra["user_agent"] = config.user_agent
+    if config.contact_url:
+        extra["contact_url"] = config.contact_url
+    return FetchSettings(**asdict(config.fetch), **extra)
+
+
+def prepare_warehouse(db_path: Path, run_id: str, params: dict[str, Any], taxonomy_path: str | None) -> None:
+    """Migrate the schema, store the taxonomy's topics and open the run's row."""
+    rows = list_topic_rows(get_matcher(taxonomy_path))
+    with write_session(db_path) as connection:
+        apply_migrations(connection)
+        store_topics(connection, rows)
+        begin_run(connection, run_id, "ingest", params)
+
+
+@task(name="entries", cache_policy=NO_CACHE)
+def poll_entries(config: Config, db_path: Path, run_id: str, settings: FetchSettings, force: bool) -> PollResult:
+    """Poll due feeds and return the entries the warehouse has not seen."""
+    result = poll_feeds(config, db_path, run_id, settings, force=force)
+    get_run_logger().info("polled %s", result.counts)
+    return result
+
+
+@task(name="pages", cache_policy=NO_CACHE)
+def fetch_pages(entries: list[FeedEntry], db_path: Path, run_id: str,
+                settings: FetchSettings) -> tuple[BatchPlan, list[FetchResult]]:
+    """Plan a batch (skipping known URLs) and fetch its pages."""
+    plan = plan_batch(entries, db_path, run_id)
+    return plan, fetch_batch(plan.requests, settings)
+
+
+@task(name="articles", cache_policy=NO_CACHE)
+def build_batch_articles(plan: BatchPlan, results: list[FetchResult], config: Config,
+                         taxonomy_path: str | None) -> list[PageOutcome]:
+    """Extract, clean, hash and tag the batch's pages."""
+    jobs = collect_pages(plan, results, config)
+    return build_articles(jobs, taxonomy_path, workers=config.workers)
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def load_articles(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> dict[str, int]:
+    """Write the batch to the warehouse in one transaction."""
+    return load_plan(plan, outcomes, db_path)
+
+
+def finish_ingest(db_path: Path, run_id: str, status: str, counts: dict[str, Any]) -> dict[str, Any]:
+    """Close the run's row and return the summary."""
+    with write_session(db_path) as connection:
+        failures = count_failures_by_reason(connection, run_id)
+        finish_run(connection, run_id, status, counts, failures)
+    return {"run_id": run_id, "status": status, "counts": counts, "failures": failures}
+
+
+@flow(name="ingest", log_prints=True)
+def ingest(sources: str | None = None, db: str | None = None, force_poll: bool = False) -> dict[str, Any]:
+    """Poll the sources' feeds and load new articles into the DuckDB warehouse."""
+    started = time.monotonic()
+    config = load_config(sources)
+    db_path = Path(db) if db else DEFAULT_DB
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    taxonomy_path = str(config.taxonomy_path) if config.taxonomy_path else None
+    prepare_warehouse(db_path, run_id, {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll},
+                      taxonomy_path)
+    settings = make_fetch_settings(config)
+    counts: Counter[str] = Counter()
+    status = "failed"
+    try:
+        polled = poll_entries(config, db_path, run_id, settings, force_poll)
+        counts.update(polled.counts)
+        for start in range(0, len(polled.entries), config.batch_size):
+            plan, results = fetch_pages(polled.entries[start : start + config.batch_size], db_path, run_id, settings)
+            outcomes = build_batch_articles(plan, results, config, taxonomy_path)
+            counts.update({f"loaded_{k}": v for k, v in load_articles(plan, outcomes, db_path).items()})
+            counts["pages_fetched"] += len(results)
+        status = "completed"
+    finally:
+        close_pool()
+        counts["seconds"] = round(time.monotonic() - started, 2)
+        summary = finish_ingest(db_path, run_id, status, dict(counts))
+    create_markdown_artifact(key="ingest-summary", markdown=render_markdown(summary), description="ingest run")
+    get_run_logger().info("ingest %s: %s; failures %s", status, dict(counts), summary["failures"])
+    return summary

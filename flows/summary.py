@@ -1,0 +1,46 @@
+"""Run summaries as Markdown (for Prefect artifacts) and as rich tables (for the terminal)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+SUMMARY_ROWS = [
+    ("feeds polled", "feeds_due"),
+    ("feeds changed", "feeds_ok"),
+    ("feeds unchanged (304)", "feeds_unchanged"),
+    ("feeds failed", "feeds_failed"),
+    ("entries seen", "entries_seen"),
+    ("entries new", "entries_new"),
+    ("pages fetched", "pages_fetched"),
+    ("articles added", "loaded_articles"),
+    ("duplicates (url)", "loaded_url_duplicates"),
+    ("topic tags added", "loaded_article_topics"),
+    ("seconds", "seconds"),
+]
+
+
+def summary_pairs(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run summary as (label, value) pairs in display order, failures last."""
+    counts = summary.get("counts", {})
+    pairs = [(label, str(counts.get(key, 0))) for label, key in SUMMARY_ROWS]
+    pairs.extend((f"failed: {reason}", str(number)) for reason, number in summary.get("failures", {}).items())
+    return pairs
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    """Render a run summary as a Markdown table."""
+    lines = [f"## ingest run `{summary.get('run_id')}`: {summary.get('status')}", "", "| what | count |", "|---|---|"]
+    lines.extend(f"| {label} | {value} |" for label, value in summary_pairs(summary))
+    return "\n".join(lines) + "\n"
+
+
+def render_table(summary: dict[str, Any]) -> Table:
+    """Render a run summary as a rich table."""
+    table = Table(title=f"ingest {summary.get('status')}", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in summary_pairs(summary):
+        table.add_row(label, value)
+    return table

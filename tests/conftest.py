@@ -1,0 +1,40 @@
+"""Shared fixtures: one Prefect test harness per session, seed sites served on loopback, corpus paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect server and database for the whole test session (it costs ~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def seed_site(tmp_path):
+    """The bundled seed site served by real HTTP servers on 127.0.0.1, one port per outlet."""
+    from tests.sites import serve_seed_site
+
+    with serve_seed_site(tmp_path / "site") as site:
+        yield site
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared real-world corpus, or a clean skip when ../shared is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present")
+    return CORPUS

@@ -1,0 +1,4 @@
+-- Register configured feeds; a feed already known keeps its polling state but takes the new name and language.
+INSERT INTO feeds (feed_url, name, language, source, added_at)
+SELECT feed_url, name, language, source, added_at FROM configured_feeds
+ON CONFLICT (feed_url) DO UPDATE SET name = excluded.name, language = excluded.language;
