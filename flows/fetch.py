@@ -1,0 +1,436 @@
+"""Async, polite, bounded HTTP fetcher: every request ends as a FetchResult, never as an exception.
+
+One httpx.AsyncClient per batch; redirects are followed by hand so every hop is checked (scheme, private
+addresses, loops, robots.txt for pages). Bodies are streamed and capped before and after decompression.
+Hosts that have a folder under `settings.mirror_root` are answered from files (flows/mirror.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from flows.mirror import MirrorTransport, RoutingTransport
+from flows.netguard import GuardError, check_public_host, check_scheme
+from flows.politeness import HOST_SCHEDULE, HostGate, parse_retry_after
+from flows.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
+
+try:
+    import brotli
+except ImportError:  # brotli is a declared dependency; without it we simply do not advertise br
+    brotli = None
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+RETRY_STATUSES = (500, 502, 503, 504, 429)
+ROBOTS_AGENT = "newsdesk"
+ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
+_TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
+_DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+
+
+@dataclass
+class FetchSettings:
+    """Bounds and politeness for one fetch batch (see docs/fetching.md)."""
+
+    connect_timeout_s: float = 10
+    read_timeout_s: float = 20
+    total_timeout_s: float = 60
+    max_body_bytes: int = 10_000_000
+    max_redirects: int = 5
+    per_host_connections: int = 2
+    per_host_delay_s: float = 1.0
+    max_connections: int = 32
+    user_agent: str = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk)"
+    contact_url: str | None = None
+    allow_private_networks: bool = False
+    mirror_root: Path | None = None
+    respect_robots: bool = True
+    max_retries: int = 2  # extra attempts after a 5xx, 429, timeout or connection error
+    retry_backoff_s: float = 0.5  # first retry delay; doubles each attempt
+    max_retry_after_s: float = 10.0  # a longer Retry-After is not waited out within the batch
+
+    def header_user_agent(self) -> str:
+        """User-Agent header value, with the contact URL appended when set."""
+        if self.contact_url and self.contact_url not in self.user_agent:
+            return f"{self.user_agent} contact: {self.contact_url}"
+        return self.user_agent
+
+
+@dataclass
+class FetchRequest:
+    """One URL to fetch; `kind` is "feed" or "page"; validators make the GET conditional."""
+
+    url: str
+    kind: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class FetchResult:
+    """Outcome of one fetch: a response (any status) or a failure with a stable `error_class`."""
+
+    url: str
+    kind: str
+    final_url: str
+    status: int | None
+    headers: dict[str, str]  # lower-case names; body is already decoded, so content-encoding is dropped
+    body: bytes | None
+    elapsed_ms: float
+    fetched_at: datetime
+    error_class: str | None
+    error: str | None
+    wire_bytes: int = 0  # bytes received on the wire (compressed), all attempts' final response
+    redirects: list[str] = field(default_factory=list)  # URLs that answered with a redirect, in order
+    attempts: int = 1
+    from_mirror: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx response with a body."""
+        return self.status is not None and 200 <= self.status < 300 and self.body is not None
+
+    @property
+    def not_modified(self) -> bool:
+        """True for a 304 answer to a conditional GET."""
+        return self.status == 304
+
+
+class _BodyTooLarge(GuardError):
+    pass
+
+
+class _BoundedDecoder:
+    """Incremental content decoder that never produces more than the caller allows."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._deflate_raw = False
+        self._zlib = self._new_zlib() if encoding in ("gzip", "x-gzip", "deflate") else None
+        self._brotli = brotli.Decompressor() if encoding == "br" and brotli is not None else None
+        if encoding not in ("", "identity") and self._zlib is None and self._brotli is None:
+            raise GuardError("unsupported_encoding", f"unsupported content-encoding {encoding!r}")
+
+    def _new_zlib(self):
+        if self.encoding == "deflate":
+            return zlib.decompressobj(-zlib.MAX_WBITS if self._deflate_raw else zlib.MAX_WBITS)
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)
+
+    def decode(self, data: bytes, max_out: int) -> bytes:
+        """Decode one chunk, producing at most `max_out` + 1 bytes (one more signals the limit was hit)."""
+        if self._brotli is not None:
+            try:
+                return self._brotli.process(data, output_buffer_limit=max_out + 1)
+            except TypeError:  # older brotli without output limits
+                return self._brotli.process(data)
+        if self._zlib is None:
+            return data
+        try:
+            out = self._zlib.decompress(data, max_out + 1)
+        except zlib.error:
+            if self.encoding == "deflate" and not self._deflate_raw:
+                # Some servers send raw deflate without the zlib wrapper.
+                self._deflate_raw = True
+                self._zlib = self._new_zlib()
+                return self._zlib.decompress(data, max_out + 1)
+            raise
+        while self._zlib.eof and self._zlib.unused_data and len(out) <= max_out:
+            rest = self._zlib.unused_data  # concatenated gzip members
+            self._zlib = self._new_zlib()
+            out += self._zlib.decompress(rest, max_out + 1 - len(out))
+        return out
+
+
+async def read_body_bounded(response: httpx.Response, max_body_bytes: int) -> tuple[bytes, int]:
+    """Stream and decode a response body, refusing more than `max_body_bytes` on the wire or decoded."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise _BodyTooLarge("too_large", f"declared content-length {declared} exceeds {max_body_bytes} bytes")
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    decoder = _BoundedDecoder(encoding)
+    body = bytearray()
+    wire_bytes = 0
+    async for chunk in response.aiter_raw():
+        wire_bytes += len(chunk)
+        if wire_bytes > max_body_bytes:
+            raise _BodyTooLarge("too_large", f"body exceeds {max_body_bytes} bytes")
+        body += decoder.decode(chunk, max_body_bytes - len(body))
+        if len(body) > max_body_bytes:
+            raise _BodyTooLarge(
+                "decompression_bomb",
+                f"{encoding} body of {wire_bytes} bytes decodes past {max_body_bytes} bytes",
+            )
+    return bytes(body), wire_bytes
+
+
+def _classify_exception(exc: BaseException) -> tuple[str, str]:
+    """Stable error class and one-line message for an exception raised while fetching."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, GuardError):
+        return exc.error_class, message
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return "timeout", f"{type(exc).__name__}: {message}"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "bad_scheme", message
+    if isinstance(exc, httpx.InvalidURL | ValueError) and "URL" in message.upper():
+        return "bad_url", message
+    if isinstance(exc, httpx.ConnectError):
+        return "connect_error", message
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return "protocol_error", message
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
+        return "read_error", message
+    if isinstance(exc, zlib.error) or (brotli is not None and isinstance(exc, brotli.error)):
+        return "decode_error", f"content decoding failed: {message}"
+    if isinstance(exc, httpx.TransportError):
+        return "transport_error", message
+    return "internal_error", f"{type(exc).__name__}: {message}"
+
+
+@dataclass
+class _Attempt:
+    final_url: str
+    status: int | None
+    headers: dict[str, str]
+    body: bytes | None
+    wire_bytes: int
+    redirects: list[str]
+    from_mirror: bool
+
+
+class Fetcher:
+    """Fetch requests through one client, one host gate and the shared robots cache."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, transport: RoutingTransport, settings: FetchSettings
+    ) -> None:
+        self.client = client
+        self.transport = transport
+        self.settings = settings
+        self.gate = HostGate(
+            settings.per_host_connections, settings.per_host_delay_s, settings.max_connections
+        )
+        self._robots_locks: dict[str, asyncio.Lock] = {}
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch one request with retries inside the total timeout; never raises."""
+        started = time.perf_counter()
+        deadline = started + self.settings.total_timeout_s
+        fetched_at = datetime.now(UTC)
+        attempts = 0
+        error_class = error = None
+        attempt: _Attempt | None = None
+        try:
+            async with asyncio.timeout(self.settings.total_timeout_s):
+                while True:
+                    attempts += 1
+                    attempt, error_class, error, retry_in = await self._try_once(request, attempts)
+                    if retry_in is None or attempts > self.settings.max_retries:
+                        break
+                    if time.perf_counter() + retry_in > deadline:
+                        break  # keep this attempt's answer rather than time out while waiting
+                    await asyncio.sleep(retry_in)
+        except TimeoutError:
+            error_class, error = "timeout", f"total timeout of {self.settings.total_timeout_s:g} s exceeded"
+            attempt = None
+        except Exception as exc:  # the contract is "never raises": record anything unexpected
+            error_class, error = _classify_exception(exc)
+            attempt = None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        if attempt is None:
+            return FetchResult(
+                request.url,
+                request.kind,
+                request.url,
+                None,
+                {},
+                None,
+                elapsed_ms,
+                fetched_at,
+                error_class,
+                error,
+                attempts=attempts,
+            )
+        return FetchResult(
+            request.url,
+            request.kind,
+            attempt.final_url,
+            attempt.status,
+            attempt.headers,
+            attempt.body,
+            elapsed_ms,
+            fetched_at,
+            error_class,
+            error,
+            attempt.wire_bytes,
+            attempt.redirects,
+            attempts,
+            attempt.from_mirror,
+        )
+
+    async def _try_once(
+        self, request: FetchRequest, attempt_no: int
+    ) -> tuple[_Attempt | None, str | None, str | None, float | None]:
+        """One attempt: (response or None, error class, message, seconds before a retry or None)."""
+        backoff_s = self.settings.retry_backoff_s * 2 ** (attempt_no - 1)
+        try:
+            attempt = await self.follow(request)
+        except GuardError as exc:
+            return None, exc.error_class, str(exc), None
+        except _TRANSIENT_ERRORS as exc:
+            error_class, error = _classify_exception(exc)
+            return None, error_class, error, backoff_s
+        status = attempt.status or 0
+        if 200 <= status < 400:
+            return attempt, None, None, None
+        error_class, error = f"http_{status}", f"HTTP {status} from {attempt.final_url}"
+        retry_in = None
+        if status in RETRY_STATUSES:
+            retry_after = parse_retry_after(attempt.headers.get("retry-after"))
+            if retry_after is not None and not attempt.from_mirror:
+                HOST_SCHEDULE.defer_host(httpx.URL(attempt.final_url).host, min(retry_after, 3600.0))
+            if retry_after is None:
+                # A 429 without a hint is left to the next poll; server errors get a short backoff.
+                retry_in = None if status == 429 else backoff_s
+            elif retry_after <= self.settings.max_retry_after_s:
+                retry_in = retry_after
+        return attempt, error_class, error, retry_in
+
+    async def follow(self, request: FetchRequest, max_body_bytes: int | None = None) -> _Attempt:
+        """GET the URL, following up to max_redirects redirects with every hop checked."""
+        limit = max_body_bytes if max_body_bytes is not None else self.settings.max_body_bytes
+        try:
+            url = httpx.URL(request.url.strip())
+        except (httpx.InvalidURL, TypeError, ValueError) as exc:
+            raise GuardError("bad_url", f"invalid URL {request.url!r}: {exc}") from exc
+        seen: set[str] = set()
+        redirects: list[str] = []
+        headers = {}
+        if request.etag:
+            headers["if-none-match"] = request.etag
+        if request.last_modified:
+            headers["if-modified-since"] = request.last_modified
+        for _hop in range(self.settings.max_redirects + 1):
+            check_scheme(url)
+            seen.add(str(url))
+            mirrored = self.transport.is_mirrored(url.host)
+            if not mirrored and not self.settings.allow_private_networks:
+                await check_public_host(url.host, url.port)
+            if request.kind == "page" and self.settings.respect_robots:
+                await self._check_robots(url)
+            async with (
+                self.gate.slot(url.host, polite=not mirrored),
+                self.client.stream("GET", url, headers=headers) as response,
+            ):
+                status = response.status_code
+                location = response.headers.get("location")
+                if status in REDIRECT_STATUSES and location:
+                    redirects.append(str(url))
+                    try:
+                        url = url.join(location.strip())
+                    except (httpx.InvalidURL, ValueError) as exc:
+                        raise GuardError("bad_redirect", f"invalid Location {location!r}: {exc}") from exc
+                    if str(url) in seen:
+                        raise GuardError("redirect_loop", f"redirect loop back to {url}")
+                    continue
+                body = None
+                wire_bytes = 0
+                if 200 <= status < 300:
+                    body, wire_bytes = await read_body_bounded(response, limit)
+                result_headers = {
+                    k.lower(): v for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS
+                }
+                return _Attempt(str(url), status, result_headers, body, wire_bytes, redirects, mirrored)
+        raise GuardError(
+            "too_many_redirects", f"more than {self.settings.max_redirects} redirects from {request.url}"
+        )
+
+    async def _check_robots(self, url: httpx.URL) -> None:
+        """Raise robots_disallowed when the host's robots.txt forbids `url`."""
+        origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+        lock = self._robots_locks.setdefault(origin, asyncio.Lock())
+        async with lock:
+            rules = await ROBOTS_CACHE.rules_for(origin, self._load_robots)
+        if not rules.allows(str(url), ROBOTS_AGENT):
+            reason = rules.unreachable_reason or f"robots.txt of {origin} disallows {url.raw_path.decode()}"
+            raise GuardError("robots_disallowed", reason)
+
+    async def _load_robots(self, origin: str) -> RobotsRules:
+        """Fetch and interpret `origin`/robots.txt through the same client and politeness gate."""
+        try:
+            attempt = await self.follow(FetchRequest(origin + "/robots.txt", "robots"), ROBOTS_MAX_BYTES)
+        except _BodyTooLarge:
+            return RobotsRules(None)
+        except Exception as exc:
+            error_class, message = _classify_exception(exc)
+            if error_class in ("http_404", "too_many_redirects", "redirect_loop"):
+                return RobotsRules(None)
+            return rules_from_response(None, None, f"{error_class}: {message}")
+        return rules_from_response(attempt.status, attempt.body, None)
+
+
+def build_transport(settings: FetchSettings) -> RoutingTransport:
+    """Network transport (bounded pool) behind the mirror router."""
+    network = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(
+            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+        ),
+        retries=0,
+    )
+    mirror = MirrorTransport(Path(settings.mirror_root)) if settings.mirror_root else None
+    return RoutingTransport(mirror, network)
+
+
+def _client_headers(settings: FetchSettings) -> dict[str, str]:
+    encodings = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
+    return {"user-agent": settings.header_user_agent(), "accept-encoding": encodings, "accept": ACCEPT}
+
+
+async def fetch_all(requests: list[FetchRequest], settings: FetchSettings) -> list[FetchResult]:
+    """Fetch every request concurrently within the politeness bounds; results keep the request order."""
+    transport = build_transport(settings)
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout_s,
+        read=settings.read_timeout_s,
+        write=settings.read_timeout_s,
+        pool=settings.total_timeout_s,
+    )
+    async with httpx.AsyncClient(
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        headers=_client_headers(settings),
+        trust_env=False,
+    ) as client:
+        fetcher = Fetcher(client, transport, settings)
+        return list(await asyncio.gather(*(fetcher.fetch(request) for request in requests)))
+
+
+def fetch_batch(requests: list[FetchRequest], settings: FetchSettings) -> list[FetchResult]:
+    """Synchronous fetch_all; safe from plain threads and from code already inside an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(fetch_all(requests, settings))
+    # A loop is running in this thread: run the batch on a private loop in a helper thread.
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["results"] = asyncio.run(fetch_all(requests, settings))
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="newsdesk-fetch", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["results"]  # type: ignore[return-value]
