@@ -21,9 +21,9 @@ DEFAULT_SHINGLE_WORDS = 5
 DEFAULT_SEED = 1
 # Tuned by bench/eval_dedup.py (see docs/dedup.md): estimated Jaccard of word 5-shingles at or above which two
 # articles are near-duplicates, and the LSH banding that finds candidate pairs around it.
-DEFAULT_THRESHOLD = 0.3
+DEFAULT_THRESHOLD = 0.35
 DEFAULT_BANDS = 32
-DEFAULT_ROWS = 4
+DEFAULT_ROWS = 2
 
 EMPTY_SLOT = np.uint32(0xFFFFFFFF)  # every slot of the signature of a text without shingles
 _UINT64 = np.uint64
@@ -32,10 +32,11 @@ _MIX_2 = _UINT64(0x94D049BB133111EB)
 _GOLDEN = _UINT64(0x9E3779B97F4A7C15)
 _SHIFT_30, _SHIFT_27, _SHIFT_31, _SHIFT_32 = _UINT64(30), _UINT64(27), _UINT64(31), _UINT64(32)
 # Ideographs and kana carry no spaces between words: each character is a token of its own there.
-TOKEN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3040-\u30ff\u3400-\u4dbf"
-                      r"\u4e00-\u9fff\uf900-\ufaff]+")
-# Documents per chunk are capped so that one (shingles x permutations) uint64 matrix stays near 32 MB.
-_CHUNK_CELLS = 4_000_000
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CJK_RE = re.compile(f"[{_CJK}]")
+CJK_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+# One (shingles x permutations) uint64 block is capped near 4 MB so that it stays in cache.
+_BLOCK_CELLS = 1 << 19
 
 
 def _mix64(values: np.ndarray) -> np.ndarray:
@@ -55,24 +56,30 @@ def _hash_token(token: str) -> int:
 
 def tokenise_for_shingles(text: str) -> list[str]:
     """Tokens of a text as shingled: dateline dropped, normalised as for hashing, CJK split per character."""
-    return TOKEN_RE.findall(normalise_for_hash(strip_dateline(text or "")))
+    normalised = normalise_for_hash(strip_dateline(text or ""))
+    return CJK_TOKEN_RE.findall(normalised) if CJK_RE.search(normalised) else normalised.split()
 
 
-def shingle_words(text: str, k: int = DEFAULT_SHINGLE_WORDS) -> np.ndarray:
-    """Sorted unique uint64 hashes of a text's word k-shingles; a text shorter than k words is one shingle."""
+def _shingle_hashes(text: str, k: int) -> np.ndarray:
+    """uint64 hashes of a text's word k-shingles in text order, repeats included."""
     if k < 1:
         raise ValueError(f"shingle size k must be >= 1, got {k}")
     tokens = tokenise_for_shingles(text)
     if not tokens:
         return np.empty(0, dtype=np.uint64)
-    token_hashes = np.fromiter((_hash_token(token) for token in tokens), dtype=np.uint64, count=len(tokens))
+    token_hashes = np.fromiter(map(_hash_token, tokens), dtype=np.uint64, count=len(tokens))
     width = min(k, len(tokens))
     count = len(tokens) - width + 1
     shingles = np.zeros(count, dtype=np.uint64)
     # Order-sensitive rolling combination of the k token hashes of each window.
     for offset in range(width):
         shingles = _mix64(shingles * _GOLDEN + token_hashes[offset:offset + count])
-    return np.unique(shingles)
+    return shingles
+
+
+def shingle_words(text: str, k: int = DEFAULT_SHINGLE_WORDS) -> np.ndarray:
+    """Sorted unique uint64 hashes of a text's word k-shingles; a text shorter than k words is one shingle."""
+    return np.unique(_shingle_hashes(text, k))
 
 
 @lru_cache(maxsize=16)
@@ -93,12 +100,12 @@ def _permutation_params(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _minhash_of_shingles(shingles: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
-    """uint32 signature of one set of shingle hashes."""
+    """uint32 signature of one set of shingle hashes (repeats do not change a minimum)."""
     if shingles.size == 0:
         return np.full(num_perm, EMPTY_SLOT, dtype=np.uint32)
     multipliers, offsets = _permutation_params(num_perm, seed)
     best = np.full(num_perm, np.iinfo(np.uint64).max, dtype=np.uint64)
-    step = max(1, _CHUNK_CELLS // num_perm)
+    step = max(1, _BLOCK_CELLS // num_perm)
     for start in range(0, shingles.size, step):
         block = shingles[start:start + step, None] * multipliers[None, :] + offsets[None, :]
         np.minimum(best, block.min(axis=0), out=best)
@@ -110,7 +117,7 @@ def compute_minhash(
     text: str, num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED, k: int = DEFAULT_SHINGLE_WORDS
 ) -> np.ndarray:
     """MinHash signature (uint32, shape (num_perm,)) of a text's word k-shingles; deterministic everywhere."""
-    return _minhash_of_shingles(shingle_words(text, k), num_perm, seed)
+    return _minhash_of_shingles(_shingle_hashes(text, k), num_perm, seed)
 
 
 def compute_minhashes(
@@ -120,40 +127,11 @@ def compute_minhashes(
     k: int = DEFAULT_SHINGLE_WORDS,
 ) -> np.ndarray:
     """MinHash signatures of many texts, uint32, shape (len(texts), num_perm); rows equal compute_minhash."""
-    signatures = np.full((len(texts), num_perm), EMPTY_SLOT, dtype=np.uint32)
-    multipliers, offsets = _permutation_params(num_perm, seed)
-    shingle_sets = [shingle_words(text, k) for text in texts]
-    max_rows = max(1, _CHUNK_CELLS // num_perm)
-    chunk_rows: list[int] = []
-    chunk_sets: list[np.ndarray] = []
-    chunk_size = 0
-
-    def flush() -> None:
-        """Min-reduce the pending documents' shingles in one vectorised pass."""
-        nonlocal chunk_size
-        if not chunk_rows:
-            return
-        lengths = np.fromiter((s.size for s in chunk_sets), dtype=np.int64, count=len(chunk_sets))
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        hashed = np.concatenate(chunk_sets)[:, None] * multipliers[None, :] + offsets[None, :]
-        minima = np.minimum.reduceat(hashed, starts, axis=0)
-        signatures[chunk_rows] = (minima >> _SHIFT_32).astype(np.uint32)
-        chunk_rows.clear()
-        chunk_sets.clear()
-        chunk_size = 0
-
-    for row, shingles in enumerate(shingle_sets):
-        if shingles.size == 0:
-            continue
-        if shingles.size > max_rows:  # one very long text: on its own, in slices
-            signatures[row] = _minhash_of_shingles(shingles, num_perm, seed)
-            continue
-        if chunk_size + shingles.size > max_rows:
-            flush()
-        chunk_rows.append(row)
-        chunk_sets.append(shingles)
-        chunk_size += shingles.size
-    flush()
+    signatures = np.empty((len(texts), num_perm), dtype=np.uint32)
+    # One document at a time: its (shingles x permutations) block stays in cache, which measured faster than
+    # one large min-reduce over many documents (bench/eval_dedup.py).
+    for row, text in enumerate(texts):
+        signatures[row] = _minhash_of_shingles(_shingle_hashes(text, k), num_perm, seed)
     return signatures
 
 
