@@ -10,10 +10,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
+
+try:  # typer 0.20+ ships its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as click_exceptions
 
 # Offline installs would otherwise log telemetry errors on every run.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -121,13 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="newsdesk", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError:
+    except click_exceptions.NoArgsIsHelpError:
         return 0
-    except click.UsageError as error:
+    except click_exceptions.UsageError as error:
         hint = f" (see `newsdesk {error.ctx.info_name} --help`)" if error.ctx and error.ctx.parent else ""
         print(f"newsdesk: error: {error.format_message()}{hint}", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         print("newsdesk: aborted", file=sys.stderr)
         return 130
     except (ConfigError, SchemaError, WarehouseBusy, FileNotFoundError, CliError) as error:
