@@ -1,0 +1,117 @@
+"""The read snapshot: a copy of the live warehouse, indexed for search, that analysts may keep open."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse.db import write_session
+from warehouse.fts import build_search_index
+from warehouse.migrate import read_schema_version
+
+log = logging.getLogger("newsdesk.warehouse")
+
+SNAPSHOT_SUFFIX = ".read.duckdb"
+
+StepCallback = Callable[[str], None]
+
+
+def snapshot_path_for(db_path: str | Path) -> Path:
+    """The snapshot published beside a live file: data/news.duckdb → data/news.read.duckdb."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.stem + SNAPSHOT_SUFFIX)
+
+
+def choose_read_path(db_path: str | Path, live: bool) -> Path:
+    """The file an analyst command reads: the snapshot when it exists, else (or when asked) the live file."""
+    db_path = Path(db_path)
+    if live or db_path.name.endswith(SNAPSHOT_SUFFIX):
+        return db_path
+    snapshot = snapshot_path_for(db_path)
+    return snapshot if snapshot.exists() else db_path
+
+
+def wal_path_for(path: Path) -> Path:
+    """DuckDB's write-ahead log beside a database file."""
+    return path.with_name(path.name + ".wal")
+
+
+def copy_live_file(db_path: Path, target: Path, wait_s: float) -> float:
+    """Checkpoint the live file and copy it under its write lock; return the seconds the lock was held."""
+    if not db_path.exists():
+        raise FileNotFoundError(f"no warehouse at {db_path} (run `newsdesk ingest` first)")
+    with write_session(db_path, wait_s=wait_s) as connection:
+        locked_at = time.monotonic()
+        # After a checkpoint every committed change is in the main file, and nobody else can write while we
+        # hold the lock, so a byte copy is a consistent database.
+        connection.execute("CHECKPOINT")
+        shutil.copyfile(db_path, target)
+        wal = wal_path_for(db_path)
+        if wal.exists() and wal.stat().st_size:
+            shutil.copyfile(wal, wal_path_for(target))
+        return time.monotonic() - locked_at
+
+
+def record_snapshot_info(connection: duckdb.DuckDBPyConnection, db_path: Path, lock_held_s: float,
+                         indexed: int) -> None:
+    """Store when and from what the snapshot was made, so analysts can tell how fresh it is."""
+    connection.execute(
+        "CREATE OR REPLACE TABLE snapshot_info (published_at TIMESTAMP, live_path VARCHAR, "
+        "schema_version INTEGER, indexed_articles BIGINT, lock_held_s DOUBLE)"
+    )
+    connection.execute(
+        "INSERT INTO snapshot_info VALUES (?, ?, ?, ?, ?)",
+        [datetime.now(UTC).replace(tzinfo=None), str(db_path.resolve()), read_schema_version(connection),
+         indexed, round(lock_held_s, 4)],
+    )
+
+
+def publish_snapshot(db_path: str | Path, wait_s: float = 120.0, on_step: StepCallback | None = None) -> Path:
+    """Copy the live warehouse under a brief write lock, index the copy for search, and swap it in."""
+    db_path = Path(db_path)
+    target = snapshot_path_for(db_path)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    step = on_step or (lambda _name: None)
+    try:
+        step("copy")
+        lock_held_s = copy_live_file(db_path, staging, wait_s)
+        step("index")
+        connection = duckdb.connect(str(staging))
+        try:
+            indexed = build_search_index(connection)
+            record_snapshot_info(connection, db_path, lock_held_s, indexed)
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        step("publish")
+        stale_wal = wal_path_for(target)
+        if stale_wal.exists():  # someone wrote to the old snapshot: its log must not replay onto the new one
+            stale_wal.unlink()
+        # Readers that have the old snapshot open keep their (now unlinked) file; new readers get this one.
+        os.replace(staging, target)
+    finally:
+        for leftover in (staging, wal_path_for(staging)):
+            if leftover.exists():
+                leftover.unlink()
+    log.info("published %s (%d articles indexed; write lock held %.3f s)", target, indexed, lock_held_s)
+    return target
+
+
+def read_snapshot_info(connection: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
+    """Return the snapshot's provenance row, or None for a live file."""
+    exists = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'snapshot_info'"
+    ).fetchone()[0]
+    if not exists:
+        return None
+    cursor = connection.execute("SELECT * FROM snapshot_info")
+    row = cursor.fetchone()
+    return dict(zip([d[0] for d in cursor.description], row, strict=True)) if row else None
