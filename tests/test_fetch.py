@@ -321,3 +321,49 @@ def test_fetch_all_is_awaitable(server):
     url = server.route("/aw", Reply(200, {}, b"ok"))
     results = asyncio.run(fetch_all([FetchRequest(url, "feed")], quick()))
     assert results[0].ok
+
+
+def fetch_and_parse(server, path: str, reply: Reply):
+    """Serve `reply` at `path`, fetch it as a feed and parse the body."""
+    from transforms.feeds import parse_feed
+
+    result = fetch_one(server.route(path, reply))
+    assert result.ok, result.error
+    return parse_feed(result.body, result.final_url, result.headers)
+
+
+def test_served_feed_with_wrong_declared_charset(server):
+    body = RSS.replace(b"One", "Алеппо".encode("cp1251")).replace(b"utf-8", b"windows-1251")
+    parsed = fetch_and_parse(
+        server, "/cp1251.xml", Reply(200, {"content-type": "application/rss+xml; charset=utf-8"}, body)
+    )
+    assert parsed.entries[0].title == "Алеппо"
+
+
+def test_served_malformed_xml_keeps_items_and_reason(server):
+    body = RSS.replace(b"</channel></rss>", b"<item><title>broken &nbsp <link>")
+    parsed = fetch_and_parse(server, "/bad.xml", Reply(200, {"content-type": "application/xml"}, body))
+    assert parsed.bozo and parsed.bozo_reason and parsed.entries[0].title == "One"
+    assert parsed.entries[0].link == server.url("/one")
+
+
+def test_served_billion_laughs_is_harmless(server):
+    declarations = [b'<!ENTITY a0 "aaaaaaaaaa">'] + [
+        f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">'.encode() for i in range(1, 10)
+    ]
+    laughs = b"<!DOCTYPE rss [" + b"".join(declarations) + b"]>"
+    body = RSS.replace(b"<rss", laughs + b"<rss", 1).replace(b"<title>One</title>", b"<title>&a9;</title>")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    parsed = fetch_and_parse(server, "/lol.xml", Reply(200, {"content-type": "application/xml"}, body))
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) < 50 * 1024
+    assert parsed.bozo and "entity" in parsed.bozo_reason.lower()
+    assert "aaaaaaaaaaaaaaaaaaaa" not in repr(parsed)
+
+
+def test_served_xxe_does_not_leak_local_file(server, tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:SECRET")
+    doctype = f'<!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>'.encode()
+    body = RSS.replace(b"<rss", doctype + b"<rss", 1).replace(b"<title>One</title>", b"<title>&x;</title>")
+    parsed = fetch_and_parse(server, "/xxe.xml", Reply(200, {"content-type": "application/xml"}, body))
+    assert "SECRET" not in repr(parsed) and parsed.bozo
