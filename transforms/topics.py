@@ -1,0 +1,791 @@
+"""Topic and place tagging: one Aho-Corasick pass per article, disambiguation, scoring, hierarchy."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import ahocorasick
+
+from transforms.gazetteer import Gazetteer, Place, build_gazetteer, find_city_ids, strip_accents
+from transforms.records import TopicTag
+from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, Alias, Taxonomy, Topic, default_case, load_taxonomy
+
+TITLE_WEIGHT = 3.0
+LEAD_WEIGHT = 1.5
+BODY_WEIGHT = 1.0
+LEAD_CHARS = 400  # the first characters of the body that count as the lead
+PARENT_DECAY = 0.8  # a parent reached only through a child gets this share of the child's weight
+SCORE_SCALE = 3.0  # score = 1 - exp(-weight / SCORE_SCALE): one body mention 0.28, one title mention 0.63
+
+# Words just before a place that mark it as a place ("in Jordan", "near Nice", "northern Georgia").
+PLACE_CUES = frozenset(
+    (
+        "in",
+        "near",
+        "at",
+        "from",
+        "to",
+        "into",
+        "outside",
+        "across",
+        "around",
+        "toward",
+        "towards",
+        "via",
+        "through",
+        "of",
+        "visited",
+        "visit",
+        "entered",
+        "reached",
+        "north",
+        "south",
+        "east",
+        "west",
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+        "central",
+        "rural",
+        "greater",
+        "downtown",
+        "province",
+        "city",
+        "capital",
+        "border",
+        "borders",
+        "neighbouring",
+        "neighboring",
+    )
+)
+# Capitalised words after a place name that keep it a place (not "Jordan Henderson").
+PLACE_FOLLOWERS = frozenset(
+    (
+        "River",
+        "Valley",
+        "Province",
+        "Governorate",
+        "City",
+        "Region",
+        "County",
+        "Countryside",
+        "Airport",
+        "Citadel",
+        "Old",
+        "Gate",
+        "Border",
+        "Crossing",
+        "Basin",
+        "Sea",
+        "Lake",
+        "Mountains",
+        "Square",
+        "Street",
+        "Road",
+        "Highway",
+        "Port",
+        "Harbour",
+        "Harbor",
+        "Bay",
+        "Strait",
+        "Desert",
+        "Plain",
+        "Coast",
+        "Camp",
+        "District",
+        "Municipality",
+        "Council",
+        "Government",
+        "Army",
+        "Police",
+        "Times",
+        "News",
+        "Post",
+        "Herald",
+        "Tribune",
+        "Kingdom",
+        "Ministry",
+        "Embassy",
+        "Airlines",
+        "Airways",
+        "University",
+        "State",
+        "National",
+        "Central",
+        "Armed",
+        "Forces",
+        "Foreign",
+        "Prime",
+        "King",
+        "Queen",
+        "President",
+        "Republic",
+        "Governor",
+        "Mayor",
+        "Metropolitan",
+        "Area",
+        "Town",
+        "Village",
+        "Center",
+        "Centre",
+        "Hospital",
+        "Stadium",
+        "Station",
+        "Parliament",
+    )
+)
+# Capitalised words before a place name that are not a first name ("In Jordan", "Northern Georgia").
+NOT_FIRST_NAMES = frozenset(
+    (
+        "The",
+        "A",
+        "An",
+        "In",
+        "On",
+        "At",
+        "Of",
+        "And",
+        "But",
+        "For",
+        "From",
+        "To",
+        "With",
+        "By",
+        "As",
+        "After",
+        "Before",
+        "When",
+        "While",
+        "If",
+        "Since",
+        "Both",
+        "Only",
+        "Even",
+        "Like",
+        "Unlike",
+        "Across",
+        "Near",
+        "Inside",
+        "Outside",
+        "Under",
+        "Over",
+        "Into",
+        "Neighbouring",
+        "Neighboring",
+        "North",
+        "South",
+        "East",
+        "West",
+        "Northern",
+        "Southern",
+        "Eastern",
+        "Western",
+        "Central",
+        "Greater",
+        "Old",
+        "New",
+        "Upper",
+        "Lower",
+        "Rural",
+        "Downtown",
+        "Metropolitan",
+        "Hashemite",
+        "Kingdom",
+        "Republic",
+        "Visit",
+        "Visiting",
+        "Visited",
+        "Leaving",
+        "Left",
+        "Rebel",
+        "Rebels",
+        "Regime",
+        "Government",
+        "Sources",
+        "Officials",
+        "Residents",
+        "Says",
+        "Said",
+        "Why",
+        "How",
+        "What",
+        "Where",
+        "Who",
+        "Whether",
+        "Then",
+        "So",
+        "Also",
+        "Yet",
+    )
+)
+WORD_RE = re.compile(r"[^\W\d_][\w'’\-]*")
+CAP_WORD_BEFORE_RE = re.compile(r"([^\W\d_][\w'’\-]*) $")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One reading of a matched surface: which topic (None for an exclusion phrase) and how it may match."""
+
+    topic_id: str | None
+    form: str
+    case: str
+    upper_positions: tuple[int, ...]
+    weight: float = 1.0
+    ambiguous: str | None = None
+    requires_any: tuple[str, ...] = ()
+    rank: int = 0  # lower first when an article gives no hint which same-named place it means
+
+
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    surface: str
+    zone_weight: float
+    body_offset: int | None
+    candidates: list[Candidate]
+
+
+class TopicMatcher:
+    """A compiled taxonomy plus gazetteer: the automaton, merged topics, places and per-kind thresholds."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        topics: dict[str, Topic],
+        places: dict[str, Place],
+        automaton: ahocorasick.Automaton,
+        country_ids: dict[str, str],
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.version = taxonomy.version
+        self.topics = topics
+        self.places = places
+        self.automaton = automaton
+        self.country_ids = country_ids
+        self.thresholds = taxonomy.thresholds
+        self.order = _children_first(topics)
+        self.rank = {topic_id: i for i, topic_id in enumerate(self.order)}
+
+    def __reduce__(self):
+        # Workers (ProcessPoolExecutor) rebuild from the taxonomy data, once per process thanks to the cache.
+        return (build_matcher, (self.taxonomy,))
+
+    def __repr__(self) -> str:
+        return f"TopicMatcher(version={self.version!r}, topics={len(self.topics)})"
+
+
+_BUILD_LOCK = threading.Lock()
+_MATCHERS_BY_VERSION: dict[str, TopicMatcher] = {}
+_MATCHERS_BY_PATH: dict[tuple[str, int, int], TopicMatcher] = {}
+
+
+def build_matcher(taxonomy: Taxonomy) -> TopicMatcher:
+    """Compile a taxonomy and the gazetteer into a matcher; cached per process by taxonomy version."""
+    cached = _MATCHERS_BY_VERSION.get(taxonomy.version)
+    if cached is not None:
+        return cached
+    with _BUILD_LOCK:
+        cached = _MATCHERS_BY_VERSION.get(taxonomy.version)
+        if cached is None:
+            cached = _compile_matcher(taxonomy)
+            _MATCHERS_BY_VERSION[taxonomy.version] = cached
+    return cached
+
+
+def get_matcher(taxonomy_path: str | Path | None = None) -> TopicMatcher:
+    """The matcher for a taxonomy file (None: seeds/taxonomy.yaml), rebuilt only when the file changes."""
+    path = Path(taxonomy_path) if taxonomy_path is not None else DEFAULT_TAXONOMY_PATH
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _MATCHERS_BY_PATH:
+        return _MATCHERS_BY_PATH[key]
+    matcher = build_matcher(load_taxonomy(path))
+    if key is not None:
+        _MATCHERS_BY_PATH[key] = matcher
+    return matcher
+
+
+def list_topic_rows(matcher_or_taxonomy: TopicMatcher | Taxonomy) -> list[dict]:
+    """Rows for the `topics` table: every topic the matcher can emit, gazetteer places included."""
+    matcher = (
+        matcher_or_taxonomy
+        if isinstance(matcher_or_taxonomy, TopicMatcher)
+        else build_matcher(matcher_or_taxonomy)
+    )
+    return [
+        {
+            "topic_id": topic.topic_id,
+            "label": topic.label,
+            "kind": topic.kind,
+            "parents": list(topic.parents),
+            "taxonomy_version": matcher.version,
+        }
+        for topic in sorted(matcher.topics.values(), key=lambda t: t.topic_id)
+    ]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Building
+
+
+def _merge_topics(taxonomy: Taxonomy, gazetteer: Gazetteer) -> tuple[dict[str, Topic], dict[str, Place]]:
+    """Taxonomy topics absorb the gazetteer's entry for the same place; region members get the region."""
+    absorbed: dict[str, str] = {}  # gazetteer id -> taxonomy id
+    for topic in taxonomy.topics.values():
+        if topic.topic_id in gazetteer.topics:
+            absorbed[topic.topic_id] = topic.topic_id
+        if topic.iso and topic.iso in gazetteer.country_ids:
+            absorbed[gazetteer.country_ids[topic.iso]] = topic.topic_id
+    for topic in taxonomy.topics.values():
+        if topic.kind != "city":
+            continue
+        if topic.geonameid is not None and f"geo:{topic.geonameid}" in gazetteer.topics:
+            absorbed[f"geo:{topic.geonameid}"] = topic.topic_id
+        elif topic.geonameid is None:
+            for iso in _parent_isos(topic, taxonomy, gazetteer):
+                for city_id in find_city_ids(gazetteer, [a.text for a in topic.aliases], iso):
+                    absorbed.setdefault(city_id, topic.topic_id)
+
+    def remap(ids: tuple[str, ...], own: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(absorbed.get(i, i) for i in ids if absorbed.get(i, i) != own))
+
+    topics: dict[str, Topic] = {}
+    places: dict[str, Place] = {}
+    for gid, topic in gazetteer.topics.items():
+        if gid not in absorbed:
+            topics[gid] = replace(topic, parents=remap(topic.parents, gid))
+            places[gid] = gazetteer.places[gid]
+    for gid, tid in absorbed.items():
+        own = taxonomy.topics[tid]
+        merged = topics.get(tid, own)
+        texts = {a.text for a in merged.aliases}
+        extra = tuple(a for a in gazetteer.topics[gid].aliases if a.text not in texts)
+        topics[tid] = replace(
+            merged,
+            aliases=merged.aliases + extra,
+            origin="both",
+            parents=remap(merged.parents + gazetteer.topics[gid].parents, tid),
+        )
+        places.setdefault(tid, replace(gazetteer.places[gid], topic_id=tid))
+    for tid, topic in taxonomy.topics.items():
+        if tid not in topics:
+            topics[tid] = replace(topic, parents=remap(topic.parents, tid))
+        if tid not in places and topic.kind == "city":
+            isos = _parent_isos(topic, taxonomy, gazetteer)
+            if isos:
+                country = places.get(absorbed.get(gazetteer.country_ids.get(isos[0], ""), ""))
+                places[tid] = Place(tid, "city", isos[0], country.continent_code if country else None, 0)
+    for tid, topic in taxonomy.topics.items():
+        for iso in topic.members:
+            country_id = absorbed.get(gazetteer.country_ids.get(iso, ""), gazetteer.country_ids.get(iso))
+            if country_id in topics and tid not in topics[country_id].parents:
+                topics[country_id] = replace(topics[country_id], parents=topics[country_id].parents + (tid,))
+    for tid, topic in topics.items():
+        topics[tid] = replace(topic, parents=tuple(p for p in topic.parents if p in topics))
+    return topics, places
+
+
+def _parent_isos(topic: Topic, taxonomy: Taxonomy, gazetteer: Gazetteer) -> list[str]:
+    isos = []
+    by_id = {v: k for k, v in gazetteer.country_ids.items()}
+    for parent in topic.parents:
+        parent_topic = taxonomy.topics.get(parent)
+        if parent_topic is not None and parent_topic.iso:
+            isos.append(parent_topic.iso)
+        elif parent in by_id:
+            isos.append(by_id[parent])
+    return isos
+
+
+def _form_variants(text: str) -> list[str]:
+    """Spellings a form is also matched under: without accents, hyphens as spaces, typographic apostrophes."""
+    variants = [text, strip_accents(text)]
+    for base in list(variants):
+        if "-" in base:
+            variants.append(base.replace("-", " "))
+        if "'" in base:
+            variants.append(base.replace("'", "’"))
+            variants.append(base.replace("'", ""))
+    return [v for v in dict.fromkeys(variants) if len(v.lower()) == len(v) and v.strip()]
+
+
+def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
+    gazetteer = build_gazetteer(taxonomy.gazetteer)
+    topics, places = _merge_topics(taxonomy, gazetteer)
+    table: dict[str, list[Candidate]] = {}
+
+    def add(form: str, candidate: Candidate) -> None:
+        bucket = table.setdefault(form.lower(), [])
+        if all((c.topic_id, c.form) != (candidate.topic_id, candidate.form) for c in bucket):
+            bucket.append(candidate)
+
+    for topic in topics.values():
+        place = places.get(topic.topic_id)
+        rank = 0 if topic.origin != "gazetteer" else 1
+        population = place.population if place else 0
+        for alias in topic.aliases:
+            for form in _form_variants(alias.text):
+                add(form, _candidate(topic.topic_id, form, alias, rank * 10**10 - population))
+        for phrase in topic.exclude:
+            for form in _form_variants(phrase):
+                add(form, _candidate(None, form, Alias(text=form, case=default_case(form)), 0))
+    for phrase in taxonomy.gazetteer.exclude:
+        for form in _form_variants(phrase):
+            add(form, _candidate(None, form, Alias(text=form, case=default_case(form)), 0))
+
+    automaton = ahocorasick.Automaton()
+    for key, bucket in table.items():
+        bucket.sort(key=lambda c: c.rank)
+        automaton.add_word(key, (len(key), tuple(bucket)))
+    automaton.make_automaton()
+    country_ids = {iso: places_id for iso, places_id in gazetteer.country_ids.items()}
+    for tid, place in places.items():
+        if place.kind == "country" and place.country_code:
+            country_ids[place.country_code] = tid
+    return TopicMatcher(taxonomy, topics, places, automaton, country_ids)
+
+
+def _candidate(topic_id: str | None, form: str, alias: Alias, rank: int) -> Candidate:
+    return Candidate(
+        topic_id=topic_id,
+        form=form,
+        case=alias.case,
+        upper_positions=tuple(i for i, ch in enumerate(form) if ch.isupper()),
+        weight=alias.weight,
+        ambiguous=alias.ambiguous,
+        requires_any=alias.requires_any,
+        rank=rank,
+    )
+
+
+def _children_first(topics: dict[str, Topic]) -> list[str]:
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(topic_id: str) -> None:
+        if topic_id in seen:
+            return
+        seen.add(topic_id)
+        for parent in topics[topic_id].parents:
+            visit(parent)
+        order.append(topic_id)
+
+    for topic_id in topics:
+        visit(topic_id)
+    order.reverse()
+    return order
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tagging
+
+
+def tag_article(
+    matcher: TopicMatcher, title: str | None, text: str, source_country: str | None = None
+) -> list[TopicTag]:
+    """Topics of one article with evidence, best first; `source_country` (ISO code) biases place names."""
+    title = title or ""
+    text = text or ""
+    doc = f"{title}\n{text}" if title else text
+    body_start = len(title) + 1 if title else 0
+    mentions = _find_mentions(matcher, doc, body_start)
+    if not mentions:
+        return []
+    context = _Context(matcher, source_country)
+    for mention in mentions:
+        strong = [c for c in mention.candidates if c.ambiguous is None and not c.requires_any]
+        if len({c.topic_id for c in strong}) == 1:
+            context.add(strong[0].topic_id)
+    title_case = _is_title_case(title)
+    person_forms = _person_forms(doc, mentions, body_start, title_case)
+    resolved: list[tuple[_Mention, Candidate]] = []
+    for mention in mentions:
+        chosen = _choose_candidate(matcher, doc, mention, context, body_start, title_case, person_forms)
+        if chosen is not None:
+            resolved.append((mention, chosen))
+
+    plain = [(m, c) for m, c in resolved if not c.requires_any]
+    weights = _sum_weights(plain)
+    present = _roll_up(matcher, weights)
+    deferred = [(m, c) for m, c in resolved if c.requires_any and set(c.requires_any) & set(present)]
+    if deferred:
+        weights = _sum_weights(plain + deferred)
+        present = _roll_up(matcher, weights)
+    tags = []
+    for topic_id, (weight, children) in present.items():
+        topic = matcher.topics[topic_id]
+        if topic.requires_any and not (set(topic.requires_any) & (set(present) - {topic_id})):
+            continue
+        evidence = weights.get(topic_id, {}).get("evidence") or {
+            "forms": {},
+            "count": 0,
+            "first_offset": None,
+            "in_title": False,
+        }
+        evidence = dict(evidence)
+        own = weights.get(topic_id, {}).get("weight", 0.0)
+        own_ok = own >= matcher.thresholds.get(topic.kind, 1.0)
+        evidence["via"] = "alias" if own_ok or not children else f"child:{children[0]}"
+        if children:
+            evidence["children"] = children
+        evidence["weight"] = round(weight, 3)
+        tags.append(
+            TopicTag(
+                topic_id=topic_id,
+                score=round(1.0 - math.exp(-weight / SCORE_SCALE), 4),
+                evidence=evidence,
+                taxonomy_version=matcher.version,
+            )
+        )
+    tags.sort(key=lambda t: (-t.score, t.topic_id))
+    return tags
+
+
+def _lower_same_length(doc: str) -> str:
+    lowered = doc.lower()
+    if len(lowered) == len(doc):
+        return lowered
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in doc)
+
+
+def _case_ok(candidate: Candidate, surface: str) -> bool:
+    if candidate.case == "any":
+        return True
+    if candidate.case == "exact":
+        return surface == candidate.form
+    return all(surface[i].isupper() for i in candidate.upper_positions)
+
+
+def _find_mentions(matcher: TopicMatcher, doc: str, body_start: int) -> list[_Mention]:
+    lowered = _lower_same_length(doc)
+    size = len(doc)
+    hits = []
+    for end, (length, candidates) in matcher.automaton.iter(lowered):
+        start = end - length + 1
+        if (start > 0 and doc[start - 1].isalnum()) or (end + 1 < size and doc[end + 1].isalnum()):
+            continue
+        surface = doc[start : end + 1]
+        fitting = [c for c in candidates if _case_ok(c, surface)]
+        if fitting:
+            hits.append((start, end + 1, surface, fitting))
+    hits.sort(key=lambda h: (h[0], -h[1]))
+    mentions = []
+    last_end = -1
+    for start, end, surface, fitting in hits:
+        if start < last_end:
+            continue  # inside a longer match (leftmost-longest): "Jordan" in "Michael Jordan"
+        last_end = end
+        readings = [c for c in fitting if c.topic_id is not None]
+        if not readings:
+            continue  # an exclusion phrase
+        if start < body_start:
+            zone_weight, body_offset = TITLE_WEIGHT, None
+        else:
+            body_offset = start - body_start
+            zone_weight = LEAD_WEIGHT if body_offset < LEAD_CHARS else BODY_WEIGHT
+        mentions.append(_Mention(start, end, surface, zone_weight, body_offset, readings))
+    return mentions
+
+
+class _Context:
+    """Places an article is confidently about: their countries, continents and neighbours."""
+
+    def __init__(self, matcher: TopicMatcher, source_country: str | None) -> None:
+        self.matcher = matcher
+        self.topics: set[str] = set()
+        self.countries: set[str] = set()
+        self.continents: set[str] = set()
+        self.neighbours: set[str] = set()
+        self.source_country = source_country.upper() if source_country else None
+        if self.source_country:
+            self.countries.add(self.source_country)
+
+    def add(self, topic_id: str) -> None:
+        if topic_id in self.topics:
+            return
+        self.topics.add(topic_id)
+        place = self.matcher.places.get(topic_id)
+        if place is not None and place.kind in ("country", "city") and place.country_code:
+            self.countries.add(place.country_code)
+            if place.continent_code:
+                self.continents.add(place.continent_code)
+            country = self.matcher.places.get(self.matcher.country_ids.get(place.country_code, ""))
+            if country is not None:
+                self.neighbours.update(country.neighbours)
+        for parent in self.matcher.topics[topic_id].parents:
+            self.add(parent)
+
+    def supports(self, topic_id: str) -> bool:
+        """Another place of the article (or the source's country) makes this place likely."""
+        place = self.matcher.places.get(topic_id)
+        if place is None:
+            return bool(self.topics - {topic_id})
+        if place.kind == "city":
+            return place.country_code in self.countries
+        if place.kind == "country":
+            others = self.countries - {place.country_code}
+            if not others and self.source_country != place.country_code:
+                return False
+            if place.country_code == self.source_country:
+                return True
+            continents = {
+                self.matcher.places[self.matcher.country_ids[c]].continent_code
+                for c in others
+                if c in self.matcher.country_ids
+            }
+            return place.continent_code in continents or place.country_code in self.neighbours
+        return bool(self.topics - {topic_id})
+
+
+def _previous_word(doc: str, start: int, floor: int) -> str | None:
+    if start - 1 < floor or doc[start - 1] != " ":
+        return None
+    match = CAP_WORD_BEFORE_RE.search(doc, max(floor, start - 40), start)
+    return match.group(1) if match else None
+
+
+def _next_word(doc: str, end: int) -> str | None:
+    if end >= len(doc) or doc[end] != " ":
+        return None
+    match = WORD_RE.match(doc, end + 1)
+    return match.group(0) if match else None
+
+
+def _sentence_initial(doc: str, start: int, body_start: int) -> bool:
+    i = start - 1
+    while i >= 0 and doc[i] in " \t\"'“‘(«":
+        i -= 1
+    return i < 0 or i == body_start - 1 or doc[i] in ".!?:\n;"
+
+
+def _is_title_case(title: str) -> bool:
+    words = [w for w in title.split() if len(w) >= 4 and w[0].isalpha()]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) >= 0.7
+
+
+def _person_forms(doc: str, mentions: list[_Mention], body_start: int, title_case: bool) -> set[str]:
+    """Name-like place forms that this article uses as part of a person's name ("Jordan Henderson")."""
+    forms = set()
+    for mention in mentions:
+        if not any(c.ambiguous == "name" for c in mention.candidates):
+            continue
+        if mention.body_offset is None and title_case:
+            continue
+        nxt = _next_word(doc, mention.end)
+        prev = _previous_word(doc, mention.start, body_start if mention.body_offset is not None else 0)
+        surname_follows = (
+            nxt
+            and nxt[0].isupper()
+            and not nxt.isupper()
+            and nxt not in PLACE_FOLLOWERS
+            and nxt not in NOT_FIRST_NAMES
+        )
+        first_name_precedes = (
+            prev and prev[0].isupper() and not prev.isupper() and prev not in NOT_FIRST_NAMES
+        )
+        if surname_follows or first_name_precedes:
+            forms.add(mention.surface.lower())
+    return forms
+
+
+def _choose_candidate(
+    matcher: TopicMatcher,
+    doc: str,
+    mention: _Mention,
+    context: _Context,
+    body_start: int,
+    title_case: bool,
+    person_forms: set[str],
+) -> Candidate | None:
+    """Pick the reading of a mention, or None when an ambiguous name has no support."""
+    strong = [c for c in mention.candidates if c.ambiguous is None]
+    if strong:
+        if len(strong) == 1:
+            return strong[0]
+        for candidate in strong:
+            if context.supports(candidate.topic_id) and candidate.topic_id not in context.topics:
+                return candidate
+        for candidate in strong:
+            if candidate.topic_id in context.topics:
+                return candidate
+        return strong[0]
+    floor = body_start if mention.body_offset is not None else 0
+    prev = _previous_word(doc, mention.start, floor)
+    cue = prev is not None and prev.lower() in PLACE_CUES
+    in_title = mention.body_offset is None
+    supported = []
+    for candidate in mention.candidates:
+        if candidate.ambiguous == "name" and mention.surface.lower() in person_forms:
+            return None
+        if candidate.ambiguous == "word":
+            if not cue and (in_title or _sentence_initial(doc, mention.start, body_start)):
+                continue
+            nxt = _next_word(doc, mention.end)
+            if nxt and nxt[0].isupper() and nxt not in PLACE_FOLLOWERS and not (in_title and title_case):
+                continue
+        topic = matcher.topics[candidate.topic_id]
+        conflicted = any(c in context.topics for c in topic.conflicts)
+        if context.supports(candidate.topic_id):
+            supported.insert(0, candidate)
+        elif cue and not conflicted:
+            supported.append(candidate)
+    return supported[0] if supported else None
+
+
+def _sum_weights(resolved: list[tuple[_Mention, Candidate]]) -> dict[str, dict]:
+    totals: dict[str, dict] = {}
+    for mention, candidate in resolved:
+        entry = totals.get(candidate.topic_id)
+        if entry is None:
+            entry = totals[candidate.topic_id] = {
+                "weight": 0.0,
+                "evidence": {"forms": Counter(), "count": 0, "first_offset": None, "in_title": False},
+            }
+        entry["weight"] += mention.zone_weight * candidate.weight
+        evidence = entry["evidence"]
+        evidence["forms"][mention.surface] += 1
+        evidence["count"] += 1
+        if mention.body_offset is None:
+            evidence["in_title"] = True
+        elif evidence["first_offset"] is None:
+            evidence["first_offset"] = mention.body_offset
+    for entry in totals.values():
+        entry["evidence"]["forms"] = dict(entry["evidence"]["forms"])
+    return totals
+
+
+def _roll_up(matcher: TopicMatcher, weights: dict[str, dict]) -> dict[str, tuple[float, list[str]]]:
+    """Topics above their kind's threshold, plus every ancestor with weight inherited from its best child."""
+    inherited: dict[str, float] = {}
+    children: dict[str, list[str]] = {}
+    present: dict[str, tuple[float, list[str]]] = {}
+    relevant = set(weights)
+    for topic_id in list(relevant):
+        stack = list(matcher.topics[topic_id].parents)
+        while stack:
+            parent = stack.pop()
+            if parent not in relevant:
+                relevant.add(parent)
+                stack.extend(matcher.topics[parent].parents)
+    for topic_id in sorted(relevant, key=matcher.rank.__getitem__):
+        topic = matcher.topics[topic_id]
+        own = weights.get(topic_id, {}).get("weight", 0.0)
+        own_ok = own >= matcher.thresholds.get(topic.kind, 1.0)
+        if not own_ok and topic_id not in inherited:
+            continue
+        total = own + inherited.get(topic_id, 0.0)
+        present[topic_id] = (total, sorted(children.get(topic_id, [])))
+        for parent in topic.parents:
+            inherited[parent] = max(inherited.get(parent, 0.0), total * PARENT_DECAY)
+            children.setdefault(parent, []).append(topic_id)
+    return present
