@@ -33,8 +33,10 @@ from transforms.near_dupes import (  # noqa: E402
     compute_minhash,
     compute_minhashes,
     find_candidate_pairs,
+    shingle_words,
     tokenise_for_shingles,
 )
+from transforms.near_dupes import _minhash_of_shingles as minhash_of_shingles  # noqa: E402
 
 Pair = tuple[int, int]
 
@@ -60,13 +62,16 @@ def label_pairs(pool: list[Doc]) -> tuple[set[Pair], set[Pair], dict[str, set[Pa
         first, second = sorted(pair)
         ambiguous.update(tuple(sorted((i, j))) for i in by_base[first] for j in by_base[second])
 
-    per_kind: dict[str, set[Pair]] = {kind: set() for kind in VARIANT_KINDS}
+    per_kind: dict[str, set[Pair]] = {kind: set() for kind in (*VARIANT_KINDS, "real")}
     originals = {base_of(doc): index for index, doc in enumerate(pool) if doc.kind == "original"}
     kind_originals = {doc.doc_id: index for index, doc in enumerate(pool) if doc.kind.endswith("-original")}
     for index, doc in enumerate(pool):
         if doc.kind in per_kind:
             partner = kind_originals.get(f"{base_of(doc)}#{doc.kind}-original", originals[base_of(doc)])
             per_kind[doc.kind].add(tuple(sorted((partner, index))))
+    # Real copies: originals of two different base texts labelled as one article (FA-KES wire copies, Taz).
+    per_kind["real"] = {pair for pair in positives
+                        if pool[pair[0]].kind == pool[pair[1]].kind == "original"}
 
     # Same-topic negatives: FA-KES originals about the same place (Aleppo, Idlib, ...) from other families.
     by_topic: dict[str, list[int]] = defaultdict(list)
@@ -146,6 +151,17 @@ def time_minhash(texts: list[str]) -> dict[str, float]:
     start = time.perf_counter()
     MinHash.bulk([shingle_strings(text) for text in texts], num_perm=DEFAULT_NUM_PERM, seed=1)
     timings["datasketch MinHash.bulk"] = time.perf_counter() - start
+
+    # The signing step alone, shingles made beforehand (tokenising is shared by both and costs the same).
+    shingle_hashes = [shingle_words(text) for text in texts]
+    start = time.perf_counter()
+    for hashes in shingle_hashes:
+        minhash_of_shingles(hashes, DEFAULT_NUM_PERM, 1)
+    timings["signing only, numpy"] = time.perf_counter() - start
+    byte_shingles = [shingle_strings(text) for text in texts]
+    start = time.perf_counter()
+    MinHash.bulk(byte_shingles, num_perm=DEFAULT_NUM_PERM, seed=1)
+    timings["signing only, datasketch MinHash.bulk"] = time.perf_counter() - start
     return timings
 
 
