@@ -38,6 +38,7 @@ def test_dateline_credit_is_detected_and_stripped(dateline, agency):
         (BODY + "\nCopyright 2017 The Associated Press. All rights reserved.", "AP"),
         ("Rebels said (Reuters) that " + BODY, "Reuters"),
         (BODY + "\nSource: Sputnik", "Sputnik"),
+        ("Suicide attack on Syria wedding kills 32 AFP Monday 3 Oct 2016 " + BODY, "AFP"),
     ],
 )
 def test_credit_lines_are_detected(text, agency):

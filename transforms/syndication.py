@@ -73,6 +73,11 @@ REUTERS_SIGNOFF_RE = re.compile(r"\(\s*(?:Additional\s+)?Reporting by [^()]{3,30
 # Title suffixes: "Troops advance on Aleppo - Reuters", "... | AP News".
 TITLE_CREDIT_RE = re.compile(r"\s[-–—|]\s*(?P<agency>" + _SPELLINGS_RE + r")(?:\s+News)?\s*$", re.IGNORECASE)
 
+# A credit line before the date, as some outlets print it under the headline: "AFP, Monday 3 Oct 2016".
+BYLINE_CREDIT_RE = re.compile(
+    r"\b(?P<agency>AFP|AP|Reuters|dpa|Xinhua|Anadolu Agency)\s*,?\s+"
+    r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b"
+)
 HEAD_CHARS = 400  # a dateline credit sits at the top ...
 TAIL_CHARS = 600  # ... a credit line at the bottom
 
@@ -106,6 +111,9 @@ def detect_wire_credit(text: str, title: str | None = None) -> str | None:
         match = _AGENCY_IN_PARENS_RE.search(part)
         if match:
             return _agency_name(match.group("agency"))
+    match = BYLINE_CREDIT_RE.search(head)
+    if match:
+        return _agency_name(match.group("agency"))
     for pattern in CREDIT_LINE_RES:
         match = pattern.search(text)
         if match:
