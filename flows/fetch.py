@@ -11,6 +11,8 @@ import asyncio
 import threading
 import time
 import zlib
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +103,22 @@ class FetchResult:
     def not_modified(self) -> bool:
         """True for a 304 answer to a conditional GET."""
         return self.status == 304
+
+
+# The running request's total-timeout context: time spent queueing for a host slot is added back to it, so the
+# total timeout bounds the request itself, not how long politeness made it wait its turn.
+_BUDGET: ContextVar[asyncio.Timeout | None] = ContextVar("fetch_budget", default=None)
+
+
+def _pause_budget() -> Callable[[], None]:
+    """Stop the current request's total-timeout clock; the returned function restarts it where it stood."""
+    budget = _BUDGET.get()
+    if budget is None or budget.when() is None:
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    remaining_s = budget.when() - loop.time()
+    budget.reschedule(None)
+    return lambda: budget.reschedule(loop.time() + remaining_s)
 
 
 class _BodyTooLarge(GuardError):
@@ -222,19 +240,19 @@ class Fetcher:
     async def fetch(self, request: FetchRequest) -> FetchResult:
         """Fetch one request with retries inside the total timeout; never raises."""
         started = time.perf_counter()
-        deadline = started + self.settings.total_timeout_s
         fetched_at = datetime.now(UTC)
         attempts = 0
         error_class = error = None
         attempt: _Attempt | None = None
         try:
-            async with asyncio.timeout(self.settings.total_timeout_s):
+            async with asyncio.timeout(self.settings.total_timeout_s) as budget:
+                _BUDGET.set(budget)
                 while True:
                     attempts += 1
                     attempt, error_class, error, retry_in = await self._try_once(request, attempts)
                     if retry_in is None or attempts > self.settings.max_retries:
                         break
-                    if time.perf_counter() + retry_in > deadline:
+                    if asyncio.get_running_loop().time() + retry_in > (budget.when() or 0.0):
                         break  # keep this attempt's answer rather than time out while waiting
                     await asyncio.sleep(retry_in)
         except TimeoutError:
@@ -325,29 +343,29 @@ class Fetcher:
                 await check_public_host(url.host, url.port)
             if request.kind == "page" and self.settings.respect_robots:
                 await self._check_robots(url)
-            async with (
-                self.gate.slot(url.host, polite=not mirrored),
-                self.client.stream("GET", url, headers=headers) as response,
-            ):
-                status = response.status_code
-                location = response.headers.get("location")
-                if status in REDIRECT_STATUSES and location:
-                    redirects.append(str(url))
-                    try:
-                        url = url.join(location.strip())
-                    except (httpx.InvalidURL, ValueError) as exc:
-                        raise GuardError("bad_redirect", f"invalid Location {location!r}: {exc}") from exc
-                    if str(url) in seen:
-                        raise GuardError("redirect_loop", f"redirect loop back to {url}")
-                    continue
-                body = None
-                wire_bytes = 0
-                if 200 <= status < 300:
-                    body, wire_bytes = await read_body_bounded(response, limit)
-                result_headers = {
-                    k.lower(): v for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS
-                }
-                return _Attempt(str(url), status, result_headers, body, wire_bytes, redirects, mirrored)
+            resume_budget = _pause_budget()
+            async with self.gate.slot(url.host, polite=not mirrored):
+                resume_budget()
+                async with self.client.stream("GET", url, headers=headers) as response:
+                    status = response.status_code
+                    location = response.headers.get("location")
+                    if status in REDIRECT_STATUSES and location:
+                        redirects.append(str(url))
+                        try:
+                            url = url.join(location.strip())
+                        except (httpx.InvalidURL, ValueError) as exc:
+                            raise GuardError("bad_redirect", f"invalid Location {location!r}: {exc}") from exc
+                        if str(url) in seen:
+                            raise GuardError("redirect_loop", f"redirect loop back to {url}")
+                        continue
+                    body = None
+                    wire_bytes = 0
+                    if 200 <= status < 300:
+                        body, wire_bytes = await read_body_bounded(response, limit)
+                    result_headers = {
+                        k.lower(): v for k, v in response.headers.items() if k.lower() not in _DROPPED_HEADERS
+                    }
+                    return _Attempt(str(url), status, result_headers, body, wire_bytes, redirects, mirrored)
         raise GuardError(
             "too_many_redirects", f"more than {self.settings.max_redirects} redirects from {request.url}"
         )

@@ -367,3 +367,10 @@ def test_served_xxe_does_not_leak_local_file(server, tmp_path):
     body = RSS.replace(b"<rss", doctype + b"<rss", 1).replace(b"<title>One</title>", b"<title>&x;</title>")
     parsed = fetch_and_parse(server, "/xxe.xml", Reply(200, {"content-type": "application/xml"}, body))
     assert "SECRET" not in repr(parsed) and parsed.bozo
+
+
+def test_waiting_for_a_host_slot_does_not_count_against_total_timeout(server):
+    urls = [server.route(f"/q{i}", Reply(200, {}, b"x")) for i in range(5)]
+    settings = quick(per_host_connections=1, per_host_delay_s=0.3, total_timeout_s=0.8)
+    results = fetch_batch([FetchRequest(u, "feed") for u in urls], settings)
+    assert [r.error_class for r in results] == [None] * 5
