@@ -1,6 +1,8 @@
 """Labelled near-duplicate material for bench/eval_dedup.py: real article bodies and syndicated variants.
 
-Base texts are the full ground-truth bodies of ../shared/corpus (aeb, fundus) and the FA-KES Syria-war texts.
+Base texts are the full ground-truth bodies of ../shared/corpus (aeb, fundus), the FA-KES Syria-war texts and
+the pages of the bundled seed site (seeds/site, extracted with transforms.extract; seeds/cases.json labels its
+syndicated set and its exact copy).
 Each base text gets synthetic syndicated copies (other page chrome, a rewritten headline, a wire dateline, the
 last paragraph cut, ~5 % of words edited, and all of these at once). A document's family is its base text;
 two documents are duplicates when they share a family. FA-KES also holds real duplicates (the same wire story
@@ -19,7 +21,9 @@ from pathlib import Path
 
 from transforms.hashing import hash_content
 
-CORPUS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+REPO_DIR = Path(__file__).resolve().parents[1]
+CORPUS_DIR = REPO_DIR.parent / "shared" / "corpus"
+SEEDS_DIR = REPO_DIR / "seeds"
 MIN_WORDS = 50  # shorter bodies (captions, teasers) say little about article dedup
 EDIT_SHARE = 0.05
 VARIANT_KINDS = ("chrome", "headline", "dateline", "truncate", "edit5", "combined")
@@ -68,7 +72,7 @@ class Doc:
     doc_id: str
     family: str  # documents of one family are duplicates of each other
     kind: str  # "original" or one of VARIANT_KINDS
-    origin: str  # aeb, fundus or fakes
+    origin: str  # aeb, fundus, fakes or seed
     text: str
     topic: str = ""  # FA-KES location, for same-topic negatives
 
@@ -100,7 +104,41 @@ def load_bases(corpus_dir: Path = CORPUS_DIR) -> list[Base]:
             for index, row in enumerate(csv.DictReader(handle)):
                 bases.append(Base(f"fakes/{index}", "fakes", row["article_title"], row["article_content"],
                                   row["location"].strip().lower()))
+    if bases:
+        bases += load_seed_bases()
     return [base for base in bases if len(base.text.split()) >= MIN_WORDS]
+
+
+def seed_url_of(path: Path, site_dir: Path) -> str:
+    """The URL a file of the seed site is served at."""
+    return "https://" + path.relative_to(site_dir).as_posix()
+
+
+def load_seed_bases(seeds_dir: Path = SEEDS_DIR) -> list[Base]:
+    """Article texts of the bundled seed site, extracted as the pipeline does (trafilatura)."""
+    from transforms.extract import extract_page
+
+    site_dir = seeds_dir / "site"
+    bases: list[Base] = []
+    for path in sorted(site_dir.glob("**/*.html")):
+        url = seed_url_of(path, site_dir)
+        page = extract_page(path.read_bytes(), url)
+        if page is not None and page.text:
+            # All seed pages are one topic group: most report the Syrian war from four outlets.
+            bases.append(Base(f"seed/{url}", "seed", page.title or "", page.text, "seed-site"))
+    return bases
+
+
+def seed_duplicate_links(seeds_dir: Path = SEEDS_DIR) -> list[tuple[str, str]]:
+    """Base-id pairs the seed cases label as copies: the syndicated set and the exact copy."""
+    cases_path = seeds_dir / "cases.json"
+    if not cases_path.exists():
+        return []
+    cases = json.loads(cases_path.read_text(encoding="utf-8"))
+    links: list[tuple[str, str]] = []
+    for group in (cases.get("syndicated") or [], cases.get("exact_copy") or []):
+        links += [(f"seed/{group[0]}", f"seed/{url}") for url in group[1:]]
+    return links
 
 
 def family_of_bases(bases: list[Base]) -> dict[str, str]:
@@ -114,6 +152,7 @@ def family_of_bases(bases: list[Base]) -> dict[str, str]:
             links.append((first, base.base_id))
     links += [(f"fakes/{a}", f"fakes/{b}") for a, b in FAKES_DUPLICATES]
     links += list(FUNDUS_DUPLICATES)
+    links += seed_duplicate_links()
     for a, b in links:
         if a in family and b in family:
             root_a, root_b = _root(family, a), _root(family, b)

@@ -69,14 +69,15 @@ def label_pairs(pool: list[Doc]) -> tuple[set[Pair], set[Pair], dict[str, set[Pa
         if doc.kind in per_kind:
             partner = kind_originals.get(f"{base_of(doc)}#{doc.kind}-original", originals[base_of(doc)])
             per_kind[doc.kind].add(tuple(sorted((partner, index))))
-    # Real copies: originals of two different base texts labelled as one article (FA-KES wire copies, Taz).
+    # Real copies: originals of two base texts labelled as one article (FA-KES wire copies, Taz, seed set).
     per_kind["real"] = {pair for pair in positives
                         if pool[pair[0]].kind == pool[pair[1]].kind == "original"}
 
-    # Same-topic negatives: FA-KES originals about the same place (Aleppo, Idlib, ...) from other families.
+    # Same-topic negatives: FA-KES originals about the same place (Aleppo, Idlib, ...) and seed-site pages,
+    # from other families.
     by_topic: dict[str, list[int]] = defaultdict(list)
     for index, doc in enumerate(pool):
-        if doc.kind == "original" and doc.origin == "fakes" and doc.topic:
+        if doc.kind == "original" and doc.origin in ("fakes", "seed") and doc.topic:
             by_topic[doc.topic].append(index)
     hard_negatives = {
         pair for members in by_topic.values() for pair in combinations(members, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import random
 import subprocess
 import sys
@@ -239,3 +240,29 @@ def test_fakes_copies_and_same_place_reports_on_either_side_of_the_threshold(cor
                   if rows[i]["location"] == rows[j]["location"] and texts[i] != texts[j]]
     assert same_place
     assert all(estimate_jaccard(signatures[i], signatures[j]) < DEFAULT_THRESHOLD for i, j in same_place)
+
+
+def test_seed_syndicated_set_is_one_cluster_and_other_seed_pages_stay_apart():
+    from tests.conftest import SEEDS
+    from transforms.extract import extract_page
+
+    cases = json.loads((SEEDS / "cases.json").read_text(encoding="utf-8"))
+    site = SEEDS / "site"
+    urls, texts = [], []
+    for path in sorted(site.glob("**/*.html")):
+        page = extract_page(path.read_bytes(), "https://" + path.relative_to(site).as_posix())
+        if page is not None and page.text:
+            urls.append("https://" + path.relative_to(site).as_posix())
+            texts.append(page.text)
+    signatures = compute_minhashes(texts)
+    bands = band_hashes_batch(signatures, DEFAULT_BANDS, DEFAULT_ROWS)
+    duplicate_pairs = [
+        (urls[i], urls[j]) for i, j in find_candidate_pairs(bands)
+        if estimate_jaccard(signatures[i], signatures[j]) >= DEFAULT_THRESHOLD
+    ]
+    clusters = assign_clusters(urls, duplicate_pairs)
+    groups: dict[str, set[str]] = {}
+    for url, cluster in clusters.items():
+        groups.setdefault(cluster, set()).add(url)
+    expected = {frozenset(cases["syndicated"]), frozenset(cases["exact_copy"])}
+    assert {frozenset(group) for group in groups.values() if len(group) > 1} == expected
