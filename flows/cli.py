@@ -73,12 +73,14 @@ def sql(
     query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
     db: DbOption = Path("data/news.duckdb"),
     output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    live: Annotated[bool, typer.Option("--live", help="Read the live file (waits for the writer).")] = False,
 ) -> None:
-    """Run a read-only SQL query against the warehouse."""
+    """Run a read-only SQL query against the read snapshot (or the live file: --live, or no snapshot yet)."""
     from warehouse.db import read_session
+    from warehouse.snapshot import choose_read_path
     from warehouse.stats import run_query
 
-    with read_session(db) as connection:
+    with read_session(choose_read_path(db, live)) as connection:
         columns, rows = run_query(connection, query)
     print_rows(columns, rows, output)
 
@@ -143,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return result if isinstance(result, int) else 0
 
+
+# The analyst's commands (snapshot, search, export, report) register themselves on `app`.
+from flows import analyst_cli  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,6 +18,10 @@ class SearchUnavailable(RuntimeError):
     """The database has no search index, or the request cannot be answered."""
 
 
+class UnknownTopic(ValueError):
+    """A topic given by the user is neither a topic id nor a label."""
+
+
 @dataclass(frozen=True)
 class SearchHit:
     """One ranked article."""
@@ -44,19 +48,21 @@ def make_snippet(text: str, query: str, width: int = 180) -> str:
     return f"{prefix}{excerpt}{suffix}"
 
 
-def check_topic(connection: duckdb.DuckDBPyConnection, topic: str) -> None:
-    """Fail clearly when `topic` is neither a topic id nor a label in the warehouse."""
-    known = connection.execute(
-        "SELECT count(*) FROM topics WHERE lower(topic_id) = lower($t) OR lower(label) = lower($t)",
+def resolve_topic(connection: duckdb.DuckDBPyConnection, topic: str) -> tuple[str, str]:
+    """Return (topic_id, label) of a topic given by id or label, or fail naming the closest labels."""
+    row = connection.execute(
+        "SELECT topic_id, label FROM topics WHERE lower(topic_id) = lower($t) OR lower(label) = lower($t) "
+        "ORDER BY topic_id LIMIT 1",
         {"t": topic},
-    ).fetchone()[0]
-    if not known:
-        close = connection.execute(
-            "SELECT label FROM topics ORDER BY jaro_winkler_similarity(lower(label), lower(?)) DESC LIMIT 3",
-            [topic],
-        ).fetchall()
-        hint = ", ".join(row[0] for row in close)
-        raise SearchUnavailable(f"unknown topic {topic!r}" + (f" (closest: {hint})" if hint else ""))
+    ).fetchone()
+    if row:
+        return row[0], row[1]
+    close = connection.execute(
+        "SELECT label FROM topics ORDER BY jaro_winkler_similarity(lower(label), lower(?)) DESC LIMIT 3",
+        [topic],
+    ).fetchall()
+    hint = f" (closest: {', '.join(r[0] for r in close)})" if close else ""
+    raise UnknownTopic(f"unknown topic {topic!r}{hint}")
 
 
 def search_articles(connection: duckdb.DuckDBPyConnection, query: str, topic: str | None = None,
@@ -72,10 +78,9 @@ def search_articles(connection: duckdb.DuckDBPyConnection, query: str, topic: st
             "or by `newsdesk snapshot`)"
         )
     load_fts(connection)
-    if topic:
-        check_topic(connection, topic)
+    topic_id = resolve_topic(connection, topic)[0] if topic else None
     rows = connection.execute(
-        read_sql("search_articles"), {"query": query, "topic": topic or None, "since": since, "limit": limit}
+        read_sql("search_articles"), {"query": query, "topic": topic_id, "since": since, "limit": limit}
     ).fetchall()
     return [
         SearchHit(article_id=row[0], score=row[1], title=row[2], source=row[3], published_at=row[4],
