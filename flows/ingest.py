@@ -25,6 +25,7 @@ from transforms.topics import get_matcher, list_topic_rows
 from warehouse.db import write_session
 from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run, count_failures_by_reason, finish_run
+from warehouse.snapshot import publish_snapshot
 from warehouse.topics import store_topics
 
 
@@ -77,6 +78,12 @@ def load_articles(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -
     return load_plan(plan, outcomes, db_path)
 
 
+@task(name="snapshot", cache_policy=NO_CACHE)
+def publish_read_snapshot(db_path: Path) -> Path:
+    """Publish the read snapshot (with its search index) that analysts query without blocking the writer."""
+    return publish_snapshot(db_path)
+
+
 def finish_ingest(db_path: Path, run_id: str, status: str, counts: dict[str, Any]) -> dict[str, Any]:
     """Close the run's row and return the summary."""
     with write_session(db_path) as connection:
@@ -111,6 +118,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         close_pool()
         counts["seconds"] = round(time.monotonic() - started, 2)
         summary = finish_ingest(db_path, run_id, status, dict(counts))
+    publish_read_snapshot(db_path)
     create_markdown_artifact(key="ingest-summary", markdown=render_markdown(summary), description="ingest run")
     get_run_logger().info("ingest %s: %s; failures %s", status, dict(counts), summary["failures"])
     return summary
