@@ -12,6 +12,7 @@ from warehouse.fts import has_search_index, load_fts
 from warehouse.sql import read_sql
 
 WORD = re.compile(r"\w+", re.UNICODE)
+TITLE_WEIGHT = 2.0  # the title's own BM25 score is added this many times to the whole document's
 
 
 class SearchUnavailable(RuntimeError):
@@ -28,6 +29,7 @@ class SearchHit:
 
     article_id: str
     score: float
+    has_all_words: bool
     title: str | None
     source: str
     published_at: datetime | None
@@ -66,7 +68,7 @@ def resolve_topic(connection: duckdb.DuckDBPyConnection, topic: str) -> tuple[st
 
 
 def search_articles(connection: duckdb.DuckDBPyConnection, query: str, topic: str | None = None,
-                    since: date | None = None, limit: int = 10) -> list[SearchHit]:
+                    since: date | datetime | None = None, limit: int = 10) -> list[SearchHit]:
     """Return up to `limit` canonical articles ranked by BM25 for `query`, optionally by topic and date."""
     if not WORD.search(query or ""):
         raise SearchUnavailable("the search query has no words")
@@ -79,11 +81,11 @@ def search_articles(connection: duckdb.DuckDBPyConnection, query: str, topic: st
         )
     load_fts(connection)
     topic_id = resolve_topic(connection, topic)[0] if topic else None
-    rows = connection.execute(
-        read_sql("search_articles"), {"query": query, "topic": topic_id, "since": since, "limit": limit}
-    ).fetchall()
+    parameters = {"query": query, "title_weight": TITLE_WEIGHT, "topic": topic_id, "since": since,
+                  "limit": limit}
+    rows = connection.execute(read_sql("search_articles"), parameters).fetchall()
     return [
-        SearchHit(article_id=row[0], score=row[1], title=row[2], source=row[3], published_at=row[4],
-                  canonical_url=row[5], snippet=make_snippet(row[6], query))
+        SearchHit(article_id=row[0], score=row[1], has_all_words=row[2], title=row[3], source=row[4],
+                  published_at=row[5], canonical_url=row[6], snippet=make_snippet(row[7], query))
         for row in rows
     ]
