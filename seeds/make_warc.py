@@ -100,8 +100,8 @@ def write_file(captures: list[Capture], name: str) -> bytes:
     for capture in captures:
         path = "/" + capture.url.split("/", 3)[3]
         host = capture.url.split("/")[2]
-        request_headers = StatusAndHeaders(f"GET {path} HTTP/1.1", [("Host", host), ("User-Agent", "newsdesk")],
-                                           is_http_request=True)
+        headers = [("Host", host), ("User-Agent", "newsdesk")]
+        request_headers = StatusAndHeaders(f"GET {path} HTTP/1.1", headers, is_http_request=True)
         request = writer.create_warc_record(capture.url, "request", http_headers=request_headers)
         request.rec_headers.replace_header("WARC-Record-ID", record_id(capture.url, "request"))
         request.rec_headers.replace_header("WARC-Date", warc_date(capture.when))
