@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from warehouse.search import resolve_topic
 from warehouse.sql import read_sql
@@ -25,6 +26,8 @@ StepCallback = Callable[[str], None]
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 OTHER_COLOUR = "#BBBBBB"
 OTHER_LABEL = "other"
+BAR_HEIGHT = 0.7
+MIN_BAR_SLOTS = 6
 
 
 class ReportError(RuntimeError):
@@ -98,11 +101,19 @@ def draw_topics(axes: Any, data: ReportData) -> None:
     scope = f"tagged {data.topic_label}" if data.topic_label else "all topics"
     axes.set_title(f"Distinct stories per day by main topic ({scope})", loc="left", fontsize=12)
     axes.set_ylabel("stories")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
     axes.grid(axis="y", alpha=0.3)
     locator = AutoDateLocator(minticks=3, maxticks=12)
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def style_bar_axes(axes: Any, bars: int) -> None:
+    """Integer ticks, a light grid, and room for a few bars so that one bar is not a slab."""
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(axis="x", alpha=0.3)
+    axes.set_ylim(bars - 0.4 - max(bars, MIN_BAR_SLOTS), bars - 0.4)  # bars from the top, blank below
 
 
 def draw_outlets(axes: Any, data: ReportData) -> None:
@@ -111,12 +122,12 @@ def draw_outlets(axes: Any, data: ReportData) -> None:
     names = [shorten(source, 28) for source, _, _ in outlets]
     stories = [row[1] for row in outlets]
     repeats = [row[2] for row in outlets]
-    axes.barh(names, stories, color=PALETTE[0], label="distinct stories")
-    axes.barh(names, repeats, left=stories, color=PALETTE[5], label="repeats")
+    axes.barh(names, stories, height=BAR_HEIGHT, color=PALETTE[0], label="distinct stories")
+    axes.barh(names, repeats, left=stories, height=BAR_HEIGHT, color=PALETTE[5], label="repeats")
     axes.set_title("Top outlets", loc="left", fontsize=12)
     axes.set_xlabel("pages")
-    axes.legend(loc="lower right", frameon=False, fontsize=9)
-    axes.grid(axis="x", alpha=0.3)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, frameon=False, fontsize=9)
+    style_bar_axes(axes, len(names))
 
 
 def draw_clusters(axes: Any, data: ReportData) -> None:
@@ -127,11 +138,14 @@ def draw_clusters(axes: Any, data: ReportData) -> None:
         axes.set_axis_off()
     else:
         names = [shorten(c["title"], 40) for c in clusters]
-        axes.barh(names, [c["pages"] for c in clusters], color=PALETTE[1])
+        axes.barh(names, [c["pages"] for c in clusters], height=BAR_HEIGHT, color=PALETTE[1])
         for n, cluster in enumerate(clusters):
-            axes.text(cluster["pages"], n, f"  {cluster['outlets']} outlets", va="center", fontsize=8)
+            outlets = cluster["outlets"]
+            axes.text(cluster["pages"], n, f"  {outlets} outlet{'s' if outlets != 1 else ''}", va="center",
+                      fontsize=8)
         axes.set_xlabel("pages carrying the story")
-        axes.grid(axis="x", alpha=0.3)
+        axes.set_xlim(0, max(c["pages"] for c in clusters) * 1.2)
+        style_bar_axes(axes, len(names))
     axes.set_title("Biggest story clusters", loc="left", fontsize=12)
 
 

@@ -22,7 +22,7 @@ specific AS (
     WHERE NOT EXISTS (
         SELECT 1 FROM tags AS b WHERE b.article_id = a.article_id AND list_contains(b.parents, a.topic_id))
 ),
-leading AS (
+top_topics AS (
     SELECT topic_id
     FROM specific
     GROUP BY topic_id
@@ -32,7 +32,7 @@ leading AS (
 main_topic AS (
     SELECT article_id, topic_id
     FROM specific
-    JOIN leading USING (topic_id)
+    JOIN top_topics USING (topic_id)
     QUALIFY row_number() OVER (PARTITION BY article_id ORDER BY score DESC, topic_id) = 1
 )
 SELECT
