@@ -194,7 +194,8 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
         for variant in _name_variants(city["name"]):
             if variant.lower() in taken_names:
                 continue  # a country of that name wins ("Singapore", "Djibouti")
-            aliases[variant] = Alias(text=variant, case="cap", ambiguous=_ambiguity(city["name"], settings))
+            ambiguous = _ambiguity(city["name"], settings) or "place"
+            aliases[variant] = Alias(text=variant, case="cap", ambiguous=ambiguous)
         if city["population"] >= settings.alt_names_min_population or iso in alt_countries:
             for alt in city.get("alternatenames") or ():
                 if (

@@ -12,7 +12,7 @@ import yaml
 
 KINDS = ("country", "region", "city", "org", "person", "theme")
 CASE_RULES = ("cap", "exact", "any")
-AMBIGUITY = ("word", "name", "support")
+AMBIGUITY = ("word", "name", "support", "place")
 DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "seeds" / "taxonomy.yaml"
 DEFAULT_THRESHOLDS = {"country": 1.0, "region": 1.0, "city": 1.0, "org": 1.0, "person": 1.0, "theme": 1.5}
 TOPIC_ID_RE = re.compile(r"^[a-z0-9][a-z0-9:\-]*$")
@@ -45,7 +45,8 @@ class Alias:
     text: str
     case: str = "cap"  # cap: the form's capitals must be capitals in the text; exact; any
     weight: float = 1.0
-    ambiguous: str | None = None  # word | name | support: needs a supporting signal to count
+    # word | name | support: needs a supporting signal; place: counts unless it reads as a person's name
+    ambiguous: str | None = None
     requires_any: tuple[str, ...] = ()
 
 

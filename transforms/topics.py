@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import threading
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -224,6 +224,33 @@ NOT_FIRST_NAMES = frozenset(
         "Yet",
     )
 )
+# Words after a name that make it a person speaking, not a place ("Henderson said").
+SPEECH_VERBS = frozenset(
+    (
+        "said",
+        "says",
+        "told",
+        "added",
+        "wrote",
+        "argued",
+        "insisted",
+        "explained",
+        "noted",
+        "tweeted",
+        "who",
+        "whose",
+        "scored",
+        "claimed",
+        "denied",
+        "replied",
+        "stated",
+        "warned",
+        "urged",
+    )
+)
+M_START, M_END, M_SURFACE, M_ZONE_WEIGHT, M_BODY_OFFSET, M_READINGS = range(6)
+# A letter beyond ASCII (curly quotes and dashes do not count): the text may hold accented or Arabic forms.
+NON_ASCII_LETTER_RE = re.compile(r"[^\x00-\x7f\u2000-\u206f\u00a0-\u00bf]")
 WORD_RE = re.compile(r"[^\W\d_][\w'’\-]*")
 CAP_WORD_BEFORE_RE = re.compile(r"([^\W\d_][\w'’\-]*) $")
 
@@ -235,21 +262,10 @@ class Candidate:
     topic_id: str | None
     form: str
     case: str
-    upper_positions: tuple[int, ...]
     weight: float = 1.0
     ambiguous: str | None = None
     requires_any: tuple[str, ...] = ()
     rank: int = 0  # lower first when an article gives no hint which same-named place it means
-
-
-@dataclass
-class _Mention:
-    start: int
-    end: int
-    surface: str
-    zone_weight: float
-    body_offset: int | None
-    candidates: list[Candidate]
 
 
 class TopicMatcher:
@@ -260,18 +276,22 @@ class TopicMatcher:
         taxonomy: Taxonomy,
         topics: dict[str, Topic],
         places: dict[str, Place],
-        automaton: ahocorasick.Automaton,
+        ascii_automaton: ahocorasick.Automaton,
+        other_automaton: ahocorasick.Automaton,
         country_ids: dict[str, str],
     ) -> None:
         self.taxonomy = taxonomy
         self.version = taxonomy.version
         self.topics = topics
         self.places = places
-        self.automaton = automaton
+        # Every form in the spellings its case rule allows: ASCII keys, and keys with other characters.
+        self.ascii_automaton = ascii_automaton
+        self.other_automaton = other_automaton
         self.country_ids = country_ids
         self.thresholds = taxonomy.thresholds
         self.order = _children_first(topics)
         self.rank = {topic_id: i for i, topic_id in enumerate(self.order)}
+        self.ancestors = {topic_id: _ancestors(topics, topic_id) for topic_id in topics}
 
     def __reduce__(self):
         # Workers (ProcessPoolExecutor) rebuild from the taxonomy data, once per process thanks to the cache.
@@ -419,15 +439,27 @@ def _form_variants(text: str) -> list[str]:
     return [v for v in dict.fromkeys(variants) if len(v.lower()) == len(v) and v.strip()]
 
 
+def _case_keys(form: str, case: str) -> list[str]:
+    """The spellings of a form as it may appear in text: the case rule is compiled into the keys, so the
+    automaton runs on the text as written and partial matches only start at capitals for most forms."""
+    if case == "exact":
+        return [form]
+    base = form.lower() if case == "any" else form
+    words_capitalised = re.sub(r"(^|[\s\-])(\w)", lambda m: m.group(1) + m.group(2).upper(), base)
+    keys = [base, base[:1].upper() + base[1:], words_capitalised, base.upper()]
+    return list(dict.fromkeys(k for k in keys if k.strip()))
+
+
 def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
     gazetteer = build_gazetteer(taxonomy.gazetteer)
     topics, places = _merge_topics(taxonomy, gazetteer)
     table: dict[str, list[Candidate]] = {}
 
     def add(form: str, candidate: Candidate) -> None:
-        bucket = table.setdefault(form.lower(), [])
-        if all((c.topic_id, c.form) != (candidate.topic_id, candidate.form) for c in bucket):
-            bucket.append(candidate)
+        for key in _case_keys(form, candidate.case):
+            bucket = table.setdefault(key, [])
+            if all((c.topic_id, c.form) != (candidate.topic_id, candidate.form) for c in bucket):
+                bucket.append(candidate)
 
     for topic in topics.values():
         place = places.get(topic.topic_id)
@@ -443,16 +475,24 @@ def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
         for form in _form_variants(phrase):
             add(form, _candidate(None, form, Alias(text=form, case=default_case(form)), 0))
 
+    # Two automata: pyahocorasick walks a text several times faster when its keys are all ASCII, and most
+    # articles need only those; the other one runs when the text has letters beyond ASCII.
+    ascii_automaton = _make_automaton({k: v for k, v in table.items() if k.isascii()})
+    other_automaton = _make_automaton({k: v for k, v in table.items() if not k.isascii()})
+    country_ids = dict(gazetteer.country_ids)
+    for tid, place in places.items():
+        if place.kind == "country" and place.country_code:
+            country_ids[place.country_code] = tid
+    return TopicMatcher(taxonomy, topics, places, ascii_automaton, other_automaton, country_ids)
+
+
+def _make_automaton(table: dict[str, list[Candidate]]) -> ahocorasick.Automaton:
     automaton = ahocorasick.Automaton()
     for key, bucket in table.items():
         bucket.sort(key=lambda c: c.rank)
         automaton.add_word(key, (len(key), tuple(bucket)))
     automaton.make_automaton()
-    country_ids = {iso: places_id for iso, places_id in gazetteer.country_ids.items()}
-    for tid, place in places.items():
-        if place.kind == "country" and place.country_code:
-            country_ids[place.country_code] = tid
-    return TopicMatcher(taxonomy, topics, places, automaton, country_ids)
+    return automaton
 
 
 def _candidate(topic_id: str | None, form: str, alias: Alias, rank: int) -> Candidate:
@@ -460,12 +500,22 @@ def _candidate(topic_id: str | None, form: str, alias: Alias, rank: int) -> Cand
         topic_id=topic_id,
         form=form,
         case=alias.case,
-        upper_positions=tuple(i for i, ch in enumerate(form) if ch.isupper()),
         weight=alias.weight,
         ambiguous=alias.ambiguous,
         requires_any=alias.requires_any,
         rank=rank,
     )
+
+
+def _ancestors(topics: dict[str, Topic], topic_id: str) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    stack = list(topics[topic_id].parents)
+    while stack:
+        parent = stack.pop()
+        if parent not in seen:
+            seen[parent] = None
+            stack.extend(topics[parent].parents)
+    return tuple(seen)
 
 
 def _children_first(topics: dict[str, Topic]) -> list[str]:
@@ -498,88 +548,109 @@ def tag_article(
     text = text or ""
     doc = f"{title}\n{text}" if title else text
     body_start = len(title) + 1 if title else 0
-    mentions = _find_mentions(matcher, doc, body_start)
+    mentions, person_words = _find_mentions(matcher, doc, body_start)
     if not mentions:
         return []
     context = _Context(matcher, source_country)
+    plain = True
+    title_case = False
     for mention in mentions:
-        strong = [c for c in mention.candidates if c.ambiguous is None and not c.requires_any]
-        if len({c.topic_id for c in strong}) == 1:
-            context.add(strong[0].topic_id)
-    title_case = _is_title_case(title)
-    person_forms = _person_forms(doc, mentions, body_start, title_case)
-    resolved: list[tuple[_Mention, Candidate]] = []
+        readings = mention[M_READINGS]
+        first = readings[0]
+        if len(readings) == 1 and first.ambiguous is None:
+            if not first.requires_any and first.topic_id not in context.topics:
+                context.add(first.topic_id)
+        else:
+            plain = False
+    if not plain:
+        title_case = _is_title_case(title)
+        person_words |= _person_forms(doc, mentions, body_start, title_case)
+    totals: dict[str, list] = {}
+    deferred = []
     for mention in mentions:
-        chosen = _choose_candidate(matcher, doc, mention, context, body_start, title_case, person_forms)
-        if chosen is not None:
-            resolved.append((mention, chosen))
-
-    plain = [(m, c) for m, c in resolved if not c.requires_any]
-    weights = _sum_weights(plain)
-    present = _roll_up(matcher, weights)
-    deferred = [(m, c) for m, c in resolved if c.requires_any and set(c.requires_any) & set(present)]
+        readings = mention[M_READINGS]
+        chosen = readings[0]
+        if len(readings) != 1 or chosen.ambiguous is not None:
+            chosen = _choose_candidate(matcher, doc, mention, context, body_start, title_case, person_words)
+            if chosen is None:
+                continue
+        if chosen.requires_any:
+            deferred.append((mention, chosen))
+        else:
+            _add_mention(totals, mention, chosen)
+    present = _roll_up(matcher, totals)
     if deferred:
-        weights = _sum_weights(plain + deferred)
-        present = _roll_up(matcher, weights)
+        added = False
+        for mention, chosen in deferred:
+            if any(topic_id in present for topic_id in chosen.requires_any):
+                _add_mention(totals, mention, chosen)
+                added = True
+        if added:
+            present = _roll_up(matcher, totals)
+    return _make_tags(matcher, totals, present)
+
+
+def _add_mention(totals: dict[str, list], mention: tuple, chosen: Candidate) -> None:
+    """Add one mention to its topic's running [weight, forms, count, first_offset, in_title]."""
+    entry = totals.get(chosen.topic_id)
+    if entry is None:
+        entry = totals[chosen.topic_id] = [0.0, {}, 0, None, False]
+    entry[0] += mention[M_ZONE_WEIGHT] * chosen.weight
+    forms = entry[1]
+    surface = mention[M_SURFACE]
+    forms[surface] = forms.get(surface, 0) + 1
+    entry[2] += 1
+    offset = mention[M_BODY_OFFSET]
+    if offset is None:
+        entry[4] = True
+    elif entry[3] is None:
+        entry[3] = offset
+
+
+def _make_tags(matcher: TopicMatcher, totals: dict[str, list], present: dict) -> list[TopicTag]:
     tags = []
     for topic_id, (weight, children) in present.items():
         topic = matcher.topics[topic_id]
-        if topic.requires_any and not (set(topic.requires_any) & (set(present) - {topic_id})):
+        if topic.requires_any and not any(r in present and r != topic_id for r in topic.requires_any):
             continue
-        evidence = weights.get(topic_id, {}).get("evidence") or {
-            "forms": {},
-            "count": 0,
-            "first_offset": None,
-            "in_title": False,
-        }
-        evidence = dict(evidence)
-        own = weights.get(topic_id, {}).get("weight", 0.0)
+        own, forms, count, first_offset, in_title = totals.get(topic_id) or (0.0, {}, 0, None, False)
         own_ok = own >= matcher.thresholds.get(topic.kind, 1.0)
-        evidence["via"] = "alias" if own_ok or not children else f"child:{children[0]}"
+        evidence = {
+            "forms": forms,
+            "count": count,
+            "first_offset": first_offset,
+            "in_title": in_title,
+            "via": "alias" if own_ok or not children else f"child:{children[0]}",
+            "weight": round(weight, 3),
+        }
         if children:
             evidence["children"] = children
-        evidence["weight"] = round(weight, 3)
+        score = round(1.0 - math.exp(-weight / SCORE_SCALE), 4)
         tags.append(
-            TopicTag(
-                topic_id=topic_id,
-                score=round(1.0 - math.exp(-weight / SCORE_SCALE), 4),
-                evidence=evidence,
-                taxonomy_version=matcher.version,
-            )
+            TopicTag(topic_id=topic_id, score=score, evidence=evidence, taxonomy_version=matcher.version)
         )
     tags.sort(key=lambda t: (-t.score, t.topic_id))
     return tags
 
 
-def _lower_same_length(doc: str) -> str:
-    lowered = doc.lower()
-    if len(lowered) == len(doc):
-        return lowered
-    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in doc)
-
-
-def _case_ok(candidate: Candidate, surface: str) -> bool:
-    if candidate.case == "any":
-        return True
-    if candidate.case == "exact":
-        return surface == candidate.form
-    return all(surface[i].isupper() for i in candidate.upper_positions)
-
-
-def _find_mentions(matcher: TopicMatcher, doc: str, body_start: int) -> list[_Mention]:
-    lowered = _lower_same_length(doc)
+def _find_mentions(matcher: TopicMatcher, doc: str, body_start: int) -> tuple[list[tuple], set[str]]:
+    """Mentions as tuples (start, end, surface, zone weight, body offset, readings), leftmost-longest, and
+    the surnames of the people named by exclusion phrases ("Henderson" from "Jordan Henderson")."""
     size = len(doc)
     hits = []
-    for end, (length, candidates) in matcher.automaton.iter(lowered):
+    # iter_long reports the longest match at each place, so "Syria" inside "Syrian" costs no Python work.
+    raw = matcher.ascii_automaton.iter_long(doc)
+    if not doc.isascii() and NON_ASCII_LETTER_RE.search(doc):
+        raw = itertools.chain(raw, matcher.other_automaton.iter_long(doc))
+    for end, (length, candidates) in raw:
         start = end - length + 1
         if (start > 0 and doc[start - 1].isalnum()) or (end + 1 < size and doc[end + 1].isalnum()):
             continue
-        surface = doc[start : end + 1]
-        fitting = [c for c in candidates if _case_ok(c, surface)]
-        if fitting:
-            hits.append((start, end + 1, surface, fitting))
-    hits.sort(key=lambda h: (h[0], -h[1]))
+        hits.append((start, end + 1, doc[start : end + 1], candidates))
+    if len(hits) > 1:
+        hits.sort(key=lambda h: (h[0], -h[1]))
     mentions = []
+    person_words: set[str] = set()
     last_end = -1
     for start, end, surface, fitting in hits:
         if start < last_end:
@@ -587,14 +658,17 @@ def _find_mentions(matcher: TopicMatcher, doc: str, body_start: int) -> list[_Me
         last_end = end
         readings = [c for c in fitting if c.topic_id is not None]
         if not readings:
+            words = surface.split()
+            if len(words) > 1 and all(w[:1].isupper() for w in words):
+                person_words.add(words[-1].lower())
             continue  # an exclusion phrase
         if start < body_start:
             zone_weight, body_offset = TITLE_WEIGHT, None
         else:
             body_offset = start - body_start
             zone_weight = LEAD_WEIGHT if body_offset < LEAD_CHARS else BODY_WEIGHT
-        mentions.append(_Mention(start, end, surface, zone_weight, body_offset, readings))
-    return mentions
+        mentions.append((start, end, surface, zone_weight, body_offset, readings))
+    return mentions, person_words
 
 
 class _Context:
@@ -673,64 +747,88 @@ def _is_title_case(title: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) >= 0.7
 
 
-def _person_forms(doc: str, mentions: list[_Mention], body_start: int, title_case: bool) -> set[str]:
+def _person_forms(doc: str, mentions: list[tuple], body_start: int, title_case: bool) -> set[str]:
     """Name-like place forms that this article uses as part of a person's name ("Jordan Henderson")."""
     forms = set()
-    for mention in mentions:
-        if not any(c.ambiguous == "name" for c in mention.candidates):
+    for start, end, surface, _zone, body_offset, readings in mentions:
+        if not any(c.ambiguous == "name" for c in readings):
             continue
-        if mention.body_offset is None and title_case:
+        if body_offset is None and title_case:
             continue
-        nxt = _next_word(doc, mention.end)
-        prev = _previous_word(doc, mention.start, body_start if mention.body_offset is not None else 0)
-        surname_follows = (
-            nxt
-            and nxt[0].isupper()
-            and not nxt.isupper()
-            and nxt not in PLACE_FOLLOWERS
-            and nxt not in NOT_FIRST_NAMES
-        )
-        first_name_precedes = (
-            prev and prev[0].isupper() and not prev.isupper() and prev not in NOT_FIRST_NAMES
-        )
-        if surname_follows or first_name_precedes:
-            forms.add(mention.surface.lower())
+        nxt = _next_word(doc, end)
+        prev = _previous_word(doc, start, body_start if body_offset is not None else 0)
+        if _looks_like_surname(nxt):
+            forms.add(surface.lower())
+            forms.add(nxt.lower())
+        elif _looks_like_first_name(prev):
+            forms.add(surface.lower())
     return forms
+
+
+def _looks_like_surname(word: str | None) -> bool:
+    return bool(
+        word
+        and word[0].isupper()
+        and not word.isupper()
+        and word not in PLACE_FOLLOWERS
+        and word not in NOT_FIRST_NAMES
+    )
+
+
+def _looks_like_first_name(word: str | None) -> bool:
+    return bool(word and word[0].isupper() and not word.isupper() and word not in NOT_FIRST_NAMES)
 
 
 def _choose_candidate(
     matcher: TopicMatcher,
     doc: str,
-    mention: _Mention,
+    mention: tuple,
     context: _Context,
     body_start: int,
     title_case: bool,
-    person_forms: set[str],
+    person_words: set[str],
 ) -> Candidate | None:
     """Pick the reading of a mention, or None when an ambiguous name has no support."""
-    strong = [c for c in mention.candidates if c.ambiguous is None]
+    start, end, surface, _zone, body_offset, readings = mention
+    in_title = body_offset is None
+    floor = body_start if not in_title else 0
+    prev = _previous_word(doc, start, floor)
+    key = surface.lower()
+    strong = [c for c in readings if c.ambiguous is None]
+    if any(c.ambiguous == "place" for c in readings):
+        # A gazetteer city named like a person: "Henderson said", "Jackson Hinkle" -> not the place.
+        nxt = _next_word(doc, end)
+        if not (
+            key in person_words
+            or (nxt is not None and nxt in SPEECH_VERBS)
+            or (
+                not in_title
+                and _looks_like_first_name(prev)
+                and not _sentence_initial(doc, start, body_start)
+            )
+        ):
+            strong += [c for c in readings if c.ambiguous == "place"]
     if strong:
         if len(strong) == 1:
             return strong[0]
         for candidate in strong:
-            if context.supports(candidate.topic_id) and candidate.topic_id not in context.topics:
-                return candidate
-        for candidate in strong:
             if candidate.topic_id in context.topics:
                 return candidate
+        for candidate in strong:
+            if context.supports(candidate.topic_id):
+                return candidate
         return strong[0]
-    floor = body_start if mention.body_offset is not None else 0
-    prev = _previous_word(doc, mention.start, floor)
     cue = prev is not None and prev.lower() in PLACE_CUES
-    in_title = mention.body_offset is None
     supported = []
-    for candidate in mention.candidates:
-        if candidate.ambiguous == "name" and mention.surface.lower() in person_forms:
+    for candidate in readings:
+        if candidate.ambiguous == "place":
+            continue
+        if candidate.ambiguous == "name" and key in person_words:
             return None
         if candidate.ambiguous == "word":
-            if not cue and (in_title or _sentence_initial(doc, mention.start, body_start)):
+            if not cue and (in_title or _sentence_initial(doc, start, body_start)):
                 continue
-            nxt = _next_word(doc, mention.end)
+            nxt = _next_word(doc, end)
             if nxt and nxt[0].isupper() and nxt not in PLACE_FOLLOWERS and not (in_title and title_case):
                 continue
         topic = matcher.topics[candidate.topic_id]
@@ -742,45 +840,20 @@ def _choose_candidate(
     return supported[0] if supported else None
 
 
-def _sum_weights(resolved: list[tuple[_Mention, Candidate]]) -> dict[str, dict]:
-    totals: dict[str, dict] = {}
-    for mention, candidate in resolved:
-        entry = totals.get(candidate.topic_id)
-        if entry is None:
-            entry = totals[candidate.topic_id] = {
-                "weight": 0.0,
-                "evidence": {"forms": Counter(), "count": 0, "first_offset": None, "in_title": False},
-            }
-        entry["weight"] += mention.zone_weight * candidate.weight
-        evidence = entry["evidence"]
-        evidence["forms"][mention.surface] += 1
-        evidence["count"] += 1
-        if mention.body_offset is None:
-            evidence["in_title"] = True
-        elif evidence["first_offset"] is None:
-            evidence["first_offset"] = mention.body_offset
-    for entry in totals.values():
-        entry["evidence"]["forms"] = dict(entry["evidence"]["forms"])
-    return totals
-
-
-def _roll_up(matcher: TopicMatcher, weights: dict[str, dict]) -> dict[str, tuple[float, list[str]]]:
+def _roll_up(matcher: TopicMatcher, totals: dict[str, list]) -> dict[str, tuple[float, list[str]]]:
     """Topics above their kind's threshold, plus every ancestor with weight inherited from its best child."""
     inherited: dict[str, float] = {}
     children: dict[str, list[str]] = {}
     present: dict[str, tuple[float, list[str]]] = {}
-    relevant = set(weights)
-    for topic_id in list(relevant):
-        stack = list(matcher.topics[topic_id].parents)
-        while stack:
-            parent = stack.pop()
-            if parent not in relevant:
-                relevant.add(parent)
-                stack.extend(matcher.topics[parent].parents)
+    relevant = set(totals)
+    for topic_id in totals:
+        relevant.update(matcher.ancestors[topic_id])
+    thresholds = matcher.thresholds
     for topic_id in sorted(relevant, key=matcher.rank.__getitem__):
         topic = matcher.topics[topic_id]
-        own = weights.get(topic_id, {}).get("weight", 0.0)
-        own_ok = own >= matcher.thresholds.get(topic.kind, 1.0)
+        entry = totals.get(topic_id)
+        own = entry[0] if entry is not None else 0.0
+        own_ok = own >= thresholds.get(topic.kind, 1.0)
         if not own_ok and topic_id not in inherited:
             continue
         total = own + inherited.get(topic_id, 0.0)
