@@ -1,0 +1,160 @@
+"""The poll stage end to end: loopback feeds, a real DuckDB file, the feeds ledger and `newsdesk feeds`."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from flows.config import load_config
+from flows.fetch import FetchSettings
+from flows.politeness import HOST_SCHEDULE
+from flows.poll import poll_feeds
+from warehouse.db import write_session
+from warehouse.migrate import apply_migrations
+
+try:
+    from faultserver import FaultServer, Reply, conditional
+except ImportError:
+    from tests.faultserver import FaultServer, Reply, conditional
+
+
+def rss(*guids: str, extra: str = "") -> bytes:
+    """An RSS document with one item per guid."""
+    items = "".join(
+        f"<item><title>Story {g}</title><link>https://news.example/{g}</link>"
+        f'<guid isPermaLink="false">{g}</guid></item>'
+        for g in guids
+    )
+    channel = f"<channel><title>Desk</title>{extra}{items}</channel>"
+    return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
+
+
+@pytest.fixture()
+def server():
+    """A fresh loopback fault server."""
+    HOST_SCHEDULE.clear()
+    with FaultServer() as running:
+        yield running
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    """A migrated warehouse file."""
+    path = tmp_path / "news.duckdb"
+    with write_session(path) as connection:
+        apply_migrations(connection)
+    return path
+
+
+def run_poll(tmp_path, db, urls: list[str], force: bool = False):
+    """Poll `urls` as configured feeds."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("allow_private_networks: true\nfeeds:\n" + "".join(f"  - url: {u}\n" for u in urls))
+    settings = FetchSettings(
+        allow_private_networks=True, per_host_delay_s=0.0, retry_backoff_s=0.01, respect_robots=False
+    )
+    return poll_feeds(load_config(sources), db, "run-test", settings, force=force)
+
+
+def query(db, sql: str, *params):
+    """Rows of a query on the warehouse file."""
+    with duckdb.connect(str(db), read_only=True) as connection:
+        return connection.execute(sql, list(params)).fetchall()
+
+
+def test_first_poll_stores_validators_then_304_skips_parsing(tmp_path, server, warehouse):
+    url = server.route("/feed.xml", conditional(rss("a", "b", "c")))
+    first = run_poll(tmp_path, warehouse, [url])
+    assert first.counts["entries_new"] == 3 and first.counts["feeds_ok"] == 1
+    etag = query(warehouse, "SELECT etag FROM feeds WHERE feed_url = ?", url)[0][0]
+    assert etag
+    second = run_poll(tmp_path, warehouse, [url], force=True)
+    assert second.counts["feeds_unchanged"] == 1 and second.entries == []
+    assert server.hits("/feed.xml")[1].headers["if-none-match"] == etag
+    statuses = [row[0] for row in query(warehouse, "SELECT status FROM fetches ORDER BY fetched_at")]
+    assert statuses == [200, 304]
+
+
+def test_feed_not_due_is_not_polled(tmp_path, server, warehouse):
+    url = server.route("/feed.xml", conditional(rss("a")))
+    run_poll(tmp_path, warehouse, [url])
+    again = run_poll(tmp_path, warehouse, [url])
+    assert again.counts["feeds_due"] == 0 and len(server.hits("/feed.xml")) == 1
+
+
+def test_same_body_without_validators_counts_as_unchanged(tmp_path, server, warehouse):
+    url = server.route("/plain.xml", Reply(200, {"content-type": "application/rss+xml"}, rss("a", "b")))
+    run_poll(tmp_path, warehouse, [url])
+    second = run_poll(tmp_path, warehouse, [url], force=True)
+    assert second.counts["feeds_unchanged"] == 1 and second.counts["entries_seen"] == 0
+
+
+def test_new_items_are_returned_once(tmp_path, server, warehouse):
+    bodies = iter([rss("a", "b"), rss("a", "b", "c")])
+    server.route("/grow.xml", lambda _info: Reply(200, {}, next(bodies)))
+    url = server.url("/grow.xml")
+    run_poll(tmp_path, warehouse, [url])
+    with write_session(warehouse) as connection:  # what the ingest flow would have stored
+        connection.execute(
+            "INSERT INTO entries (feed_url, guid, first_seen_at, run_id) "
+            "VALUES (?, 'a', now(), 'r'), (?, 'b', now(), 'r')",
+            [url, url],
+        )
+    second = run_poll(tmp_path, warehouse, [url], force=True)
+    assert [e.guid for e in second.entries] == ["c"]
+
+
+def test_failure_is_recorded_with_reason_and_backs_off(tmp_path, server, warehouse):
+    url = server.route("/broken.xml", Reply(500, {}, b"oops"))
+    result = run_poll(tmp_path, warehouse, [url])
+    assert result.counts["feeds_failed"] == 1
+    reasons = query(warehouse, "SELECT reason, detail FROM failures")
+    assert reasons[0][0] == "http_500" and "500" in reasons[0][1]
+    failures, wait_s, active = query(
+        warehouse,
+        "SELECT consecutive_failures, epoch(next_poll_at) - epoch(last_polled_at), active FROM feeds",
+    )[0]
+    assert failures == 1.0 and active and wait_s > 0
+    fetch = query(warehouse, "SELECT status, error_class FROM fetches")
+    assert fetch == [(500, "http_500")]
+
+
+def test_410_deactivates_feed_and_cli_reactivates_it(tmp_path, server, warehouse, capsys):
+    from flows.cli import main
+
+    url = server.route("/gone.xml", Reply(410, {}, b""))
+    run_poll(tmp_path, warehouse, [url])
+    active, reason = query(warehouse, "SELECT active, inactive_reason FROM feeds")[0]
+    assert active is False and "410" in reason
+    assert run_poll(tmp_path, warehouse, [url], force=True).counts["feeds_due"] == 0
+    assert main(["feeds", "--db", str(warehouse), "--format", "csv"]) == 0
+    listing = capsys.readouterr().out
+    assert "inactive" in listing and url in listing
+    assert main(["feeds", "--db", str(warehouse), "--activate", url]) == 0
+    assert query(warehouse, "SELECT active, consecutive_failures FROM feeds")[0] == (True, 0.0)
+
+
+def test_bozo_feed_keeps_items_and_records_reason(tmp_path, server, warehouse):
+    broken = rss("a", "b").replace(b"</channel></rss>", b"<item><title>cut")
+    url = server.route("/bozo.xml", Reply(200, {"content-type": "application/xml"}, broken))
+    result = run_poll(tmp_path, warehouse, [url])
+    assert {e.guid for e in result.entries} >= {"a", "b"}
+    reason, detail = query(warehouse, "SELECT reason, detail FROM failures")[0]
+    assert reason == "bozo_feed" and detail
+
+
+def test_html_instead_of_feed_is_a_failure(tmp_path, server, warehouse):
+    url = server.route(
+        "/page.html", Reply(200, {"content-type": "text/html"}, b"<html><body>hi</body></html>")
+    )
+    result = run_poll(tmp_path, warehouse, [url])
+    assert result.counts["feeds_failed"] == 1
+    assert query(warehouse, "SELECT reason FROM failures")[0][0] == "unparseable_feed"
+    assert query(warehouse, "SELECT consecutive_failures FROM feeds")[0][0] == 2.0
+
+
+def test_ttl_hint_sets_next_poll(tmp_path, server, warehouse):
+    url = server.route("/ttl.xml", Reply(200, {}, rss("a", extra="<ttl>180</ttl>")))
+    run_poll(tmp_path, warehouse, [url])
+    wait_s = query(warehouse, "SELECT epoch(next_poll_at) - epoch(last_polled_at) FROM feeds")[0][0]
+    assert wait_s >= 180 * 60 * 0.85
