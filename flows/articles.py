@@ -1,4 +1,4 @@
-"""The articles stage: extract, clean, canonicalise, hash and tag fetched pages, on all cores for big batches."""
+"""The articles stage: extract, clean, canonicalise, hash and tag pages, on all cores for big batches."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from datetime import datetime
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
 from transforms.extract import EXTRACTOR_VERSION, extract_page
 from transforms.hashing import hash_content, make_article_id
+from transforms.outlets import outlet_of
 from transforms.records import Article
 from transforms.topics import get_matcher, tag_article
-from transforms.outlets import outlet_of
 from transforms.urls import canonicalise_url
 
 # Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.

@@ -33,24 +33,42 @@ class BatchPlan:
 def entry_row(entry: FeedEntry, run_id: str, seen_at: Any) -> dict[str, Any]:
     """Turn a feed entry into an `entries` row."""
     return {
-        "feed_url": entry.feed_url, "guid": entry.guid, "link": entry.link, "title": entry.title,
-        "summary": entry.summary, "published_at": entry.published_at, "first_seen_at": seen_at, "run_id": run_id,
+        "feed_url": entry.feed_url,
+        "guid": entry.guid,
+        "link": entry.link,
+        "title": entry.title,
+        "summary": entry.summary,
+        "published_at": entry.published_at,
+        "first_seen_at": seen_at,
+        "run_id": run_id,
     }
 
 
 def reference_rows(article_id: str, entry: FeedEntry, seen_at: Any) -> dict[str, Any]:
     """An `article_refs` row: this entry carried that article."""
-    return {"article_id": article_id, "feed_url": entry.feed_url, "guid": entry.guid,
-            "url": entry.link, "seen_at": seen_at}
+    return {
+        "article_id": article_id,
+        "feed_url": entry.feed_url,
+        "guid": entry.guid,
+        "url": entry.link,
+        "seen_at": seen_at,
+    }
 
 
 def url_duplicate_row(link: str, original_id: str, run_id: str, seen_at: Any) -> dict[str, Any] | None:
-    """A `duplicates` row for a URL that canonicalises to a stored article; None if it is that article's URL."""
+    """A `duplicates` row for a URL repeating a stored article; None if it is that article's own URL."""
     duplicate_id = make_article_id(link)
     if duplicate_id == original_id:
         return None
-    return {"article_id": duplicate_id, "duplicate_of": original_id, "similarity": 1.0, "method": "url",
-            "url": link, "detected_at": seen_at, "run_id": run_id}
+    return {
+        "article_id": duplicate_id,
+        "duplicate_of": original_id,
+        "similarity": 1.0,
+        "method": "url",
+        "url": link,
+        "detected_at": seen_at,
+        "run_id": run_id,
+    }
 
 
 def plan_batch(entries: list[FeedEntry], db_path: Path, run_id: str) -> BatchPlan:
@@ -62,25 +80,37 @@ def plan_batch(entries: list[FeedEntry], db_path: Path, run_id: str) -> BatchPla
     for entry in entries:
         if entry.error or not is_http_url(entry.link):
             reason_detail = entry.error or f"unsupported link {entry.link!r}"
-            plan.load.failures.append(failure_row(run_id, "parse", "malformed_entry", reason_detail, entry.link,
-                                                  entry.feed_url, {"guid": entry.guid}))
+            plan.load.failures.append(
+                failure_row(
+                    run_id,
+                    "parse",
+                    "malformed_entry",
+                    reason_detail,
+                    entry.link,
+                    entry.feed_url,
+                    {"guid": entry.guid},
+                )
+            )
             continue
         followable.append((canonicalise_url(entry.link), entry))
     with write_session(db_path) as connection:
         known = select_known_urls(connection, [canonical for canonical, _ in followable])
-    planned: dict[str, str] = {}  # canonical URL → the link we fetch for it
+    groups: dict[str, list[FeedEntry]] = {}
     for canonical, entry in followable:
+        groups.setdefault(canonical, []).append(entry)
+    for canonical, group in groups.items():
         if canonical in known:
             original_id = known[canonical]
-            plan.load.article_refs.append(reference_rows(original_id, entry, seen_at))
-            duplicate = url_duplicate_row(entry.link, original_id, run_id, seen_at)
-            if duplicate:
-                plan.load.url_duplicates.append(duplicate)
+            for entry in group:
+                plan.load.article_refs.append(reference_rows(original_id, entry, seen_at))
+                duplicate = url_duplicate_row(entry.link, original_id, run_id, seen_at)
+                if duplicate:
+                    plan.load.url_duplicates.append(duplicate)
             continue
-        link = planned.setdefault(canonical, entry.link)
-        if link == entry.link and link not in plan.entries_by_url:
-            plan.requests.append(FetchRequest(url=link, kind="page"))
-        plan.entries_by_url.setdefault(link, []).append(entry)
+        # Fetch the clean link when one of the entries has it, so the article keeps its canonical spelling.
+        group.sort(key=lambda entry: entry.link != canonical)
+        plan.requests.append(FetchRequest(url=group[0].link, kind="page"))
+        plan.entries_by_url[group[0].link] = group
     return plan
 
 
@@ -93,36 +123,71 @@ def collect_pages(plan: BatchPlan, results: list[FetchResult], config: Config) -
         plan.load.fetches.append(fetch_row(plan.run_id, result))
         entry = plan.entries_by_url[result.url][0]
         if not result.ok:
-            plan.load.failures.append(failure_row(
-                plan.run_id, "fetch", result.error_class or "fetch_error", result.error, result.url,
-                entry.feed_url, {"guid": entry.guid, "link": entry.link},
-            ))
+            plan.load.failures.append(
+                failure_row(
+                    plan.run_id,
+                    "fetch",
+                    result.error_class or "fetch_error",
+                    result.error,
+                    result.url,
+                    entry.feed_url,
+                    {"guid": entry.guid, "link": entry.link},
+                )
+            )
             continue
         body = result.body or b""
-        plan.load.raw_pages.append({
-            "url": result.url, "final_url": result.final_url, "status": result.status,
-            "content_type": result.headers.get("content-type"), "fetched_at": result.fetched_at,
-            "body_zlib": zlib.compress(body, 6), "body_bytes": len(body),
-            "body_hash": hashlib.sha256(body).hexdigest(), "run_id": plan.run_id,
-        })
-        jobs.append(PageJob(
-            url=result.url, final_url=result.final_url, body=body, feed_url=entry.feed_url, guid=entry.guid,
-            entry_title=entry.title, entry_published_at=entry.published_at,
-            language=languages.get(entry.feed_url), country=countries.get(entry.feed_url),
-        ))
+        plan.load.raw_pages.append(
+            {
+                "url": result.url,
+                "final_url": result.final_url,
+                "status": result.status,
+                "content_type": result.headers.get("content-type"),
+                "fetched_at": result.fetched_at,
+                "body_zlib": zlib.compress(body, 6),
+                "body_bytes": len(body),
+                "body_hash": hashlib.sha256(body).hexdigest(),
+                "run_id": plan.run_id,
+            }
+        )
+        jobs.append(
+            PageJob(
+                url=result.url,
+                final_url=result.final_url,
+                body=body,
+                feed_url=entry.feed_url,
+                guid=entry.guid,
+                entry_title=entry.title,
+                entry_published_at=entry.published_at,
+                language=languages.get(entry.feed_url),
+                country=countries.get(entry.feed_url),
+            )
+        )
     return jobs
 
 
 def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[str, Any]:
     """Turn an Article into an `articles` row."""
     return {
-        "article_id": article.article_id, "canonical_url": article.canonical_url, "url": article.url,
-        "final_url": article.final_url, "feed_url": article.feed_url, "source": article.source,
-        "title": article.title, "byline": article.byline, "published_at": article.published_at,
-        "language": article.language, "text": article.text, "word_count": article.word_count,
-        "content_hash": article.content_hash, "categories": article.categories, "first_seen_at": seen_at,
-        "updated_at": seen_at, "extractor_version": article.extractor_version,
-        "cleaner_version": article.cleaner_version, "run_id": run_id, "batch_rank": rank,
+        "article_id": article.article_id,
+        "canonical_url": article.canonical_url,
+        "url": article.url,
+        "final_url": article.final_url,
+        "feed_url": article.feed_url,
+        "source": article.source,
+        "title": article.title,
+        "byline": article.byline,
+        "published_at": article.published_at,
+        "language": article.language,
+        "text": article.text,
+        "word_count": article.word_count,
+        "content_hash": article.content_hash,
+        "categories": article.categories,
+        "first_seen_at": seen_at,
+        "updated_at": seen_at,
+        "extractor_version": article.extractor_version,
+        "cleaner_version": article.cleaner_version,
+        "run_id": run_id,
+        "batch_rank": rank,
     }
 
 
@@ -140,24 +205,36 @@ def add_articles(plan: BatchPlan, outcomes: list[PageOutcome], known: dict[str, 
         entries = plan.entries_by_url[outcome.url]
         if outcome.article is None:
             entry = entries[0]
-            plan.load.failures.append(failure_row(
-                plan.run_id, "extract", outcome.reason or "extract_error", outcome.detail, outcome.url,
-                entry.feed_url, {"guid": entry.guid, "link": entry.link},
-            ))
+            plan.load.failures.append(
+                failure_row(
+                    plan.run_id,
+                    "extract",
+                    outcome.reason or "extract_error",
+                    outcome.detail,
+                    outcome.url,
+                    entry.feed_url,
+                    {"guid": entry.guid, "link": entry.link},
+                )
+            )
             continue
         built.append((outcome.article, entries))
     built.sort(key=lambda item: sort_key(item[0]))
     kept: dict[str, str] = dict(known)  # canonical URL → article id already stored or kept in this batch
     for rank, (article, entries) in enumerate(built):
         original_id = kept.get(article.canonical_url)
-        repeats = entries
+        # Links repeating an article: all links of a stored one; of a new one, all when several led to it.
+        repeats = entries if original_id is not None or len(entries) > 1 else []
         if original_id is None:
-            repeats = [e for e in entries[1:] if e.link != entries[0].link]
             kept[article.canonical_url] = article.article_id
             plan.load.articles.append(article_row(article, plan.run_id, seen_at, rank))
             plan.load.article_topics.extend(
-                {"article_id": article.article_id, "topic_id": tag.topic_id, "score": tag.score,
-                 "evidence": tag.evidence, "taxonomy_version": tag.taxonomy_version}
+                {
+                    "article_id": article.article_id,
+                    "topic_id": tag.topic_id,
+                    "score": tag.score,
+                    "evidence": tag.evidence,
+                    "taxonomy_version": tag.taxonomy_version,
+                }
                 for tag in article.topics
             )
             original_id = article.article_id

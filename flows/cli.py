@@ -6,7 +6,7 @@ import csv
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,16 +23,21 @@ except ImportError:  # pragma: no cover - older typer on top of click
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
-    name="newsdesk", help="Ingest news feeds into a DuckDB warehouse: clean, deduplicated, topic-tagged.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="newsdesk",
+    help="Ingest news feeds into a DuckDB warehouse: clean, deduplicated, topic-tagged.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
 )
 console = Console()
 
 DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
-SourcesOption = Annotated[Path | None, typer.Option("--sources", help="Sources YAML (default: seeds/sources.yaml).")]
+SourcesOption = Annotated[
+    Path | None, typer.Option("--sources", help="Sources YAML (default: seeds/sources.yaml).")
+]
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """How `newsdesk sql` prints rows."""
 
     table = "table"
@@ -106,7 +111,9 @@ def print_rows(columns: list[str], rows: list[tuple[Any, ...]], output: OutputFo
         writer.writerows(rows)
     elif output is OutputFormat.json:
         for row in rows:
-            sys.stdout.write(json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps(dict(zip(columns, row, strict=True)), default=str, ensure_ascii=False) + "\n"
+            )
     else:
         table = Table(show_header=True)
         for column in columns:

@@ -16,8 +16,15 @@ DEFAULT_SOURCES = REPO_ROOT / "seeds" / "sources.yaml"
 DEFAULT_DB = Path("data") / "news.duckdb"
 
 TOP_LEVEL_KEYS = {
-    "feeds", "mirror", "allow_private_networks", "fetch", "taxonomy", "batch_size", "workers",
-    "user_agent", "contact_url",
+    "feeds",
+    "mirror",
+    "allow_private_networks",
+    "fetch",
+    "taxonomy",
+    "batch_size",
+    "workers",
+    "user_agent",
+    "contact_url",
 }
 FEED_KEYS = {"url", "name", "language", "poll_every_s", "country"}
 
@@ -98,7 +105,9 @@ def read_feed(path: Path, index: int, item: Any) -> FeedSource:
         raise fail(path, key, "must be a mapping with at least `url`")
     unknown = set(item) - FEED_KEYS
     if unknown:
-        raise fail(path, f"{key}.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(FEED_KEYS))})")
+        raise fail(
+            path, f"{key}.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(FEED_KEYS))})"
+        )
     url = item.get("url")
     if not is_http_url(url):
         raise fail(path, f"{key}.url", f"must be an http(s) URL, not {url!r}")
@@ -109,8 +118,11 @@ def read_feed(path: Path, index: int, item: Any) -> FeedSource:
     if poll_every_s is not None:
         poll_every_s = read_positive_number(path, f"{key}.poll_every_s", poll_every_s, int)
     return FeedSource(
-        url=url.strip(), name=item.get("name"), language=item.get("language"),
-        poll_every_s=poll_every_s, country=item.get("country"),
+        url=url.strip(),
+        name=item.get("name"),
+        language=item.get("language"),
+        poll_every_s=poll_every_s,
+        country=item.get("country"),
     )
 
 
@@ -181,7 +193,9 @@ def load_config(path: str | Path | None = None) -> Config:
     config = Config(
         path=path,
         feeds=feeds,
-        allow_private_networks=read_bool(path, "allow_private_networks", document.get("allow_private_networks", False)),
+        allow_private_networks=read_bool(
+            path, "allow_private_networks", document.get("allow_private_networks", False)
+        ),
         mirror_root=mirror_root,
         taxonomy_path=taxonomy_path,
         batch_size=read_positive_number(path, "batch_size", document.get("batch_size", 500), int) or 500,
@@ -197,12 +211,18 @@ def apply_environment(config: Config) -> Config:
     """Let NEWSDESK_* environment variables override the file."""
     changes: dict[str, Any] = {}
     if os.environ.get("NEWSDESK_ALLOW_PRIVATE_NETWORKS"):
-        changes["allow_private_networks"] = os.environ["NEWSDESK_ALLOW_PRIVATE_NETWORKS"].lower() in {"1", "true", "yes"}
+        changes["allow_private_networks"] = os.environ["NEWSDESK_ALLOW_PRIVATE_NETWORKS"].lower() in {
+            "1",
+            "true",
+            "yes",
+        }
     if os.environ.get("NEWSDESK_WORKERS"):
         try:
             changes["workers"] = int(os.environ["NEWSDESK_WORKERS"])
         except ValueError as error:
-            raise ConfigError(f"NEWSDESK_WORKERS: must be a whole number, not {os.environ['NEWSDESK_WORKERS']!r}") from error
+            raise ConfigError(
+                f"NEWSDESK_WORKERS: must be a whole number, not {os.environ['NEWSDESK_WORKERS']!r}"
+            ) from error
     if os.environ.get("NEWSDESK_CONTACT_URL"):
         changes["contact_url"] = os.environ["NEWSDESK_CONTACT_URL"]
     return replace(config, **changes) if changes else config

@@ -31,7 +31,10 @@ from warehouse.topics import store_topics
 
 def make_fetch_settings(config: Config) -> FetchSettings:
     """Fetch settings for a run, from the sources file's `fetch:` section and top-level switches."""
-    extra: dict[str, Any] = {"allow_private_networks": config.allow_private_networks, "mirror_root": config.mirror_root}
+    extra: dict[str, Any] = {
+        "allow_private_networks": config.allow_private_networks,
+        "mirror_root": config.mirror_root,
+    }
     if config.user_agent:
         extra["user_agent"] = config.user_agent
     if config.contact_url:
@@ -49,7 +52,9 @@ def prepare_warehouse(db_path: Path, run_id: str, params: dict[str, Any], taxono
 
 
 @task(name="entries", cache_policy=NO_CACHE)
-def poll_entries(config: Config, db_path: Path, run_id: str, settings: FetchSettings, force: bool) -> PollResult:
+def poll_entries(
+    config: Config, db_path: Path, run_id: str, settings: FetchSettings, force: bool
+) -> PollResult:
     """Poll due feeds and return the entries the warehouse has not seen."""
     result = poll_feeds(config, db_path, run_id, settings, force=force)
     get_run_logger().info("polled %s", result.counts)
@@ -57,16 +62,18 @@ def poll_entries(config: Config, db_path: Path, run_id: str, settings: FetchSett
 
 
 @task(name="pages", cache_policy=NO_CACHE)
-def fetch_pages(entries: list[FeedEntry], db_path: Path, run_id: str,
-                settings: FetchSettings) -> tuple[BatchPlan, list[FetchResult]]:
+def fetch_pages(
+    entries: list[FeedEntry], db_path: Path, run_id: str, settings: FetchSettings
+) -> tuple[BatchPlan, list[FetchResult]]:
     """Plan a batch (skipping known URLs) and fetch its pages."""
     plan = plan_batch(entries, db_path, run_id)
     return plan, fetch_batch(plan.requests, settings)
 
 
 @task(name="articles", cache_policy=NO_CACHE)
-def build_batch_articles(plan: BatchPlan, results: list[FetchResult], config: Config,
-                         taxonomy_path: str | None) -> list[PageOutcome]:
+def build_batch_articles(
+    plan: BatchPlan, results: list[FetchResult], config: Config, taxonomy_path: str | None
+) -> list[PageOutcome]:
     """Extract, clean, hash and tag the batch's pages."""
     jobs = collect_pages(plan, results, config)
     return build_articles(jobs, taxonomy_path, workers=config.workers)
@@ -100,8 +107,12 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())
     taxonomy_path = str(config.taxonomy_path) if config.taxonomy_path else None
-    prepare_warehouse(db_path, run_id, {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll},
-                      taxonomy_path)
+    prepare_warehouse(
+        db_path,
+        run_id,
+        {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll},
+        taxonomy_path,
+    )
     settings = make_fetch_settings(config)
     counts: Counter[str] = Counter()
     status = "failed"
@@ -109,7 +120,9 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         polled = poll_entries(config, db_path, run_id, settings, force_poll)
         counts.update(polled.counts)
         for start in range(0, len(polled.entries), config.batch_size):
-            plan, results = fetch_pages(polled.entries[start : start + config.batch_size], db_path, run_id, settings)
+            plan, results = fetch_pages(
+                polled.entries[start : start + config.batch_size], db_path, run_id, settings
+            )
             outcomes = build_batch_articles(plan, results, config, taxonomy_path)
             counts.update({f"loaded_{k}": v for k, v in load_articles(plan, outcomes, db_path).items()})
             counts["pages_fetched"] += len(results)
@@ -119,6 +132,8 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         counts["seconds"] = round(time.monotonic() - started, 2)
         summary = finish_ingest(db_path, run_id, status, dict(counts))
     publish_read_snapshot(db_path)
-    create_markdown_artifact(key="ingest-summary", markdown=render_markdown(summary), description="ingest run")
+    create_markdown_artifact(
+        key="ingest-summary", markdown=render_markdown(summary), description="ingest run"
+    )
     get_run_logger().info("ingest %s: %s; failures %s", status, dict(counts), summary["failures"])
     return summary

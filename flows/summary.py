@@ -31,7 +31,12 @@ def summary_pairs(summary: dict[str, Any]) -> list[tuple[str, str]]:
 
 def render_markdown(summary: dict[str, Any]) -> str:
     """Render a run summary as a Markdown table."""
-    lines = [f"## ingest run `{summary.get('run_id')}`: {summary.get('status')}", "", "| what | count |", "|---|---|"]
+    lines = [
+        f"## ingest run `{summary.get('run_id')}`: {summary.get('status')}",
+        "",
+        "| what | count |",
+        "|---|---|",
+    ]
     lines.extend(f"| {label} | {value} |" for label, value in summary_pairs(summary))
     return "\n".join(lines) + "\n"
 

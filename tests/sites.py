@@ -19,8 +19,12 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 class PlainHandler(SimpleHTTPRequestHandler):
     """Static files, always answered in full (conditional headers ignored), quietly."""
 
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".xml": "application/xml",
-                      ".rss": "application/rss+xml", ".atom": "application/atom+xml"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".xml": "application/xml",
+        ".rss": "application/rss+xml",
+        ".atom": "application/atom+xml",
+    }
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         """Serve the file, ignoring If-Modified-Since so that every poll gets a 200."""
@@ -46,7 +50,7 @@ class ServedSite:
             for scheme in ("https://", "http://"):
                 prefix = f"{scheme}{host}"
                 if seed_url.startswith(prefix):
-                    return origin + seed_url[len(prefix):]
+                    return origin + seed_url[len(prefix) :]
         return seed_url
 
 
@@ -75,7 +79,10 @@ def serve_seed_site(root: Path, sources: Path = SEEDS / "sources.yaml") -> Itera
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers.append(server)
         site = ServedSite(root=root)
-        site.origins = {host: f"http://127.0.0.1:{server.server_address[1]}" for host, server in zip(hosts, servers, strict=True)}
+        site.origins = {
+            host: f"http://127.0.0.1:{server.server_address[1]}"
+            for host, server in zip(hosts, servers, strict=True)
+        }
         rewrite_hosts(root, site.origins)
         document = yaml.safe_load(sources.read_text(encoding="utf-8"))
         document.pop("mirror", None)

@@ -40,7 +40,9 @@ def test_bad_sources_file_is_one_line(tmp_path):
     result = run("ingest", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb"))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"newsdesk: error: {sources}: feeds[0].url: must be an http(s) URL, not 'gopher://old.example/'"]
+    assert lines == [
+        f"newsdesk: error: {sources}: feeds[0].url: must be an http(s) URL, not 'gopher://old.example/'"
+    ]
     assert not (tmp_path / "w.duckdb").exists()
 
 
@@ -53,7 +55,9 @@ def test_sql_on_missing_warehouse(tmp_path):
 def test_sql_formats(small_db):
     as_json = run("sql", "select topic_id, label from topics", "--db", str(small_db), "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
-    assert [json.loads(line) for line in as_json.stdout.splitlines()] == [{"topic_id": "syria", "label": "Syria"}]
+    assert [json.loads(line) for line in as_json.stdout.splitlines()] == [
+        {"topic_id": "syria", "label": "Syria"}
+    ]
     as_csv = run("sql", "select topic_id, label from topics", "--db", str(small_db), "--format", "csv")
     assert as_csv.stdout.splitlines() == ["topic_id,label", "syria,Syria"]
 

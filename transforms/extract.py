@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from copy import copy
 from dataclasses import dataclass, field
-import re
 from datetime import UTC, datetime
 
 import trafilatura
@@ -15,7 +15,7 @@ HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-
 
 EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+1"
 
-# Comments are off: reader comments are not the article body. Metadata is on: title, byline, date, canonical URL.
+# Comments off: reader comments are not the article body. Metadata on: title, byline, date, canonical URL.
 EXTRACT_OPTIONS = Extractor(
     output_format="python",
     comments=False,

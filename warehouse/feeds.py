@@ -12,24 +12,41 @@ from warehouse.sql import read_sql
 
 FEED_STATE_SCHEMA = pa.schema(
     [
-        ("feed_url", pa.string()), ("title", pa.string()), ("active", pa.bool_()),
-        ("inactive_reason", pa.string()), ("etag", pa.string()), ("last_modified", pa.string()),
-        ("body_hash", pa.string()), ("cache_trusted", pa.bool_()), ("poll_every_s", pa.int32()),
-        ("next_poll_at", pa.timestamp("us")), ("last_polled_at", pa.timestamp("us")),
-        ("last_success_at", pa.timestamp("us")), ("last_status", pa.int32()), ("last_error", pa.string()),
-        ("consecutive_failures", pa.float64()), ("polls_since_unconditional", pa.int32()),
+        ("feed_url", pa.string()),
+        ("title", pa.string()),
+        ("active", pa.bool_()),
+        ("inactive_reason", pa.string()),
+        ("etag", pa.string()),
+        ("last_modified", pa.string()),
+        ("body_hash", pa.string()),
+        ("cache_trusted", pa.bool_()),
+        ("poll_every_s", pa.int32()),
+        ("next_poll_at", pa.timestamp("us")),
+        ("last_polled_at", pa.timestamp("us")),
+        ("last_success_at", pa.timestamp("us")),
+        ("last_status", pa.int32()),
+        ("last_error", pa.string()),
+        ("consecutive_failures", pa.float64()),
+        ("polls_since_unconditional", pa.int32()),
     ]
 )
 
 
-def register_feeds(connection: duckdb.DuckDBPyConnection, feeds: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def register_feeds(
+    connection: duckdb.DuckDBPyConnection, feeds: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Upsert the configured feeds and return their stored polling state."""
     added_at = now_utc()
     table = pa.Table.from_pylist(
         [{**feed, "added_at": added_at} for feed in feeds],
         schema=pa.schema(
-            [("feed_url", pa.string()), ("name", pa.string()), ("language", pa.string()),
-             ("source", pa.string()), ("added_at", pa.timestamp("us"))]
+            [
+                ("feed_url", pa.string()),
+                ("name", pa.string()),
+                ("language", pa.string()),
+                ("source", pa.string()),
+                ("added_at", pa.timestamp("us")),
+            ]
         ),
     )
     connection.register("configured_feeds", table)
@@ -47,7 +64,10 @@ def update_feed_states(connection: duckdb.DuckDBPyConnection, states: list[dict[
     if not states:
         return
     rows = [
-        {name: (utc_naive(state.get(name)) if name.endswith("_at") else state.get(name)) for name in FEED_STATE_SCHEMA.names}
+        {
+            name: (utc_naive(state.get(name)) if name.endswith("_at") else state.get(name))
+            for name in FEED_STATE_SCHEMA.names
+        }
         for state in states
     ]
     connection.register("feed_updates", pa.Table.from_pylist(rows, schema=FEED_STATE_SCHEMA))
@@ -57,7 +77,9 @@ def update_feed_states(connection: duckdb.DuckDBPyConnection, states: list[dict[
         connection.unregister("feed_updates")
 
 
-def select_unseen_entries(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+def select_unseen_entries(
+    connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
     """Return the (feed_url, guid) pairs the warehouse has not recorded yet."""
     if not keys:
         return set()

@@ -19,45 +19,120 @@ STR = pa.string()
 
 SCHEMAS: dict[str, pa.Schema] = {
     "entries": pa.schema(
-        [("feed_url", STR), ("guid", STR), ("link", STR), ("title", STR), ("summary", STR),
-         ("published_at", TS), ("first_seen_at", TS), ("run_id", STR)]
+        [
+            ("feed_url", STR),
+            ("guid", STR),
+            ("link", STR),
+            ("title", STR),
+            ("summary", STR),
+            ("published_at", TS),
+            ("first_seen_at", TS),
+            ("run_id", STR),
+        ]
     ),
     "fetches": pa.schema(
-        [("run_id", STR), ("url", STR), ("kind", STR), ("status", pa.int32()), ("bytes", pa.int64()),
-         ("elapsed_ms", pa.float64()), ("final_url", STR), ("error_class", STR), ("error", STR),
-         ("fetched_at", TS)]
+        [
+            ("run_id", STR),
+            ("url", STR),
+            ("kind", STR),
+            ("status", pa.int32()),
+            ("bytes", pa.int64()),
+            ("elapsed_ms", pa.float64()),
+            ("final_url", STR),
+            ("error_class", STR),
+            ("error", STR),
+            ("fetched_at", TS),
+        ]
     ),
     "raw_pages": pa.schema(
-        [("url", STR), ("final_url", STR), ("status", pa.int32()), ("content_type", STR), ("fetched_at", TS),
-         ("body_zlib", pa.binary()), ("body_bytes", pa.int64()), ("body_hash", STR), ("run_id", STR)]
+        [
+            ("url", STR),
+            ("final_url", STR),
+            ("status", pa.int32()),
+            ("content_type", STR),
+            ("fetched_at", TS),
+            ("body_zlib", pa.binary()),
+            ("body_bytes", pa.int64()),
+            ("body_hash", STR),
+            ("run_id", STR),
+        ]
     ),
     "articles": pa.schema(
-        [("article_id", STR), ("canonical_url", STR), ("url", STR), ("final_url", STR), ("feed_url", STR),
-         ("source", STR), ("title", STR), ("byline", STR), ("published_at", TS), ("language", STR),
-         ("text", STR), ("word_count", pa.int32()), ("content_hash", STR), ("categories", pa.list_(STR)),
-         ("first_seen_at", TS), ("updated_at", TS), ("extractor_version", STR), ("cleaner_version", STR),
-         ("run_id", STR), ("batch_rank", pa.int32())]
+        [
+            ("article_id", STR),
+            ("canonical_url", STR),
+            ("url", STR),
+            ("final_url", STR),
+            ("feed_url", STR),
+            ("source", STR),
+            ("title", STR),
+            ("byline", STR),
+            ("published_at", TS),
+            ("language", STR),
+            ("text", STR),
+            ("word_count", pa.int32()),
+            ("content_hash", STR),
+            ("categories", pa.list_(STR)),
+            ("first_seen_at", TS),
+            ("updated_at", TS),
+            ("extractor_version", STR),
+            ("cleaner_version", STR),
+            ("run_id", STR),
+            ("batch_rank", pa.int32()),
+        ]
     ),
     "article_refs": pa.schema(
         [("article_id", STR), ("feed_url", STR), ("guid", STR), ("url", STR), ("seen_at", TS)]
     ),
     "duplicates": pa.schema(
-        [("article_id", STR), ("duplicate_of", STR), ("similarity", pa.float64()), ("method", STR),
-         ("url", STR), ("detected_at", TS), ("run_id", STR)]
+        [
+            ("article_id", STR),
+            ("duplicate_of", STR),
+            ("similarity", pa.float64()),
+            ("method", STR),
+            ("url", STR),
+            ("detected_at", TS),
+            ("run_id", STR),
+        ]
     ),
     "topics": pa.schema(
-        [("topic_id", STR), ("label", STR), ("kind", STR), ("parents", pa.list_(STR)),
-         ("taxonomy_version", STR)]
+        [
+            ("topic_id", STR),
+            ("label", STR),
+            ("kind", STR),
+            ("parents", pa.list_(STR)),
+            ("taxonomy_version", STR),
+        ]
     ),
     "article_topics": pa.schema(
-        [("article_id", STR), ("topic_id", STR), ("score", pa.float64()), ("evidence", STR),
-         ("taxonomy_version", STR)]
+        [
+            ("article_id", STR),
+            ("topic_id", STR),
+            ("score", pa.float64()),
+            ("evidence", STR),
+            ("taxonomy_version", STR),
+        ]
     ),
     "failures": pa.schema(
-        [("run_id", STR), ("stage", STR), ("url", STR), ("feed_url", STR), ("reason", STR), ("detail", STR),
-         ("retry", STR), ("failed_at", TS), ("resolved_at", TS)]
+        [
+            ("run_id", STR),
+            ("stage", STR),
+            ("url", STR),
+            ("feed_url", STR),
+            ("reason", STR),
+            ("detail", STR),
+            ("retry", STR),
+            ("failed_at", TS),
+            ("resolved_at", TS),
+        ]
     ),
 }
+
+
+# Tables with a primary key, where a repeated row is skipped (or replaced) instead of failing the batch.
+KEYED_TABLES = frozenset(
+    {"entries", "raw_pages", "articles", "article_refs", "duplicates", "topics", "article_topics"}
+)
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -92,7 +167,10 @@ def to_arrow(table: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
 
 
 def insert_rows(
-    connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], on_conflict: str = "NOTHING"
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: list[dict[str, Any]],
+    on_conflict: str = "NOTHING",
 ) -> int:
     """Insert rows into `table` through Arrow; existing keys are kept (NOTHING) or replaced (UPDATE)."""
     if not rows:
@@ -103,7 +181,7 @@ def insert_rows(
     connection.register(view, arrow)
     try:
         columns = ", ".join(target_columns)
-        conflict = "ON CONFLICT DO NOTHING" if on_conflict == "NOTHING" else ""
+        conflict = "ON CONFLICT DO NOTHING" if on_conflict == "NOTHING" and table in KEYED_TABLES else ""
         verb = "INSERT OR REPLACE INTO" if on_conflict == "REPLACE" else "INSERT INTO"
         before = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         connection.execute(f"{verb} {table} ({columns}) SELECT {columns} FROM {view} {conflict}")

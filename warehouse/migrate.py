@@ -48,7 +48,7 @@ def apply_migrations(connection: duckdb.DuckDBPyConnection) -> int:
     current = read_schema_version(connection)
     if current > latest:
         raise SchemaError(
-            f"database schema version {current} is newer than this newsdesk knows ({latest}); upgrade newsdesk"
+            f"database schema version {current} is newer than this newsdesk ({latest}): upgrade newsdesk"
         )
     if current == 0:
         connection.execute(
@@ -77,7 +77,10 @@ def apply_migrations(connection: duckdb.DuckDBPyConnection) -> int:
 def views_present(connection: duckdb.DuckDBPyConnection) -> bool:
     """Tell whether every view file has a view in the database."""
     wanted = {path.stem for path in VIEWS_DIR.glob("*.sql")}
-    have = {row[0] for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    have = {
+        row[0]
+        for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    }
     return wanted <= have
 
 

@@ -20,7 +20,10 @@ def begin_run(connection: duckdb.DuckDBPyConnection, run_id: str, flow: str, par
 
 
 def finish_run(
-    connection: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, Any],
+    connection: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    counts: dict[str, Any],
     failures: dict[str, int],
 ) -> None:
     """Record how a run ended."""
@@ -33,7 +36,8 @@ def finish_run(
 def count_failures_by_reason(connection: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     """Group a run's failures by stage and reason."""
     rows = connection.execute(
-        "SELECT stage || ':' || reason, count(*) FROM failures WHERE run_id = ? GROUP BY ALL ORDER BY 2 DESC, 1",
+        "SELECT stage || ':' || reason, count(*) FROM failures WHERE run_id = ? "
+        "GROUP BY ALL ORDER BY 2 DESC, 1",
         [run_id],
     ).fetchall()
     return dict(rows)

@@ -8,8 +8,17 @@ import duckdb
 
 from warehouse.sql import read_sql
 
-STAT_TABLES = ["feeds", "entries", "raw_pages", "articles", "canonical_articles", "duplicates", "article_topics",
-               "failures", "runs"]
+STAT_TABLES = [
+    "feeds",
+    "entries",
+    "raw_pages",
+    "articles",
+    "canonical_articles",
+    "duplicates",
+    "article_topics",
+    "failures",
+    "runs",
+]
 
 
 def run_query(connection: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:

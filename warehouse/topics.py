@@ -14,7 +14,9 @@ def store_topics(connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any
     if not rows:
         return 0
     version = rows[0]["taxonomy_version"]
-    stored = connection.execute("SELECT count(*) FROM topics WHERE taxonomy_version = ?", [version]).fetchone()[0]
+    stored = connection.execute(
+        "SELECT count(*) FROM topics WHERE taxonomy_version = ?", [version]
+    ).fetchone()[0]
     if stored == len(rows):
         return 0
     return insert_rows(connection, "topics", rows, on_conflict="REPLACE") or len(rows)
