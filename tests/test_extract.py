@@ -48,3 +48,12 @@ def test_page_dates():
 def test_html_language():
     assert read_html_language('<html lang="ar-SY">') == "ar"
     assert read_html_language("<html>") is None
+
+
+def test_full_timestamp_from_json_ld_is_kept():
+    html = PAGE.replace('<meta property="article:published_time" content="2016-05-24T18:30:00-04:00">', "").replace(
+        "</head>", '<script type="application/ld+json">{"datePublished": "2016-05-24T20:45:00+03:00"}</script></head>'
+    )
+    page = extract_page(html, "https://news.example/2016/05/24/rebels-mass.html")
+    assert page is not None
+    assert page.published_at == datetime(2016, 5, 24, 17, 45, tzinfo=UTC)

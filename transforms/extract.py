@@ -13,7 +13,15 @@ from trafilatura.utils import decode_file
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+1"
+# Publication timestamps with time of day, which htmldate reduces to a date.
+PUBLISHED_TIME = re.compile(
+    r"(?:property|name|itemprop)=[\"'](?:article:published_time|datePublished|pubdate|publishdate)[\"'][^>]*?"
+    r"content=[\"']([^\"']{10,40})[\"']"
+    r"|\"datePublished\"\s*:\s*\"([^\"]{10,40})\"",
+    re.IGNORECASE,
+)
+
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+2"
 
 # Comments off: reader comments are not the article body. Metadata on: title, byline, date, canonical URL.
 EXTRACT_OPTIONS = Extractor(
@@ -59,6 +67,24 @@ def read_html_language(html: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+def read_published_time(html: str) -> datetime | None:
+    """Read the first full publication timestamp from meta tags or JSON-LD."""
+    for match in PUBLISHED_TIME.finditer(html, 0, 200_000):
+        value = (match.group(1) or match.group(2) or "").strip().replace("Z", "+00:00")
+        if "T" in value or " " in value.strip():
+            parsed = parse_page_date(value)
+            if parsed is not None:
+                return parsed
+    return None
+
+
+def choose_page_date(found: datetime | None, stated: datetime | None) -> datetime | None:
+    """Prefer the page's stated timestamp when it agrees with the date htmldate found."""
+    if stated is not None and (found is None or abs((stated - found).total_seconds()) < 2 * 86400):
+        return stated
+    return found
+
+
 def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | None:
     """Extract the article body and metadata from HTML; None when no body is found."""
     if isinstance(html, bytes):
@@ -77,7 +103,7 @@ def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | N
         text=document.text,
         title=document.title or None,
         byline=document.author or None,
-        published_at=parse_page_date(document.date),
+        published_at=choose_page_date(parse_page_date(document.date), read_published_time(html)),
         language=document.language or read_html_language(html),
         sitename=document.sitename or None,
         page_canonical=document.url or None,
