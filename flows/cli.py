@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-# The analyst's commands (snapshot, search, export, report) register themselves on `app`.
-from flows import analyst_cli  # noqa: E402,F401
+# The analyst's commands (snapshot, search, export, report) and `feeds` register themselves on `app`.
+from flows import analyst_cli, feeds_cli  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -14,8 +14,16 @@ from transforms.polling import PollSettings, feed_health, reactivate
 
 SELECT_FEEDS = "SELECT * FROM feeds ORDER BY feed_url"
 SELECT_FEED = "SELECT * FROM feeds WHERE feed_url = ?"
-COLUMNS = ["feed_url", "name", "health", "last_success_at", "failures", "last_status", "last_error",
-           "next_poll_at", "poll_every_min", "cache_trusted", "inactive_reason"]
+COLUMNS = [
+    "feed_url",
+    "health",
+    "last_success_at",
+    "failures",
+    "last_status",
+    "next_poll_at",
+    "every_min",
+    "note",
+]
 
 
 def read_feed_rows(connection: Any, query: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -31,12 +39,19 @@ def minute(moment: datetime | None) -> str | None:
 
 
 def describe_feed(row: dict[str, Any], settings: PollSettings) -> list[Any]:
-    """One display row: health word, failures, times in UTC minutes, the last error cut to one line."""
+    """One display row: health word, failures, UTC times to the minute, and why it is unwell (one line)."""
     state = state_from_row(row)
-    error = " ".join((state.last_error or "").split())[:80] or None
-    return [state.feed_url, row.get("name"), feed_health(state, settings), minute(state.last_success_at),
-            round(state.consecutive_failures, 1), state.last_status, error, minute(state.next_poll_at),
-            round(state.poll_every_s / 60, 1), state.cache_trusted, state.inactive_reason]
+    note = state.inactive_reason or state.last_error or ("" if state.cache_trusted else "304s not trusted")
+    return [
+        state.feed_url,
+        feed_health(state, settings),
+        minute(state.last_success_at),
+        round(state.consecutive_failures, 1),
+        state.last_status,
+        minute(state.next_poll_at),
+        round(state.poll_every_s / 60, 1),
+        " ".join(note.split())[:80] or None,
+    ]
 
 
 def activate_feed(db: Path, feed_url: str) -> None:

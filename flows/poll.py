@@ -1,18 +1,34 @@
-"""The poll stage: fetch due feeds conditionally, parse them, record state, and return unseen entries."""
+"""The poll stage: fetch due feeds conditionally, parse what changed, record state, return unseen entries.
+
+Every decision (conditional or not, when to poll next, backoff, 410) is made by the pure functions of
+transforms/polling.py; this module only does the I/O around them.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flows.config import Config
+from flows.feed_state import row_from_state, state_from_row
 from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
 from transforms.feeds import parse_feed
 from transforms.outlets import outlet_of
-from transforms.records import FeedEntry
+from transforms.polling import (
+    FeedState,
+    PollOutcome,
+    PollRequest,
+    PollSettings,
+    body_hash_of,
+    build_feed_request,
+    parse_max_age,
+    parse_retry_after_s,
+    plan_next_poll,
+    select_due,
+)
+from transforms.records import FeedEntry, ParsedFeed
 from warehouse.db import transaction, write_session
 from warehouse.feeds import register_feeds, select_unseen_entries, update_feed_states
 from warehouse.load import insert_rows, now_utc
@@ -25,6 +41,17 @@ class PollResult:
     entries: list[FeedEntry] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FeedPoll:
+    """One feed's poll: its state before, the request decided, the fetch result and what was parsed."""
+
+    state: FeedState
+    request: PollRequest
+    result: FetchResult
+    parsed: ParsedFeed | None = None
+    unchanged: bool = False  # 304, or a 200 whose body hash equals the last one
 
 
 def fetch_row(run_id: str, result: FetchResult) -> dict[str, Any]:
@@ -66,55 +93,93 @@ def failure_row(
     }
 
 
-def is_due(state: dict[str, Any], now: datetime) -> bool:
-    """Tell whether an active feed should be polled now."""
-    return bool(state["active"]) and (state["next_poll_at"] is None or state["next_poll_at"] <= now)
-
-
-def decide_feed_state(
-    state: dict[str, Any], result: FetchResult, now: datetime, title: str | None
-) -> dict[str, Any]:
-    """Update a feed's polling state after one poll."""
-    state = dict(state)
-    state["last_polled_at"] = now
-    state["last_status"] = result.status
-    if result.status == 304 or result.ok:
-        state["last_success_at"] = now
-        state["consecutive_failures"] = 0.0
-        state["last_error"] = None
-        if result.ok:
-            state["etag"] = result.headers.get("etag")
-            state["last_modified"] = result.headers.get("last-modified")
-            state["body_hash"] = hashlib.sha256(result.body or b"").hexdigest()
-            state["title"] = title
-    else:
-        state["consecutive_failures"] = float(state["consecutive_failures"] or 0) + 1.0
-        state["last_error"] = f"{result.error_class}: {result.error}"
-    state["next_poll_at"] = now + timedelta(seconds=int(state["poll_every_s"] or 900))
+def with_configured_interval(state: FeedState, poll_every_s: int | None) -> FeedState:
+    """A never-polled feed starts from its configured `poll_every_s`, when the sources file sets one."""
+    if poll_every_s and state.last_polled_at is None:
+        return replace(state, poll_every_s=int(poll_every_s))
     return state
 
 
+def read_feed_poll(state: FeedState, request: PollRequest, result: FetchResult) -> FeedPoll:
+    """Parse a fetched feed unless it is unchanged (304, or the same body hash as last time)."""
+    poll = FeedPoll(state, request, result)
+    if result.status == 304:
+        poll.unchanged = True
+    elif result.ok:
+        if state.body_hash is not None and body_hash_of(result.body or b"") == state.body_hash:
+            poll.unchanged = True
+        else:
+            poll.parsed = parse_feed(result.body or b"", state.feed_url, result.headers)
+    return poll
+
+
+def poll_outcome(poll: FeedPoll, items_new: int, now: datetime) -> PollOutcome:
+    """What the poll observed, in the terms of transforms.polling."""
+    result, parsed = poll.result, poll.parsed
+    headers = result.headers
+    error_class, error = result.error_class, result.error
+    if parsed is not None and parsed.error:
+        error_class, error = "not_a_feed", parsed.error
+    return PollOutcome(
+        status=result.status,
+        conditional=poll.request.conditional,
+        error_class=error_class,
+        error=error,
+        etag=headers.get("etag"),
+        last_modified=headers.get("last-modified"),
+        body_hash=body_hash_of(result.body) if result.body is not None else None,
+        items_total=len(parsed.entries) if parsed is not None else 0,
+        items_new=items_new,
+        ttl_minutes=parsed.ttl_minutes if parsed is not None else None,
+        max_age_s=parse_max_age(headers.get("cache-control")),
+        retry_after_s=parse_retry_after_s(headers.get("retry-after"), now),
+    )
+
+
+def record_poll(run_id: str, poll: FeedPoll, counts: dict[str, int], failures: list[dict[str, Any]]) -> None:
+    """Count the poll and add its failure rows (fetch failure, unparseable feed, or bozo reason)."""
+    feed_url, result, parsed = poll.state.feed_url, poll.result, poll.parsed
+    if poll.unchanged:
+        counts["feeds_unchanged"] += 1
+    elif parsed is not None and parsed.error:
+        counts["feeds_failed"] += 1
+        failures.append(failure_row(run_id, "parse", "unparseable_feed", parsed.error, feed_url, feed_url))
+    elif parsed is not None:
+        counts["feeds_ok"] += 1
+        if parsed.bozo:
+            failures.append(failure_row(run_id, "parse", "bozo_feed", parsed.bozo_reason, feed_url, feed_url))
+    else:
+        counts["feeds_failed"] += 1
+        failures.append(
+            failure_row(run_id, "poll", result.error_class or "fetch_error", result.error, feed_url, feed_url)
+        )
+
+
 def poll_feeds(
-    config: Config, db_path: Path, run_id: str, settings: FetchSettings, force: bool = False
+    config: Config,
+    db_path: Path,
+    run_id: str,
+    settings: FetchSettings,
+    force: bool = False,
+    policy: PollSettings | None = None,
 ) -> PollResult:
-    """Poll the configured feeds that are due and return the entries not yet in the warehouse."""
+    """Poll the configured feeds that are due (every active one with `force`) and return unseen entries."""
+    policy = policy or PollSettings()
     outcome = PollResult()
     configured = [
         {"feed_url": f.url, "name": f.name, "language": f.language, "source": outlet_of(f.url)}
         for f in config.feeds
     ]
+    intervals = {f.url: f.poll_every_s for f in config.feeds}
     with write_session(db_path) as connection:
-        states = register_feeds(connection, configured)
-    now = now_utc()
-    due = [s for s in states if force and s["active"] or is_due(s, now)]
+        rows = register_feeds(connection, configured)
+    now = datetime.now(UTC)
+    states = [with_configured_interval(state_from_row(row), intervals.get(row["feed_url"])) for row in rows]
+    due = select_due(states, now, force)
+    requests = [build_feed_request(state, now, policy) for state in due]
     results = fetch_batch(
-        [
-            FetchRequest(url=s["feed_url"], kind="feed", etag=s["etag"], last_modified=s["last_modified"])
-            for s in due
-        ],
-        settings,
+        [FetchRequest(r.url, "feed", etag=r.etag, last_modified=r.last_modified) for r in requests], settings
     )
-    fetches, new_states, polled = [], [], []
     counts = {
         "feeds_due": len(due),
         "feeds_ok": 0,
@@ -122,63 +187,33 @@ def poll_feeds(
         "feeds_failed": 0,
         "entries_seen": 0,
     }
-    for state, result in zip(due, results, strict=True):
-        fetches.append(fetch_row(run_id, result))
-        title = None
-        if result.status == 304:
-            counts["feeds_unchanged"] += 1
-        elif result.ok:
-            parsed = parse_feed(result.body or b"", state["feed_url"], result.headers)
-            title = parsed.title
-            if parsed.error:
-                outcome.failures.append(
-                    failure_row(
-                        run_id,
-                        "parse",
-                        "unparseable_feed",
-                        parsed.error,
-                        state["feed_url"],
-                        state["feed_url"],
-                    )
-                )
-                counts["feeds_failed"] += 1
-            else:
-                counts["feeds_ok"] += 1
-                if parsed.bozo:
-                    outcome.failures.append(
-                        failure_row(
-                            run_id,
-                            "parse",
-                            "bozo_feed",
-                            parsed.bozo_reason,
-                            state["feed_url"],
-                            state["feed_url"],
-                        )
-                    )
-            polled.extend(parsed.entries)
-        else:
-            counts["feeds_failed"] += 1
-            outcome.failures.append(
-                failure_row(
-                    run_id,
-                    "poll",
-                    result.error_class or "fetch_error",
-                    result.error,
-                    state["feed_url"],
-                    state["feed_url"],
-                )
-            )
-        new_states.append(decide_feed_state(state, result, now, title))
-    counts["entries_seen"] = len(polled)
+    polls = [read_feed_poll(s, r, res) for s, r, res in zip(due, requests, results, strict=True)]
+    for poll in polls:
+        record_poll(run_id, poll, counts, outcome.failures)
     unique: dict[tuple[str, str], FeedEntry] = {}
-    for entry in polled:
-        unique.setdefault((entry.feed_url, entry.guid), entry)
+    for poll in polls:
+        for entry in poll.parsed.entries if poll.parsed is not None else []:
+            unique.setdefault((entry.feed_url, entry.guid), entry)
+    counts["entries_seen"] = sum(len(p.parsed.entries) for p in polls if p.parsed is not None)
     with write_session(db_path) as connection, transaction(connection):
-        insert_rows(connection, "fetches", fetches)
+        insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
         insert_rows(connection, "failures", outcome.failures)
-        update_feed_states(connection, new_states)
         unseen = select_unseen_entries(connection, list(unique))
+        new_per_feed: dict[str, int] = {}
+        for feed_url, _guid in unseen:
+            new_per_feed[feed_url] = new_per_feed.get(feed_url, 0) + 1
+        new_states = [
+            row_from_state(
+                plan_next_poll(
+                    poll.state, poll_outcome(poll, new_per_feed.get(poll.state.feed_url, 0), now), now, policy
+                ),
+                poll.parsed.title if poll.parsed is not None else None,
+            )
+            for poll in polls
+        ]
+        update_feed_states(connection, new_states)
     outcome.entries = [entry for key, entry in unique.items() if key in unseen]
     counts["entries_new"] = len(outcome.entries)
+    counts["feeds_inactive"] = sum(1 for state in states if not state.active)
     outcome.counts = counts
     return outcome
