@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from transforms.polling import PollSettings, read_poll_settings
 from transforms.urls import is_http_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,7 @@ TOP_LEVEL_KEYS = {
     "mirror",
     "allow_private_networks",
     "fetch",
+    "polling",
     "taxonomy",
     "batch_size",
     "workers",
@@ -73,6 +75,7 @@ class Config:
     user_agent: str | None = None
     contact_url: str | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
+    polling: PollSettings = field(default_factory=PollSettings)  # see docs/fetching.md
 
 
 def fail(path: Path, key: str, problem: str) -> ConfigError:
@@ -145,6 +148,14 @@ def read_fetch_options(path: Path, section: Any) -> FetchOptions:
     return FetchOptions(**values)
 
 
+def read_polling(path: Path, section: Any) -> PollSettings:
+    """Validate the `polling:` section (interval bounds, unconditional cadence, backoff)."""
+    try:
+        return read_poll_settings(section)
+    except ValueError as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
 def resolve_path(base: Path, value: Any, path: Path, key: str) -> Path:
     """Resolve a path given in the file relative to the file's folder."""
     if not isinstance(value, str) or not value.strip():
@@ -203,6 +214,7 @@ def load_config(path: str | Path | None = None) -> Config:
         user_agent=document.get("user_agent"),
         contact_url=document.get("contact_url"),
         fetch=read_fetch_options(path, document.get("fetch")),
+        polling=read_polling(path, document.get("polling")),
     )
     return apply_environment(config)
 

@@ -164,7 +164,7 @@ def poll_feeds(
     policy: PollSettings | None = None,
 ) -> PollResult:
     """Poll the configured feeds that are due (every active one with `force`) and return unseen entries."""
-    policy = policy or PollSettings()
+    policy = policy or config.polling
     outcome = PollResult()
     configured = [
         {"feed_url": f.url, "name": f.name, "language": f.language, "source": outlet_of(f.url)}

@@ -46,10 +46,11 @@ def warehouse(tmp_path):
     return path
 
 
-def run_poll(tmp_path, db, urls: list[str], force: bool = False):
+def run_poll(tmp_path, db, urls: list[str], force: bool = False, extra_yaml: str = ""):
     """Poll `urls` as configured feeds."""
     sources = tmp_path / "sources.yaml"
-    sources.write_text("allow_private_networks: true\nfeeds:\n" + "".join(f"  - url: {u}\n" for u in urls))
+    feeds = "".join(f"  - url: {u}\n" for u in urls)
+    sources.write_text(f"allow_private_networks: true\n{extra_yaml}feeds:\n{feeds}")
     settings = FetchSettings(
         allow_private_networks=True, per_host_delay_s=0.0, retry_backoff_s=0.01, respect_robots=False
     )
@@ -158,3 +159,11 @@ def test_ttl_hint_sets_next_poll(tmp_path, server, warehouse):
     run_poll(tmp_path, warehouse, [url])
     wait_s = query(warehouse, "SELECT epoch(next_poll_at) - epoch(last_polled_at) FROM feeds")[0][0]
     assert wait_s >= 180 * 60 * 0.85
+
+
+def test_polling_section_sets_unconditional_cadence(tmp_path, server, warehouse):
+    url = server.route("/feed.xml", conditional(rss("a")))
+    for _ in range(3):
+        run_poll(tmp_path, warehouse, [url], force=True, extra_yaml="polling:\n  unconditional_every: 2\n")
+    sent = ["if-none-match" in hit.headers for hit in server.hits("/feed.xml")]
+    assert sent == [False, True, False]

@@ -228,3 +228,19 @@ def test_header_parsers():
     assert parse_retry_after_s("120", NOW) == 120.0
     assert parse_retry_after_s("Sat, 01 Jun 2024 13:00:00 GMT", NOW) == 3600.0
     assert parse_retry_after_s("soon", NOW) is None
+
+
+def test_read_poll_settings_validates_keys_and_values():
+    from transforms.polling import read_poll_settings
+
+    assert read_poll_settings(None) == PollSettings()
+    tuned = read_poll_settings({"unconditional_every": 3, "max_backoff_s": 7200})
+    assert tuned.unconditional_every == 3 and tuned.max_backoff_s == 7200
+    for bad, key in (
+        ({"nope": 1}, "polling.nope"),
+        ({"min_poll_every_s": -1}, "polling.min_poll_every_s"),
+        ({"min_poll_every_s": 90000}, "polling.min_poll_every_s"),
+        ({"unconditional_every": 1.5}, "polling.unconditional_every"),
+    ):
+        with pytest.raises(ValueError, match=key):
+            read_poll_settings(bad)

@@ -308,3 +308,28 @@ def feed_health(state: FeedState, settings: PollSettings) -> str:
     if state.consecutive_failures > 0:
         return "failing"
     return "ok"
+
+
+def read_poll_settings(section: dict | None) -> PollSettings:
+    """PollSettings from a `polling:` mapping; a bad key or value raises ValueError naming it."""
+    if section is None:
+        return PollSettings()
+    if not isinstance(section, dict):
+        raise ValueError("polling: must be a mapping")
+    defaults = PollSettings()
+    values: dict[str, float | int] = {}
+    for key, value in section.items():
+        if not hasattr(defaults, key):
+            raise ValueError(
+                f"polling.{key}: unknown key (allowed: {', '.join(sorted(defaults.__dataclass_fields__))})"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"polling.{key}: must be a non-negative number, not {value!r}")
+        default = getattr(defaults, key)
+        if isinstance(default, int) and not float(value).is_integer():
+            raise ValueError(f"polling.{key}: must be a whole number, not {value!r}")
+        values[key] = type(default)(value)
+    settings = PollSettings(**values)
+    if settings.min_poll_every_s > settings.max_poll_every_s:
+        raise ValueError("polling.min_poll_every_s: must not exceed max_poll_every_s")
+    return settings
