@@ -1,0 +1,100 @@
+"""Run bookkeeping shared by the backfill, replay and retag flows: runs rows, failure settling, summaries."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from prefect.runtime import flow_run
+
+from flows.config import Config
+from transforms.topics import get_matcher, list_topic_rows
+from transforms.urls import registered_site_of
+from warehouse.db import transaction, write_session
+from warehouse.load import now_utc
+from warehouse.migrate import apply_migrations
+from warehouse.runs import begin_run, finish_run
+from warehouse.sql import read_sql
+from warehouse.topics import store_topics
+
+
+def current_run_id() -> str:
+    """The Prefect flow run id, or a fresh UUID outside a run."""
+    return str(flow_run.get_id() or uuid.uuid4())
+
+
+def scheduled_time() -> datetime:
+    """When this flow run was scheduled to start (naive UTC), so catch-up runs act for their own slot."""
+    scheduled = flow_run.scheduled_start_time if flow_run.get_id() else None
+    if scheduled is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    moment = datetime.fromisoformat(scheduled.isoformat())  # a plain datetime, whatever Prefect hands out
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def open_run(db_path: Path, run_id: str, flow_name: str, params: dict[str, Any],
+             taxonomy_path: str | None = None) -> None:
+    """Migrate the warehouse, store the taxonomy's topics and record that the run started."""
+    rows = list_topic_rows(get_matcher(taxonomy_path))
+    with write_session(db_path) as connection:
+        apply_migrations(connection)
+        store_topics(connection, rows)
+        begin_run(connection, run_id, flow_name, params)
+
+
+def close_run(db_path: Path, run_id: str, flow_name: str, status: str, counts: dict[str, Any],
+              failures: dict[str, int]) -> dict[str, Any]:
+    """Record how the run ended and return its summary."""
+    with write_session(db_path) as connection:
+        finish_run(connection, run_id, status, counts, failures)
+    return {"run_id": run_id, "flow": flow_name, "status": status, "counts": counts, "failures": failures}
+
+
+def map_source_values(config: Config | None, attribute: str) -> dict[str, str]:
+    """A feed attribute (country, language) per feed URL and per registered site, from the sources file."""
+    values: dict[str, str] = {}
+    for feed in config.feeds if config else ():
+        value = getattr(feed, attribute)
+        if value:
+            values[feed.url] = value
+            values.setdefault(registered_site_of(feed.url), value)
+    return values
+
+
+def count_failure_rows(rows: list[dict[str, Any]]) -> Counter[str]:
+    """Failure rows grouped as `stage:reason`."""
+    return Counter(f"{row['stage']}:{row['reason']}" for row in rows)
+
+
+def failure_key(row: dict[str, Any]) -> str:
+    """The item a failure row is about: its URL, or its archive and offset (as the settling SQL computes it)."""
+    if row.get("url"):
+        return row["url"]
+    offset = (row.get("retry") or {}).get("offset")
+    return f"{row.get('feed_url')}#{'' if offset is None else offset}"
+
+
+def settle_failures(db_path: Path, run_id: str, retried_keys: list[str] | None = None) -> None:
+    """Close failures of retried items that did not fail again the same way; drop this run's repeats."""
+    with write_session(db_path) as connection, transaction(connection):
+        if retried_keys:
+            table = pa.table({"item_key": pa.array(sorted(set(retried_keys)), pa.string())})
+            connection.register("retried_items", table)
+            try:
+                connection.execute(read_sql("close_retried_failures"), {"run_id": run_id, "resolved_at": now_utc()})
+            finally:
+                connection.unregister("retried_items")
+        connection.execute(read_sql("drop_repeated_failures"), {"run_id": run_id})
+
+
+def render_run_markdown(summary: dict[str, Any], title: str | None = None) -> str:
+    """A run summary (counts, then failures by reason) as a Markdown table."""
+    heading = title or f"{summary.get('flow')} run `{summary.get('run_id')}`: {summary.get('status')}"
+    lines = [f"## {heading}", "", "| what | count |", "|---|---|"]
+    lines.extend(f"| {key.replace('_', ' ')} | {value} |" for key, value in sorted(summary.get("counts", {}).items()))
+    lines.extend(f"| failed: {reason} | {number} |" for reason, number in summary.get("failures", {}).items())
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,172 @@
+"""Backfill flows under the Prefect test harness: the seed WARC, idempotency, damaged records, reprocess."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from flows.backfill import BackfillError, backfill, validate_window
+from flows.warc import read_warc
+from transforms.topics import get_matcher
+
+REPO = Path(__file__).resolve().parent.parent
+ARCHIVE = REPO / "seeds" / "archive"
+MONTH = ARCHIVE / "2016" / "05"
+SOURCES = REPO / "seeds" / "sources.yaml"
+TAXONOMY = REPO / "seeds" / "taxonomy.yaml"
+DATA_TABLES = ("entries", "raw_pages", "articles", "article_refs", "duplicates", "article_topics", "failures")
+
+
+def archive_urls(day: date) -> set[str]:
+    """Target URIs of the 200 HTML responses in the seed archive files of one day, on the sources' hosts."""
+    urls = set()
+    for path in MONTH.glob(f"CC-NEWS-{day:%Y%m%d}*.warc.gz"):
+        for record in read_warc(path):
+            if getattr(record, "status", None) == 200 and "html" in record.headers.get("content-type", "") \
+                    and "unlisted" not in record.target_uri:
+                urls.add(record.target_uri)
+    return urls
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    """Every data table's rows, without the columns that only say which run wrote them or when."""
+    volatile = {"run_id", "first_seen_at", "seen_at", "detected_at", "failed_at", "updated_at"}
+    with duckdb.connect(str(db), read_only=True) as connection:
+        tables = {}
+        for table in DATA_TABLES:
+            columns = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()
+                       if row[0] not in volatile]
+            select = ", ".join(f"CAST({c} AS VARCHAR)" for c in columns)
+            tables[table] = sorted(connection.execute(f"SELECT {select} FROM {table}").fetchall(), key=str)
+    return tables
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Run a read-only query against the warehouse file."""
+    with duckdb.connect(str(db), read_only=True) as connection:
+        return connection.execute(sql, params or []).fetchall()
+
+
+def test_validate_window_rejects_bad_dates_in_one_line() -> None:
+    with pytest.raises(BackfillError, match="start: '2016-13-01' is not a date"):
+        validate_window("2016-13-01", "2016-05-27", "warc")
+    with pytest.raises(BackfillError, match="end: 2016-05-01 is before start 2016-05-27"):
+        validate_window("2016-05-27", "2016-05-01", "warc")
+    with pytest.raises(BackfillError, match="mode: 'both' is not one of"):
+        validate_window("2016-05-23", "2016-05-24", "both")
+    assert validate_window("2016-05-30", date(2016, 6, 2), "reprocess") == [
+        date(2016, 5, 30), date(2016, 5, 31), date(2016, 6, 1), date(2016, 6, 2)]
+
+
+def test_warc_backfill_lands_the_days_articles_and_is_idempotent(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    summary = backfill(start=date(2016, 5, 23), end=date(2016, 5, 25), mode="warc", archive=str(ARCHIVE),
+                       db=str(db))
+    expected = archive_urls(date(2016, 5, 23)) | archive_urls(date(2016, 5, 24)) | archive_urls(date(2016, 5, 25))
+    assert len(expected) == 5
+    stored = {row[0] for row in query(db, "SELECT url FROM articles")}
+    assert stored == expected
+    assert not {row[0] for row in query(db, "SELECT url FROM articles")} & archive_urls(date(2016, 5, 26))
+    assert summary["status"] == "completed" and [d["day"] for d in summary["days"]] == [
+        "2016-05-23", "2016-05-24", "2016-05-25"]
+    # every day is its own run row, plus the parent
+    runs = query(db, "SELECT flow, status, json_extract_string(params, '$.day') FROM runs ORDER BY 3 NULLS FIRST")
+    assert runs == [("backfill", "completed", None), ("backfill-day", "completed", "2016-05-23"),
+                    ("backfill-day", "completed", "2016-05-24"), ("backfill-day", "completed", "2016-05-25")]
+    # articles carry their WARC capture as reference, their tags, and the off-source host was filtered
+    refs = query(db, "SELECT count(*) FROM article_refs WHERE feed_url LIKE 'warc:CC-NEWS-201605%'")[0][0]
+    assert refs == 5
+    assert query(db, "SELECT count(*) FROM article_topics WHERE topic_id = 'aleppo'")[0][0] >= 1
+    before = snapshot(db)
+    again = backfill(start=date(2016, 5, 23), end=date(2016, 5, 25), mode="warc", archive=str(ARCHIVE),
+                     db=str(db))
+    assert snapshot(db) == before
+    assert again["counts"].get("records_already_loaded") == summary["counts"].get("pages")
+
+
+def test_all_hosts_keeps_pages_of_unconfigured_outlets(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 24), end=date(2016, 5, 24), archive=str(ARCHIVE), db=str(db), all_hosts=True)
+    hosts = {row[0] for row in query(db, "SELECT split_part(url, '/', 3) FROM articles")}
+    assert "www.unlisted-gazette.example" in hosts
+    # the copy repeats a stored text: it is marked as a content duplicate, not a second story
+    assert query(db, "SELECT method FROM duplicates d JOIN articles a USING (article_id) "
+                     "WHERE a.url LIKE '%unlisted-gazette%'") == [("content_hash",)]
+
+
+def damage_second_record(source: Path, target: Path) -> int:
+    """Copy an archive and overwrite bytes inside its second response record; return that record's offset."""
+    offsets = [record.offset for record in read_warc(source)]
+    data = bytearray(source.read_bytes())
+    start = offsets[1]
+    data[start + 40 : start + 140] = b"\x00" * 100
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(bytes(data))
+    return start
+
+
+def test_damaged_record_is_recorded_and_skipped(prefect_harness, tmp_path) -> None:
+    archive = tmp_path / "archive"
+    name = "CC-NEWS-20160524074400-00001.warc.gz"
+    offset = damage_second_record(MONTH / name, archive / "2016" / "05" / name)
+    shutil.copy(MONTH / "CC-NEWS-20160524133500-00002.warc.gz", archive / "2016" / "05")
+    db = tmp_path / "news.duckdb"
+    summary = backfill(start=date(2016, 5, 24), end=date(2016, 5, 24), archive=str(archive), db=str(db))
+    failures = query(db, "SELECT stage, reason, feed_url, json_extract(retry, '$.offset')::BIGINT FROM failures")
+    assert failures == [("warc", "corrupt_gzip", f"warc:{name}", offset)]
+    # the records before and after the damaged one still landed
+    assert len(query(db, "SELECT * FROM articles")) == 2
+    assert summary["failures"] == {"warc:corrupt_gzip": 1}
+    backfill(start=date(2016, 5, 24), end=date(2016, 5, 24), archive=str(archive), db=str(db))
+    assert len(query(db, "SELECT * FROM failures")) == 1
+
+
+def write_bumped_taxonomy(tmp_path: Path) -> Path:
+    """The seed taxonomy with a new version tag, so every stored tag becomes stale."""
+    document = yaml.safe_load(TAXONOMY.read_text(encoding="utf-8"))
+    document["version"] = f"{document['version']}-bumped"
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_reprocess_after_taxonomy_bump_retags_only_stale_rows_of_the_range(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 23), end=date(2016, 5, 27), archive=str(ARCHIVE), db=str(db))
+    old_version = get_matcher(TAXONOMY).version
+    bumped = write_bumped_taxonomy(tmp_path)
+    new_version = get_matcher(bumped).version
+    assert new_version != old_version
+    articles_before = query(db, "SELECT article_id, text, updated_at FROM articles ORDER BY 1")
+    summary = backfill(start=date(2016, 5, 23), end=date(2016, 5, 24), mode="reprocess", db=str(db),
+                       taxonomy=str(bumped))
+    in_range = {row[0] for row in query(
+        db, "SELECT a.article_id FROM articles a JOIN raw_pages r USING (url) WHERE r.fetched_at < '2016-05-25'")}
+    versions = dict(query(db, "SELECT article_id, max(taxonomy_version) FROM article_topics GROUP BY 1"))
+    assert in_range and all(versions[a] == new_version for a in in_range if a in versions)
+    assert {v for a, v in versions.items() if a not in in_range} == {old_version}
+    # nothing was re-extracted: the extractor and cleaner versions did not change
+    assert query(db, "SELECT article_id, text, updated_at FROM articles ORDER BY 1") == articles_before
+    assert summary["counts"]["articles_retagged"] == len(in_range)
+    assert summary["counts"].get("pages_stale", 0) == 0
+    again = backfill(start=date(2016, 5, 23), end=date(2016, 5, 24), mode="reprocess", db=str(db),
+                     taxonomy=str(bumped))
+    assert again["counts"].get("articles_retagged", 0) == 0
+
+
+def test_reprocess_rebuilds_articles_of_an_older_extractor(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), archive=str(ARCHIVE), db=str(db))
+    texts = dict(query(db, "SELECT article_id, text FROM articles"))
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("UPDATE articles SET extractor_version = 'old', text = 'stale text' "
+                           "WHERE url LIKE '%/2016/05/25/%'")
+    summary = backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), mode="reprocess", db=str(db))
+    assert summary["counts"]["articles_rebuilt"] == 1
+    assert dict(query(db, "SELECT article_id, text FROM articles")) == texts
+    assert query(db, "SELECT count(*) FROM articles WHERE extractor_version = 'old'") == [(0,)]
