@@ -1,0 +1,72 @@
+"""Replay of the failure ledger: failed pages and damaged WARC records retried through the same path."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from flows.backfill import backfill
+from flows.ingest import ingest
+from flows.replay import replay
+from flows.warc import read_warc
+
+REPO = Path(__file__).resolve().parent.parent
+MONTH = REPO / "seeds" / "archive" / "2016" / "05"
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    """Run a read-only query against the warehouse file."""
+    with duckdb.connect(str(db), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_replay_loads_a_page_that_failed_and_closes_its_failure(prefect_harness, seed_site, tmp_path) -> None:
+    page = next(seed_site.root.glob("www.meridianwire.example/news/2016-05-27/*.html"))
+    hidden = tmp_path / "hidden.html"
+    shutil.move(page, hidden)
+    db = tmp_path / "news.duckdb"
+    ingest(sources=str(seed_site.sources_path), db=str(db))
+    failed_url = seed_site.url("https://www.meridianwire.example/" + page.relative_to(
+        seed_site.root / "www.meridianwire.example").as_posix())
+    assert query(db, f"SELECT stage, reason FROM failures WHERE url = '{failed_url}' AND resolved_at IS NULL") == [
+        ("fetch", "http_404")]
+    open_before = query(db, "SELECT count(*) FROM failures WHERE resolved_at IS NULL")[0][0]
+    articles_before = query(db, "SELECT count(*) FROM articles")[0][0]
+
+    # still missing: the failure stays open with its first row, and no new row is added
+    first = replay(sources=str(seed_site.sources_path), db=str(db))
+    assert query(db, f"SELECT count(*) FROM failures WHERE url = '{failed_url}'") == [(1,)]
+    assert first["counts"]["open_page"] >= 1
+
+    shutil.move(hidden, page)
+    replay(sources=str(seed_site.sources_path), db=str(db))
+    assert query(db, f"SELECT count(*) FROM articles WHERE url = '{failed_url}'") == [(1,)]
+    assert query(db, "SELECT count(*) FROM articles")[0][0] == articles_before + 1
+    assert query(db, f"SELECT resolved_at IS NOT NULL FROM failures WHERE url = '{failed_url}'") == [(True,)]
+    # the seed site's other failures (a page that is really gone, an entry without a link) stay open
+    assert query(db, "SELECT count(*) FROM failures WHERE resolved_at IS NULL")[0][0] == open_before - 1
+    runs = [row[0] for row in query(db, "SELECT flow FROM runs ORDER BY started_at")]
+    assert runs == ["ingest", "replay", "replay"]
+
+
+def test_replay_reads_a_repaired_warc_record(prefect_harness, tmp_path) -> None:
+    name = "CC-NEWS-20160525132200-00003.warc.gz"
+    folder = tmp_path / "archive" / "2016" / "05"
+    folder.mkdir(parents=True)
+    good = (MONTH / name).read_bytes()
+    offset = next(iter(read_warc(MONTH / name))).offset
+    damaged = bytearray(good)
+    damaged[offset + 30 : offset + 90] = b"\xff" * 60
+    (folder / name).write_bytes(bytes(damaged))
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 25), end=date(2016, 5, 25), archive=str(tmp_path / "archive"), db=str(db))
+    assert query(db, "SELECT count(*) FROM articles") == [(0,)]
+    assert query(db, "SELECT stage, reason FROM failures WHERE resolved_at IS NULL") == [("warc", "corrupt_gzip")]
+
+    (folder / name).write_bytes(good)  # the archive was fetched again, intact
+    summary = replay(db=str(db))
+    assert summary["still_open"] == 0
+    assert query(db, "SELECT count(*) FROM articles") == [(1,)]
