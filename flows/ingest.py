@@ -115,20 +115,27 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     )
     settings = make_fetch_settings(config)
     counts: Counter[str] = Counter()
+    stage_s: Counter[str] = Counter()  # seconds per stage, summed over batches; bench/ reads them from runs
     status = "failed"
     try:
+        clock = time.monotonic()
         polled = poll_entries(config, db_path, run_id, settings, force_poll)
         counts.update(polled.counts)
+        stage_s["entries"], clock = time.monotonic() - clock, time.monotonic()
         for start in range(0, len(polled.entries), config.batch_size):
             plan, results = fetch_pages(
                 polled.entries[start : start + config.batch_size], db_path, run_id, settings
             )
+            stage_s["pages"], clock = stage_s["pages"] + time.monotonic() - clock, time.monotonic()
             outcomes = build_batch_articles(plan, results, config, taxonomy_path)
+            stage_s["articles"], clock = stage_s["articles"] + time.monotonic() - clock, time.monotonic()
             counts.update({f"loaded_{k}": v for k, v in load_articles(plan, outcomes, db_path).items()})
+            stage_s["load"], clock = stage_s["load"] + time.monotonic() - clock, time.monotonic()
             counts["pages_fetched"] += len(results)
         status = "completed"
     finally:
         close_pool()
+        counts.update({f"stage_s_{name}": round(seconds, 3) for name, seconds in stage_s.items()})
         counts["seconds"] = round(time.monotonic() - started, 2)
         summary = finish_ingest(db_path, run_id, status, dict(counts))
     publish_read_snapshot(db_path)
