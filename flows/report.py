@@ -186,16 +186,16 @@ h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }} .meta {{ color: #666; margin-t
 img {{ max-width: 100%; height: auto; border: 1px solid #ddd; }}
 table {{ border-collapse: collapse; margin: .5rem 0 1.5rem; width: 100%; }}
 th, td {{ border-bottom: 1px solid #e5e5e5; padding: .3rem .5rem; text-align: left; vertical-align: top; }}
-th {{ background: #f6f6f6; }} td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+th {{ background: #f6f6f6; }} .n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="meta">{data.stories} distinct stories, {span} (published dates, UTC). Generated
 {data.generated_at:%Y-%m-%d %H:%M} UTC.</p>
 <img alt="Stories per day by topic, top outlets and biggest clusters" src="data:image/png;base64,{image}">
 <h2>Top outlets</h2>
-<table><tr><th>outlet</th><th>distinct stories</th><th>repeats</th></tr>{outlet_rows}</table>
+<table><tr><th>outlet</th><th class=n>distinct stories</th><th class=n>repeats</th></tr>{outlet_rows}</table>
 <h2>Biggest story clusters</h2>
-<table><tr><th>story</th><th>first outlet</th><th>published</th><th>pages</th><th>outlets</th></tr>
+<table><tr><th>story</th><th>outlet</th><th>published</th><th class=n>pages</th><th class=n>outlets</th></tr>
 {cluster_rows}</table>
 </body></html>
 """
