@@ -376,6 +376,9 @@ class Fetcher:
         lock = self._robots_locks.setdefault(origin, asyncio.Lock())
         async with lock:
             rules = await ROBOTS_CACHE.rules_for(origin, self._load_robots)
+        crawl_delay_s = rules.crawl_delay_s(ROBOTS_AGENT)
+        if crawl_delay_s and not self.transport.is_mirrored(url.host):
+            HOST_SCHEDULE.set_host_delay(url.host, crawl_delay_s)
         if not rules.allows(str(url), ROBOTS_AGENT):
             reason = rules.unreachable_reason or f"robots.txt of {origin} disallows {url.raw_path.decode()}"
             raise GuardError("robots_disallowed", reason)

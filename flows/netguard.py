@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 
 import httpx
 
@@ -50,7 +51,29 @@ def check_scheme(url: httpx.URL) -> None:
         raise GuardError("bad_url", f"URL has no host: {url}")
 
 
+_VERDICT_TTL_S = 300.0
+_verdicts: dict[str, tuple[float, GuardError | None]] = {}  # host -> (expires, refusal or None)
+
+
 async def check_public_host(host: str, port: int | None) -> None:
+    """Refuse `host` when any of its addresses is non-public; verdicts are cached for a few minutes."""
+    key = host.lower()
+    cached = _verdicts.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        if cached[1] is not None:
+            raise GuardError(cached[1].error_class, str(cached[1]))
+        return
+    try:
+        await resolve_and_check(host, port)
+    except GuardError as refusal:
+        if refusal.error_class == "private_address":
+            _verdicts[key] = (now + _VERDICT_TTL_S, refusal)
+        raise
+    _verdicts[key] = (now + _VERDICT_TTL_S, None)
+
+
+async def resolve_and_check(host: str, port: int | None) -> None:
     """Resolve `host` and refuse it when any address is loopback, private, link-local or metadata."""
     try:
         literal = ipaddress.ip_address(host.strip("[]"))

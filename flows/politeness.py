@@ -9,6 +9,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+MAX_CRAWL_DELAY_S = 30.0  # a larger robots.txt Crawl-delay is cut here, or one host could stall a whole run
+
 
 class HostSchedule:
     """Process-wide earliest-next-request time per host, so spacing holds across batches and threads."""
@@ -16,14 +18,20 @@ class HostSchedule:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._next_at: dict[str, float] = {}
+        self._host_delay_s: dict[str, float] = {}  # robots.txt Crawl-delay, when longer than the default
 
     def reserve_slot(self, host: str, delay_s: float) -> float:
         """Reserve the next request slot for `host`; return seconds to wait before using it."""
         with self._lock:
             now = time.monotonic()
             slot = max(now, self._next_at.get(host, 0.0))
-            self._next_at[host] = slot + delay_s
+            self._next_at[host] = slot + max(delay_s, self._host_delay_s.get(host, 0.0))
             return slot - now
+
+    def set_host_delay(self, host: str, delay_s: float) -> None:
+        """Space requests to `host` by at least `delay_s` (capped at MAX_CRAWL_DELAY_S)."""
+        with self._lock:
+            self._host_delay_s[host] = min(max(0.0, delay_s), MAX_CRAWL_DELAY_S)
 
     def defer_host(self, host: str, seconds: float) -> None:
         """Push the host's next slot at least `seconds` from now (Retry-After, 429/503)."""
@@ -34,6 +42,7 @@ class HostSchedule:
         """Forget every host (tests)."""
         with self._lock:
             self._next_at.clear()
+            self._host_delay_s.clear()
 
 
 HOST_SCHEDULE = HostSchedule()
