@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # The analyst's commands (snapshot, search, export, report) and `feeds` register themselves on `app`.
-from flows import analyst_cli, feeds_cli  # noqa: E402,F401
+from flows import analyst_cli, feeds_cli, ops_cli  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

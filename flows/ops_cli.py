@@ -1,0 +1,123 @@
+"""Operations commands of the `newsdesk` CLI: backfill, replay, retag, serve (registered on flows.cli.app)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli import CliError, DbOption, SourcesOption, app, console
+
+TaxonomyOption = Annotated[Path | None, typer.Option("--taxonomy", help="Taxonomy YAML (default: the sources' or seeds').")]
+
+
+def print_summary(summary: dict) -> None:
+    """Print a run summary as a small table."""
+    from rich.table import Table
+
+    table = Table(title=f"{summary.get('flow')} {summary.get('status')}", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in sorted(summary.get("counts", {}).items()):
+        table.add_row(key.replace("_", " "), str(value))
+    for reason, number in summary.get("failures", {}).items():
+        table.add_row(f"failed: {reason}", str(number))
+    console.print(table)
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")],
+    end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (UTC), included.")],
+    mode: Annotated[str, typer.Option("--mode", help="warc: load WARC archives; reprocess: stored raw pages.")] = "warc",
+    archive: Annotated[str | None, typer.Option("--archive", help="Folder or http(s) base URL of CC-NEWS style "
+                                                "WARC files (default: seeds/archive).")] = None,
+    sources: SourcesOption = None,
+    db: DbOption = Path("data/news.duckdb"),
+    taxonomy: TaxonomyOption = None,
+    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Keep pages of every host, not only the sources'.")]
+    = False,
+    force: Annotated[bool, typer.Option("--force", help="reprocess: rebuild and re-tag even current rows.")] = False,
+) -> None:
+    """Backfill a date range from WARC archives or stored pages, one sub-run per day."""
+    from flows.backfill import BackfillError, validate_window
+    from flows.config import load_config
+
+    try:
+        validate_window(start, end, mode, archive, today=datetime.now(UTC).date())
+    except BackfillError as error:
+        raise CliError(str(error)) from error
+    load_config(sources)  # a bad sources file fails here, before Prefect starts
+    from flows.backfill import backfill as backfill_flow
+
+    summary = backfill_flow(start=start, end=end, mode=mode, archive=archive, sources=str(sources) if sources else None,
+                            db=str(db), taxonomy=str(taxonomy) if taxonomy else None, all_hosts=all_hosts, force=force)
+    print_summary(summary)
+
+
+@app.command()
+def replay(
+    since: Annotated[str | None, typer.Option("--since", help="Only failures recorded since this UTC time "
+                                              "(YYYY-MM-DD or YYYY-MM-DDTHH:MM).")] = None,
+    sources: SourcesOption = None,
+    db: DbOption = Path("data/news.duckdb"),
+) -> None:
+    """Retry the open failures of the ledger through the path they failed on."""
+    from flows.config import load_config
+
+    since_time = None
+    if since is not None:
+        try:
+            since_time = datetime.fromisoformat(since)
+        except ValueError as error:
+            raise CliError(f"--since: {since!r} is not a date or time (YYYY-MM-DD[THH:MM])") from error
+    load_config(sources)
+    if not db.exists():
+        raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
+    from flows.replay import replay as replay_flow
+
+    summary = replay_flow(since=since_time, sources=str(sources) if sources else None, db=str(db))
+    print_summary(summary)
+    console.print(f"failures still open: {summary.get('still_open')}")
+
+
+@app.command()
+def retag(
+    taxonomy: TaxonomyOption = None,
+    sources: SourcesOption = None,
+    db: DbOption = Path("data/news.duckdb"),
+    force: Annotated[bool, typer.Option("--force", help="Re-tag every article, stale or not.")] = False,
+) -> None:
+    """Re-tag stored articles whose tags come from an older taxonomy version."""
+    from flows.config import load_config
+    from transforms.taxonomy import TaxonomyError, load_taxonomy
+
+    load_config(sources)
+    try:
+        load_taxonomy(taxonomy)
+    except TaxonomyError as error:
+        raise CliError(str(error)) from error
+    if not db.exists():
+        raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
+    from flows.retag import retag as retag_flow
+
+    summary = retag_flow(taxonomy=str(taxonomy) if taxonomy else None, db=str(db),
+                         sources=str(sources) if sources else None, force=force)
+    print_summary(summary)
+
+
+@app.command()
+def serve(
+    prefect_file: Annotated[Path, typer.Option("--prefect-file", help="Deployments to serve.")] = Path("prefect.yaml"),
+) -> None:
+    """Run the prefect.yaml schedules (ingest every 15 minutes, manual backfill and retag) in this process."""
+    from flows.serve import PREFECT_FILE, build_runner_deployments
+    from prefect import serve as prefect_serve
+
+    path = prefect_file if prefect_file.exists() else PREFECT_FILE
+    deployments = build_runner_deployments(path)
+    for deployment in deployments:
+        console.print(f"serving {deployment.flow_name}/{deployment.name}")
+    prefect_serve(*deployments)
