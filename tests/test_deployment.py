@@ -1,0 +1,165 @@
+"""prefect.yaml: what `newsdesk serve` builds from it, and a real server + worker running the backfill deployment."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+import yaml
+
+from flows.serve import PREFECT_FILE, build_runner_deployments
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SPEC = yaml.safe_load(PREFECT_FILE.read_text(encoding="utf-8"))
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def test_prefect_yaml_targets_the_newsdesk_process_pool_with_a_local_pull_step() -> None:
+    names = {(d["entrypoint"].split(":")[1], d["name"]) for d in SPEC["deployments"]}
+    assert names == {("ingest", "every-15-minutes"), ("backfill", "on-demand"), ("retag", "on-demand")}
+    assert {d["work_pool"]["name"] for d in SPEC["deployments"]} == {"newsdesk"}
+    assert list(SPEC["pull"][0]) == ["prefect.deployments.steps.set_working_directory"]
+    ingest = next(d for d in SPEC["deployments"] if d["entrypoint"].endswith(":ingest"))
+    assert ingest["concurrency_limit"] == 1
+    assert ingest["schedules"] == [{"cron": "*/15 * * * *", "timezone": "UTC"}]
+
+
+def test_serve_builds_the_schedules_and_parameters_of_prefect_yaml() -> None:
+    deployments = {d.flow_name: d for d in build_runner_deployments()}
+    assert set(deployments) == {"ingest", "backfill", "retag"}
+    ingest = deployments["ingest"]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in ingest.schedules] == [("*/15 * * * *", "UTC")]
+    assert ingest.concurrency_limit == 1
+    assert ingest.parameters == {"sources": str(REPO / "seeds" / "sources.yaml"), "db": str(REPO / "data" / "news.duckdb")}
+    assert not deployments["backfill"].schedules and not deployments["retag"].schedules
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prefect_env(home: Path, port: int) -> dict[str, str]:
+    """The environment of every Prefect process of the test: its own home, server and API URL."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env.update({
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_CLI_PROMPT": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        # No scheduled ingest runs during the test: they would write the repository's data/ folder.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+    })
+    return env
+
+
+def stop_process(process: subprocess.Popen, signals: int) -> None:
+    """Stop a process group we started: SIGTERM up to `signals` times (a worker ignores its first), then SIGKILL."""
+    for _ in range(signals):
+        if process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=15)
+
+
+@contextmanager
+def started(command: list[str], env: dict[str, str], log: Path, signals: int) -> Iterator[subprocess.Popen]:
+    """Start a long-running Prefect process in its own process group and always stop it."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            yield process
+        finally:
+            stop_process(process, signals)
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout_s: float = 180) -> str:
+    """Run a prefect CLI command to completion and return its output; fail the test on a non-zero exit."""
+    done = subprocess.run([str(BIN / "prefect"), *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout_s)
+    assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr
+
+
+def wait_for(check, timeout_s: float, what: str, interval_s: float = 1.0):
+    """Poll `check` until it returns something truthy or the time is up."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def server_healthy(api: str) -> bool:
+    """True once the server answers its health check."""
+    try:
+        return httpx.get(f"{api}/health", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def flow_run_state(api: str, flow_run_id: str) -> str | None:
+    """The state type of a flow run once it is final, else None."""
+    state = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10).json().get("state") or {}
+    return state.get("type") if state.get("type") in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+
+
+@pytest.mark.slow
+def test_backfill_deployment_runs_on_a_real_server_and_worker(tmp_path) -> None:
+    port = free_port()
+    env = prefect_env(tmp_path / "prefect-home", port)
+    api = env["PREFECT_API_URL"]
+    db = tmp_path / "news.duckdb"
+    server_command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    with started(server_command, env, tmp_path / "server.log", signals=2):
+        wait_for(lambda: server_healthy(api), 180, "the Prefect server to start")
+        run_cli(["work-pool", "create", "newsdesk", "--type", "process"], env)
+        run_cli(["deploy", "--all", "--no-prompt"], env, timeout_s=300)
+        ingest = httpx.get(f"{api}/deployments/name/ingest/every-15-minutes", timeout=10).json()
+        assert ingest["global_concurrency_limit"]["limit"] == 1
+        assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in ingest["schedules"]] == [
+            ("*/15 * * * *", "UTC")]
+        worker_command = [str(BIN / "prefect"), "worker", "start", "--pool", "newsdesk"]
+        worker_log = tmp_path / "worker.log"
+        with started(worker_command, env, worker_log, signals=2):
+            output = run_cli(["deployment", "run", "backfill/on-demand", "-p", "start=2016-05-23",
+                              "-p", "end=2016-05-24", "-p", f"db={db}",
+                              "-p", f"archive={REPO / 'seeds' / 'archive'}"], env)
+            flow_run_id = UUID.search(output).group(0)
+            final = wait_for(lambda: flow_run_state(api, flow_run_id), 600, "the backfill run to finish", 2)
+            assert final == "COMPLETED", worker_log.read_text(errors="replace")[-4000:]
+    with duckdb.connect(str(db), read_only=True) as connection:
+        urls = {row[0] for row in connection.execute("SELECT url FROM articles").fetchall()}
+        runs = connection.execute("SELECT flow, status, params FROM runs ORDER BY started_at").fetchall()
+    assert len(urls) == 4 and all("/2016-05-2" in url or "/2016/05/2" in url for url in urls)
+    assert [(flow, status) for flow, status, _ in runs] == [
+        ("backfill", "completed"), ("backfill-day", "completed"), ("backfill-day", "completed")]
+    assert json.loads(runs[0][2])["start"] == "2016-05-23"
