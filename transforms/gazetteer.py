@@ -34,6 +34,7 @@ class Place:
     continent_code: str | None
     population: int
     neighbours: tuple[str, ...] = ()
+    capital: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -175,18 +176,26 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
         if info.get("capital"):
             capitals[iso] = info["capital"]
 
+    # A capital is the most populous city of its country with the capital's name (not every "Washington").
+    capital_ids = {}
+    for key, city in cities.items():
+        iso = city["countrycode"]
+        if capitals.get(iso) == city["name"]:
+            best = capital_ids.get(iso)
+            if best is None or city["population"] > cities[best]["population"]:
+                capital_ids[iso] = key
+    capital_set = set(capital_ids.values())
     selected = [
         city
-        for city in cities.values()
+        for key, city in cities.items()
         if city["countrycode"] in country_ids
-        and (
-            city["population"] >= settings.min_population or capitals.get(city["countrycode"]) == city["name"]
-        )
+        and (city["population"] >= settings.min_population or key in capital_set)
     ]
     primary_names = {city["name"].lower() for city in selected} | {
         strip_accents(city["name"]).lower() for city in selected
     }
     alt_countries = set(settings.alt_names_countries)
+    extra_city_aliases = dict(settings.city_aliases)
     for city in selected:
         iso = city["countrycode"]
         topic_id = f"geo:{city['geonameid']}"
@@ -196,6 +205,9 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
                 continue  # a country of that name wins ("Singapore", "Djibouti")
             ambiguous = _ambiguity(city["name"], settings) or "place"
             aliases[variant] = Alias(text=variant, case="cap", ambiguous=ambiguous)
+        for name in extra_city_aliases.get(int(city["geonameid"]), ()):
+            for variant in _name_variants(name):
+                aliases.setdefault(variant, Alias(text=variant, case="cap", ambiguous="place"))
         if city["population"] >= settings.alt_names_min_population or iso in alt_countries:
             for alt in city.get("alternatenames") or ():
                 if (
@@ -220,7 +232,10 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
             origin="gazetteer",
         )
         continent = countries[iso].get("continentcode")
-        places[topic_id] = Place(topic_id, "city", iso, continent, int(city["population"]))
+        is_capital = capital_ids.get(iso) == str(city["geonameid"])
+        places[topic_id] = Place(
+            topic_id, "city", iso, continent, int(city["population"]), capital=is_capital
+        )
     return Gazetteer(topics=topics, places=places, country_ids=country_ids)
 
 

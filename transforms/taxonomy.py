@@ -80,6 +80,7 @@ class GazetteerSettings:
     exclude: tuple[str, ...] = ()
     country_aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
     country_demonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    city_aliases: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,6 +190,7 @@ def _parse_gazetteer(value: Any, source: str) -> GazetteerSettings:
         "exclude",
         "country_aliases",
         "country_demonyms",
+        "city_aliases",
     }
     for key in value:
         if key not in known:
@@ -224,7 +226,21 @@ def _parse_gazetteer(value: Any, source: str) -> GazetteerSettings:
         exclude=_string_list(value.get("exclude"), "gazetteer.exclude", source),
         country_aliases=per_country["country_aliases"],
         country_demonyms=per_country["country_demonyms"],
+        city_aliases=_parse_city_aliases(value.get("city_aliases"), source),
     )
+
+
+def _parse_city_aliases(value: Any, source: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise TaxonomyError(f"{source}: gazetteer.city_aliases: must map GeoNames ids to lists of names")
+    parsed = []
+    for geonameid, names in value.items():
+        if isinstance(geonameid, bool) or not isinstance(geonameid, int):
+            raise TaxonomyError(f"{source}: gazetteer.city_aliases.{geonameid}: key must be a GeoNames id")
+        parsed.append((geonameid, _string_list(names, f"gazetteer.city_aliases.{geonameid}", source)))
+    return tuple(parsed)
 
 
 def _parse_alias(value: Any, where: str, source: str) -> Alias:
@@ -310,7 +326,7 @@ def _check_references(topics: dict[str, Topic], source: str) -> None:
     """Parent, context and conflict ids must name taxonomy topics or gazetteer countries/continents."""
     from transforms.gazetteer import list_country_ids
 
-    known = set(topics) | set(list_country_ids())
+    known = set(topics) | set(list_country_ids().values())
     for topic in topics.values():
         for key, ids in (
             ("parents", topic.parents),
