@@ -240,7 +240,7 @@ def main() -> None:
     per_s, mb_s = measure_speed(matcher, docs, args.repeat)
     mean_chars = sum(len(x) for _, x in docs) / len(docs)
     print(
-        f"\nspeed (one core, best of {args.repeat}): {per_s:,.0f} articles/s over {len(docs)} articles "
+        f"\nspeed (CPU time of one core, best of {args.repeat}): {per_s:,.0f} articles/s over {len(docs)} articles "
         f"averaging {mean_chars:,.0f} chars ({mb_s:.1f} MB/s)"
     )
     if typical:

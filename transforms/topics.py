@@ -294,9 +294,29 @@ class TopicMatcher:
         self.rank = {topic_id: i for i, topic_id in enumerate(self.order)}
         self.ancestors = {topic_id: _ancestors(topics, topic_id) for topic_id in topics}
         self.topic_parents = {topic_id: topic.parents for topic_id, topic in topics.items()}
+        self._context_cache: dict[str, tuple] = {}
         self.topic_thresholds = {
             topic_id: self.thresholds.get(topic.kind, 1.0) for topic_id, topic in topics.items()
         }
+
+    def context_of(self, topic_id: str) -> tuple[frozenset, frozenset, frozenset, frozenset]:
+        """A topic with its ancestors, and their countries, continents and neighbouring countries (cached)."""
+        cached = self._context_cache.get(topic_id)
+        if cached is None:
+            ids = frozenset((topic_id, *self.ancestors[topic_id]))
+            countries, continents, neighbours = set(), set(), set()
+            for member in ids:
+                place = self.places.get(member)
+                if place is not None and place.kind in ("country", "city") and place.country_code:
+                    countries.add(place.country_code)
+                    if place.continent_code:
+                        continents.add(place.continent_code)
+                    country = self.places.get(self.country_ids.get(place.country_code, ""))
+                    if country is not None:
+                        neighbours.update(country.neighbours)
+            cached = (ids, frozenset(countries), frozenset(continents), frozenset(neighbours))
+            self._context_cache[topic_id] = cached
+        return cached
 
     def __reduce__(self):
         # Workers (ProcessPoolExecutor) rebuild from the taxonomy data, once per process thanks to the cache.
@@ -567,33 +587,38 @@ def tag_article(
     if not mentions:
         return []
     context = _Context(matcher, source_country)
-    plain = True
-    title_case = False
+    totals: dict[str, list] = {}  # topic -> [weight, forms, count, first body offset, in title]
+    pending = []
+    # Most mentions have one plain reading ("Aleppo"): counted at once. The rest need the whole article's
+    # context first (ambiguous names, same-named places, forms that require another topic).
     for mention in mentions:
         readings = mention[M_READINGS]
         first = readings[0]
-        if len(readings) == 1 and (first.ambiguous is None or first.ambiguous == "place"):
-            if not first.requires_any and first.topic_id not in context.topics:
+        if len(readings) == 1 and first.ambiguous is None and not first.requires_any:
+            if first.topic_id not in totals:
                 context.add(first.topic_id)
-            plain = plain and first.ambiguous is None
+            _add_mention(totals, mention, first)
         else:
-            plain = False
-    if not plain:
-        title_case = _is_title_case(title)
-        person_words |= _person_forms(matcher, doc, mentions, body_start, title_case)
-    totals: dict[str, list] = {}
+            if len(readings) == 1 and first.ambiguous == "place" and not first.requires_any:
+                context.add(first.topic_id)
+            pending.append(mention)
     deferred = []
-    for mention in mentions:
-        readings = mention[M_READINGS]
-        chosen = readings[0]
-        if len(readings) != 1 or chosen.ambiguous is not None:
-            chosen = _choose_candidate(matcher, doc, mention, context, body_start, title_case, person_words)
-            if chosen is None:
-                continue
-        if chosen.requires_any:
-            deferred.append((mention, chosen))
-        else:
-            _add_mention(totals, mention, chosen)
+    if pending:
+        title_case = _is_title_case(title)
+        person_words |= _person_forms(matcher, doc, pending, body_start, title_case)
+        for mention in pending:
+            readings = mention[M_READINGS]
+            chosen = readings[0]
+            if len(readings) != 1 or chosen.ambiguous is not None:
+                chosen = _choose_candidate(
+                    matcher, doc, mention, context, body_start, title_case, person_words
+                )
+                if chosen is None:
+                    continue
+            if chosen.requires_any:
+                deferred.append((mention, chosen))
+            else:
+                _add_mention(totals, mention, chosen)
     present = _roll_up(matcher, totals)
     if deferred:
         added = False
@@ -619,7 +644,7 @@ def _add_mention(totals: dict[str, list], mention: tuple, chosen: Candidate) -> 
     offset = mention[M_BODY_OFFSET]
     if offset is None:
         entry[4] = True
-    elif entry[3] is None:
+    elif entry[3] is None or offset < entry[3]:
         entry[3] = offset
 
 
@@ -709,19 +734,14 @@ class _Context:
             self.countries.add(self.source_country)
 
     def add(self, topic_id: str) -> None:
+        """Count a topic, its ancestors and where they lie as known context."""
         if topic_id in self.topics:
             return
-        self.topics.add(topic_id)
-        place = self.matcher.places.get(topic_id)
-        if place is not None and place.kind in ("country", "city") and place.country_code:
-            self.countries.add(place.country_code)
-            if place.continent_code:
-                self.continents.add(place.continent_code)
-            country = self.matcher.places.get(self.matcher.country_ids.get(place.country_code, ""))
-            if country is not None:
-                self.neighbours.update(country.neighbours)
-        for parent in self.matcher.topics[topic_id].parents:
-            self.add(parent)
+        topics, countries, continents, neighbours = self.matcher.context_of(topic_id)
+        self.topics |= topics
+        self.countries |= countries
+        self.continents |= continents
+        self.neighbours |= neighbours
 
     def supports(self, topic_id: str) -> bool:
         """Another place of the article (or the source's country) makes this place likely."""
