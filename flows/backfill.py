@@ -75,8 +75,13 @@ def parse_day(name: str, value: date | str | None) -> date | None:
         raise BackfillError(f"{name}: {value!r} is not a date (expected YYYY-MM-DD)") from error
 
 
-def validate_window(start: date | str | None, end: date | str | None, mode: str,
-                    archive: str | None = None, today: date | None = None) -> list[date]:
+def validate_window(
+    start: date | str | None,
+    end: date | str | None,
+    mode: str,
+    archive: str | None = None,
+    today: date | None = None,
+) -> list[date]:
     """Check a backfill request and return its days; every problem is a BackfillError naming the value."""
     if mode not in MODES:
         raise BackfillError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
@@ -97,8 +102,10 @@ def validate_window(start: date | str | None, end: date | str | None, mode: str,
 def default_window(start: date | str | None, end: date | str | None) -> tuple[date | str, date | str]:
     """Fill missing dates with the day before the run's scheduled time (a scheduled daily backfill)."""
     yesterday = (scheduled_time() - timedelta(days=1)).date()
-    return (start if start is not None else (end if end is not None else yesterday),
-            end if end is not None else (start if start is not None else yesterday))
+    return (
+        start if start is not None else (end if end is not None else yesterday),
+        end if end is not None else (start if start is not None else yesterday),
+    )
 
 
 @dataclass
@@ -127,16 +134,30 @@ def complete_job(job: PageJob, context: DayContext) -> PageJob:
 def response_result(response: WarcResponse) -> FetchResult:
     """A FetchResult standing for a WARC response record, as if the page had just been fetched."""
     return FetchResult(
-        url=response.target_uri, kind="warc", final_url=response.target_uri, status=response.status,
-        headers=response.headers, body=response.body, elapsed_ms=0.0,
-        fetched_at=response.warc_date or now_utc(), error_class=None, error=None,
+        url=response.target_uri,
+        kind="warc",
+        final_url=response.target_uri,
+        status=response.status,
+        headers=response.headers,
+        body=response.body,
+        elapsed_ms=0.0,
+        fetched_at=response.warc_date or now_utc(),
+        error_class=None,
+        error=None,
     )
 
 
 def damage_row(run_id: str, damage: WarcDamage, location: str) -> dict[str, Any]:
     """A failure ledger row for a record that could not be read, with what re-reading it needs."""
-    return failure_row(run_id, "warc", damage.reason, damage.detail, damage.target_uri,
-                       warc_feed_url(damage.file_name), {"archive": location, "offset": damage.offset})
+    return failure_row(
+        run_id,
+        "warc",
+        damage.reason,
+        damage.detail,
+        damage.target_uri,
+        warc_feed_url(damage.file_name),
+        {"archive": location, "offset": damage.offset},
+    )
 
 
 def select_fresh(db_path: Path, responses: list[WarcResponse]) -> list[WarcResponse]:
@@ -147,8 +168,9 @@ def select_fresh(db_path: Path, responses: list[WarcResponse]) -> list[WarcRespo
     return [r for r, key in zip(responses, keys, strict=True) if key in unseen]
 
 
-def process_records(context: DayContext, responses: list[WarcResponse],
-                    damages: list[dict[str, Any]]) -> tuple[BatchPlan, list[PageOutcome]]:
+def process_records(
+    context: DayContext, responses: list[WarcResponse], damages: list[dict[str, Any]]
+) -> tuple[BatchPlan, list[PageOutcome]]:
     """Plan the records as pseudo entries, build articles from their bodies; return the plan and outcomes."""
     entries = [make_warc_entry(r.file_name, r.record_id, r.target_uri, r.warc_date) for r in responses]
     plan = plan_batch(entries, context.db_path, context.run_id)
@@ -162,22 +184,26 @@ def process_records(context: DayContext, responses: list[WarcResponse],
 
 
 @task(name="warc-batch", cache_policy=NO_CACHE)
-def load_warc_batch(context: DayContext, responses: list[WarcResponse],
-                    damages: list[dict[str, Any]]) -> Counter[str]:
+def load_warc_batch(
+    context: DayContext, responses: list[WarcResponse], damages: list[dict[str, Any]]
+) -> Counter[str]:
     """Send one batch of WARC records through extract → clean → dedupe → tag → load."""
     counts: Counter[str] = Counter()
     fresh = select_fresh(context.db_path, responses)
     counts["records_already_loaded"] = len(responses) - len(fresh)
     plan, outcomes = process_records(context, fresh, damages)
     counts["pages"] = len(plan.requests)
-    counts.update({f"loaded_{key}": value for key, value in load_plan(plan, outcomes, context.db_path).items()})
+    counts.update(
+        {f"loaded_{key}": value for key, value in load_plan(plan, outcomes, context.db_path).items()}
+    )
     counts.update({f"failed_{key}": value for key, value in count_failure_rows(plan.load.failures).items()})
     settle_failures(context.db_path, context.run_id)
     return counts
 
 
-def read_archive_batches(location: str, sites: frozenset[str] | None, run_id: str, batch_size: int,
-                         counts: Counter[str]):
+def read_archive_batches(
+    location: str, sites: frozenset[str] | None, run_id: str, batch_size: int, counts: Counter[str]
+):
     """Yield (responses, damage rows) batches of one archive file, counting what is skipped and why."""
     responses: list[WarcResponse] = []
     damages: list[dict[str, Any]] = []
@@ -211,14 +237,15 @@ def backfill_warc_day(context: DayContext, day: date, archive: str, all_hosts: b
     if not locations:
         logger.warning("%s: no CC-NEWS files for %s", archive, day)
     for location in locations:
-        for responses, damages in read_archive_batches(location, sites, context.run_id,
-                                                       context.config.batch_size, counts):
+        for responses, damages in read_archive_batches(
+            location, sites, context.run_id, context.config.batch_size, counts
+        ):
             counts.update(load_warc_batch(context, responses, damages))
         logger.info("%s: %s", archive_file_name(location), dict(counts))
     return counts
 
 
-# ---------------------------------------------------------------------------------------------------- reprocess
+# ------------------------------------------------------------------------------------------------ reprocess
 
 
 def day_bounds(day: date) -> dict[str, datetime]:
@@ -229,8 +256,12 @@ def day_bounds(day: date) -> dict[str, datetime]:
 
 def select_reprocess_pages(db_path: Path, day: date, force: bool) -> list[dict[str, Any]]:
     """Raw pages of the day whose article was built by an older extractor or cleaner (all with force)."""
-    params = {**day_bounds(day), "force": force, "extractor_version": EXTRACTOR_VERSION,
-              "cleaner_version": CLEANER_VERSION}
+    params = {
+        **day_bounds(day),
+        "force": force,
+        "extractor_version": EXTRACTOR_VERSION,
+        "cleaner_version": CLEANER_VERSION,
+    }
     with write_session(db_path) as connection:
         cursor = connection.execute(read_sql("select_reprocess_pages"), params)
         columns = [d[0] for d in cursor.description]
@@ -240,20 +271,32 @@ def select_reprocess_pages(db_path: Path, day: date, force: bool) -> list[dict[s
 def select_day_articles(db_path: Path, day: date) -> list[str]:
     """Ids of the articles built from the day's raw pages."""
     with write_session(db_path) as connection:
-        return [row[0] for row in connection.execute(read_sql("select_day_articles"), day_bounds(day)).fetchall()]
+        return [
+            row[0] for row in connection.execute(read_sql("select_day_articles"), day_bounds(day)).fetchall()
+        ]
 
 
 def rebuild_job(page: dict[str, Any], context: DayContext) -> PageJob:
     """A PageJob from a stored raw page and the entry that led to it."""
-    return complete_job(PageJob(
-        url=page["url"], final_url=page["final_url"], body=zlib.decompress(page["body_zlib"]),
-        feed_url=page["feed_url"], guid=page["guid"], entry_title=page["entry_title"],
-        entry_published_at=page["entry_published_at"],
-        language=context.languages.get(page["feed_url"] or ""), country=context.countries.get(page["feed_url"] or ""),
-    ), context)
+    return complete_job(
+        PageJob(
+            url=page["url"],
+            final_url=page["final_url"],
+            body=zlib.decompress(page["body_zlib"]),
+            feed_url=page["feed_url"],
+            guid=page["guid"],
+            entry_title=page["entry_title"],
+            entry_published_at=page["entry_published_at"],
+            language=context.languages.get(page["feed_url"] or ""),
+            country=context.countries.get(page["feed_url"] or ""),
+        ),
+        context,
+    )
 
 
-def store_rebuilt(context: DayContext, pages: list[dict[str, Any]], outcomes: list[PageOutcome]) -> Counter[str]:
+def store_rebuilt(
+    context: DayContext, pages: list[dict[str, Any]], outcomes: list[PageOutcome]
+) -> Counter[str]:
     """Overwrite rebuilt articles, replace their tags and redo content-hash dedupe; a failed rebuild keeps
     the stored article and is recorded in the failure ledger."""
     counts: Counter[str] = Counter()
@@ -262,18 +305,36 @@ def store_rebuilt(context: DayContext, pages: list[dict[str, Any]], outcomes: li
     built = []
     for page, outcome in zip(pages, outcomes, strict=True):
         if outcome.article is None:
-            failures.append(failure_row(context.run_id, "extract", outcome.reason or "extract_error", outcome.detail,
-                                        page["url"], page["feed_url"],
-                                        {"guid": page["guid"], "link": page["url"], "reprocess": True}))
+            failures.append(
+                failure_row(
+                    context.run_id,
+                    "extract",
+                    outcome.reason or "extract_error",
+                    outcome.detail,
+                    page["url"],
+                    page["feed_url"],
+                    {"guid": page["guid"], "link": page["url"], "reprocess": True},
+                )
+            )
             continue
         built.append((page, outcome.article))
     built.sort(key=lambda item: sort_key(item[1]))
     for rank, (page, article) in enumerate(built):
         row = article_row(article, context.run_id, seen_at, rank)
-        row["article_id"] = page["article_id"]  # the stored identity stays, even if the page now names another
+        row["article_id"] = page[
+            "article_id"
+        ]  # the stored identity stays, even if the page now names another
         rows.append(row)
-        tags.extend({"article_id": page["article_id"], "topic_id": tag.topic_id, "score": tag.score,
-                     "evidence": tag.evidence, "taxonomy_version": tag.taxonomy_version} for tag in article.topics)
+        tags.extend(
+            {
+                "article_id": page["article_id"],
+                "topic_id": tag.topic_id,
+                "score": tag.score,
+                "evidence": tag.evidence,
+                "taxonomy_version": tag.taxonomy_version,
+            }
+            for tag in article.topics
+        )
     version = get_matcher(context.taxonomy_path).version
     with write_session(context.db_path) as connection, transaction(connection):
         if rows:
@@ -285,9 +346,12 @@ def store_rebuilt(context: DayContext, pages: list[dict[str, Any]], outcomes: li
             try:
                 connection.execute(read_sql("forget_changed_hash_duplicates"))
                 connection.execute(read_sql("update_rebuilt_articles"))
-                connection.execute(read_sql("replace_article_tags"), {"version": version, "tagged_at": seen_at})
-                connection.execute(read_sql("mark_content_duplicates"),
-                                   {"detected_at": seen_at, "run_id": context.run_id})
+                connection.execute(
+                    read_sql("replace_article_tags"), {"version": version, "tagged_at": seen_at}
+                )
+                connection.execute(
+                    read_sql("mark_content_duplicates"), {"detected_at": seen_at, "run_id": context.run_id}
+                )
             finally:
                 for view in ("batch_articles", "changed_articles", "retagged_articles", "new_tags"):
                     connection.unregister(view)
@@ -325,21 +389,40 @@ def reprocess_day(context: DayContext, day: date, force: bool) -> Counter[str]:
 
 
 @flow(name="backfill-day", flow_run_name="backfill-{mode}-{day}", log_prints=True)
-def backfill_day(day: date, mode: Literal["warc", "reprocess"] = "warc", archive: str | None = None,
-                 sources: str | None = None, db: str | None = None, taxonomy: str | None = None,
-                 all_hosts: bool = False, force: bool = False) -> dict[str, Any]:
+def backfill_day(
+    day: date,
+    mode: Literal["warc", "reprocess"] = "warc",
+    archive: str | None = None,
+    sources: str | None = None,
+    db: str | None = None,
+    taxonomy: str | None = None,
+    all_hosts: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
     """Backfill one day: load its WARC files, or reprocess its stored pages; re-runnable on its own."""
     started = time.monotonic()
     config = load_config(sources)
     db_path = Path(db) if db else DEFAULT_DB
     taxonomy_path = taxonomy or (str(config.taxonomy_path) if config.taxonomy_path else None)
     archive = archive or str(DEFAULT_ARCHIVE)
-    context = DayContext(db_path=db_path, run_id=current_run_id(), config=config, taxonomy_path=taxonomy_path,
-                         countries=map_source_values(config, "country"),
-                         languages=map_source_values(config, "language"))
-    params = {"day": day.isoformat(), "mode": mode, "archive": archive if mode == "warc" else None,
-              "sources": str(config.path), "db": str(db_path), "taxonomy": taxonomy_path,
-              "all_hosts": all_hosts, "force": force}
+    context = DayContext(
+        db_path=db_path,
+        run_id=current_run_id(),
+        config=config,
+        taxonomy_path=taxonomy_path,
+        countries=map_source_values(config, "country"),
+        languages=map_source_values(config, "language"),
+    )
+    params = {
+        "day": day.isoformat(),
+        "mode": mode,
+        "archive": archive if mode == "warc" else None,
+        "sources": str(config.path),
+        "db": str(db_path),
+        "taxonomy": taxonomy_path,
+        "all_hosts": all_hosts,
+        "force": force,
+    }
     open_run(db_path, context.run_id, "backfill-day", params, taxonomy_path)
     counts: Counter[str] = Counter()
     status = "failed"
@@ -351,39 +434,76 @@ def backfill_day(day: date, mode: Literal["warc", "reprocess"] = "warc", archive
         status = "completed"
     finally:
         close_pool()
-        failures = {key.removeprefix("failed_"): value for key, value in counts.items()
-                    if key.startswith("failed_") and value}
+        failures = {
+            key.removeprefix("failed_"): value
+            for key, value in counts.items()
+            if key.startswith("failed_") and value
+        }
         stage_counts = {key: value for key, value in counts.items() if not key.startswith("failed_")}
         stage_counts["seconds"] = round(time.monotonic() - started, 2)
         summary = close_run(db_path, context.run_id, "backfill-day", status, stage_counts, failures)
         summary["day"] = day.isoformat()
     get_run_logger().info("backfill %s %s: %s; failures %s", mode, day, stage_counts, failures)
-    create_markdown_artifact(key=f"backfill-{mode}-{day:%Y-%m-%d}", markdown=render_run_markdown(
-        summary, title=f"backfill {mode} {day}: {status}"), description="backfill day")
+    create_markdown_artifact(
+        key=f"backfill-{mode}-{day:%Y-%m-%d}",
+        markdown=render_run_markdown(summary, title=f"backfill {mode} {day}: {status}"),
+        description="backfill day",
+    )
     return summary
 
 
 @flow(name="backfill", log_prints=True)
-def backfill(start: date | None = None, end: date | None = None, mode: Literal["warc", "reprocess"] = "warc",
-             archive: str | None = None, sources: str | None = None, db: str | None = None,
-             taxonomy: str | None = None, all_hosts: bool = False, force: bool = False) -> dict[str, Any]:
+def backfill(
+    start: date | None = None,
+    end: date | None = None,
+    mode: Literal["warc", "reprocess"] = "warc",
+    archive: str | None = None,
+    sources: str | None = None,
+    db: str | None = None,
+    taxonomy: str | None = None,
+    all_hosts: bool = False,
+    force: bool = False,
+) -> dict[str, Any]:
     """Backfill a date range, one sub-run per day (default: the day before the scheduled time)."""
     started = time.monotonic()
     days = validate_window(*default_window(start, end), mode, archive)
     logger = get_run_logger()
     db_path = Path(db) if db else DEFAULT_DB
     run_id = current_run_id()
-    params = {"start": days[0].isoformat(), "end": days[-1].isoformat(), "mode": mode, "archive": archive,
-              "sources": sources, "db": str(db_path), "taxonomy": taxonomy, "all_hosts": all_hosts, "force": force}
+    params = {
+        "start": days[0].isoformat(),
+        "end": days[-1].isoformat(),
+        "mode": mode,
+        "archive": archive,
+        "sources": sources,
+        "db": str(db_path),
+        "taxonomy": taxonomy,
+        "all_hosts": all_hosts,
+        "force": force,
+    }
     config = load_config(sources)
-    open_run(db_path, run_id, "backfill", params,
-             taxonomy or (str(config.taxonomy_path) if config.taxonomy_path else None))
+    open_run(
+        db_path,
+        run_id,
+        "backfill",
+        params,
+        taxonomy or (str(config.taxonomy_path) if config.taxonomy_path else None),
+    )
     totals: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     per_day: list[dict[str, Any]] = []
     for number, day in enumerate(days, start=1):
-        state = backfill_day(day=day, mode=mode, archive=archive, sources=sources, db=str(db_path),
-                             taxonomy=taxonomy, all_hosts=all_hosts, force=force, return_state=True)
+        state = backfill_day(
+            day=day,
+            mode=mode,
+            archive=archive,
+            sources=sources,
+            db=str(db_path),
+            taxonomy=taxonomy,
+            all_hosts=all_hosts,
+            force=force,
+            return_state=True,
+        )
         if state.is_completed():
             summary = state.result()
             totals.update({k: v for k, v in summary["counts"].items() if k != "seconds"})
@@ -401,8 +521,11 @@ def backfill(start: date | None = None, end: date | None = None, mode: Literal["
     summary = close_run(db_path, run_id, "backfill", status, dict(totals), dict(failures))
     summary["days"] = per_day
     create_table_artifact(key="backfill-days", table=per_day, description=f"backfill {mode} per day")
-    create_markdown_artifact(key="backfill-summary", markdown=render_run_markdown(
-        summary, title=f"backfill {mode} {days[0]} → {days[-1]}: {status}"), description="backfill run")
+    create_markdown_artifact(
+        key="backfill-summary",
+        markdown=render_run_markdown(summary, title=f"backfill {mode} {days[0]} → {days[-1]}: {status}"),
+        description="backfill run",
+    )
     if failed_days:
         raise RuntimeError(f"backfill days failed (re-run each alone): {', '.join(failed_days)}")
     return summary

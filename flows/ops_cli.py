@@ -10,7 +10,9 @@ import typer
 
 from flows.cli import CliError, DbOption, SourcesOption, app, console
 
-TaxonomyOption = Annotated[Path | None, typer.Option("--taxonomy", help="Taxonomy YAML (default: the sources' or seeds').")]
+TaxonomyOption = Annotated[
+    Path | None, typer.Option("--taxonomy", help="Taxonomy YAML (default: the sources' or seeds').")
+]
 
 
 def print_summary(summary: dict) -> None:
@@ -31,15 +33,25 @@ def print_summary(summary: dict) -> None:
 def backfill(
     start: Annotated[str, typer.Option("--start", help="First day, YYYY-MM-DD (UTC).")],
     end: Annotated[str, typer.Option("--end", help="Last day, YYYY-MM-DD (UTC), included.")],
-    mode: Annotated[str, typer.Option("--mode", help="warc: load WARC archives; reprocess: stored raw pages.")] = "warc",
-    archive: Annotated[str | None, typer.Option("--archive", help="Folder or http(s) base URL of CC-NEWS style "
-                                                "WARC files (default: seeds/archive).")] = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="warc: load WARC archives; reprocess: stored raw pages.")
+    ] = "warc",
+    archive: Annotated[
+        str | None,
+        typer.Option(
+            "--archive",
+            help="Folder or http(s) base URL of CC-NEWS style WARC files (default: seeds/archive).",
+        ),
+    ] = None,
     sources: SourcesOption = None,
     db: DbOption = Path("data/news.duckdb"),
     taxonomy: TaxonomyOption = None,
-    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Keep pages of every host, not only the sources'.")]
-    = False,
-    force: Annotated[bool, typer.Option("--force", help="reprocess: rebuild and re-tag even current rows.")] = False,
+    all_hosts: Annotated[
+        bool, typer.Option("--all-hosts", help="Keep pages of every host, not only the sources'.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="reprocess: rebuild and re-tag even current rows.")
+    ] = False,
 ) -> None:
     """Backfill a date range from WARC archives or stored pages, one sub-run per day."""
     from flows.backfill import BackfillError, validate_window
@@ -52,15 +64,28 @@ def backfill(
     load_config(sources)  # a bad sources file fails here, before Prefect starts
     from flows.backfill import backfill as backfill_flow
 
-    summary = backfill_flow(start=start, end=end, mode=mode, archive=archive, sources=str(sources) if sources else None,
-                            db=str(db), taxonomy=str(taxonomy) if taxonomy else None, all_hosts=all_hosts, force=force)
+    summary = backfill_flow(
+        start=start,
+        end=end,
+        mode=mode,
+        archive=archive,
+        sources=str(sources) if sources else None,
+        db=str(db),
+        taxonomy=str(taxonomy) if taxonomy else None,
+        all_hosts=all_hosts,
+        force=force,
+    )
     print_summary(summary)
 
 
 @app.command()
 def replay(
-    since: Annotated[str | None, typer.Option("--since", help="Only failures recorded since this UTC time "
-                                              "(YYYY-MM-DD or YYYY-MM-DDTHH:MM).")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Only failures recorded since this UTC time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)."
+        ),
+    ] = None,
     sources: SourcesOption = None,
     db: DbOption = Path("data/news.duckdb"),
 ) -> None:
@@ -103,18 +128,25 @@ def retag(
         raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
     from flows.retag import retag as retag_flow
 
-    summary = retag_flow(taxonomy=str(taxonomy) if taxonomy else None, db=str(db),
-                         sources=str(sources) if sources else None, force=force)
+    summary = retag_flow(
+        taxonomy=str(taxonomy) if taxonomy else None,
+        db=str(db),
+        sources=str(sources) if sources else None,
+        force=force,
+    )
     print_summary(summary)
 
 
 @app.command()
 def serve(
-    prefect_file: Annotated[Path, typer.Option("--prefect-file", help="Deployments to serve.")] = Path("prefect.yaml"),
+    prefect_file: Annotated[Path, typer.Option("--prefect-file", help="Deployments to serve.")] = Path(
+        "prefect.yaml"
+    ),
 ) -> None:
     """Run the prefect.yaml schedules (ingest every 15 minutes, manual backfill and retag) in this process."""
-    from flows.serve import PREFECT_FILE, build_runner_deployments
     from prefect import serve as prefect_serve
+
+    from flows.serve import PREFECT_FILE, build_runner_deployments
 
     path = prefect_file if prefect_file.exists() else PREFECT_FILE
     deployments = build_runner_deployments(path)

@@ -2,7 +2,7 @@
 
 Feeds are polled again; pages are rebuilt from their stored raw body when there is one, else fetched again;
 damaged WARC records are read again at their offset. An item that now succeeds has its failure closed; one
-that fails the same way keeps its original row; one that fails differently gets a new row and the old is closed.
+that fails the same way keeps its original row; one that fails differently gets a new row, the old is closed.
 """
 
 from __future__ import annotations
@@ -88,17 +88,30 @@ def select_rows(db_path: Path, query_name: str, table_name: str, table: pa.Table
 
 def rebuild_entries(db_path: Path, failures: list[dict[str, Any]]) -> list[FeedEntry]:
     """The feed entries that led to the failed pages, as recorded (or as the retry data describes them)."""
-    keys = [{"feed_url": row["feed_url"] or "", "guid": row["retry"].get("guid") or row["url"]} for row in failures]
+    keys = [
+        {"feed_url": row["feed_url"] or "", "guid": row["retry"].get("guid") or row["url"]}
+        for row in failures
+    ]
     schema = pa.schema([("feed_url", pa.string()), ("guid", pa.string())])
-    recorded = {(r["feed_url"], r["guid"]): r for r in select_rows(
-        db_path, "select_entries_by_key", "wanted_entries", pa.Table.from_pylist(keys, schema=schema))}
+    recorded = {
+        (r["feed_url"], r["guid"]): r
+        for r in select_rows(
+            db_path, "select_entries_by_key", "wanted_entries", pa.Table.from_pylist(keys, schema=schema)
+        )
+    }
     entries = []
     for row, key in zip(failures, keys, strict=True):
         stored = recorded.get((key["feed_url"], key["guid"]), {})
-        entries.append(FeedEntry(
-            feed_url=key["feed_url"], guid=key["guid"], link=stored.get("link") or row["retry"].get("link") or row["url"],
-            title=stored.get("title"), summary=stored.get("summary"), published_at=stored.get("published_at"),
-        ))
+        entries.append(
+            FeedEntry(
+                feed_url=key["feed_url"],
+                guid=key["guid"],
+                link=stored.get("link") or row["retry"].get("link") or row["url"],
+                title=stored.get("title"),
+                summary=stored.get("summary"),
+                published_at=stored.get("published_at"),
+            )
+        )
     return entries
 
 
@@ -108,15 +121,23 @@ def stored_results(db_path: Path, urls: list[str]) -> dict[str, FetchResult]:
     results = {}
     for page in select_rows(db_path, "select_stored_pages", "wanted_urls", table):
         results[page["url"]] = FetchResult(
-            url=page["url"], kind="stored", final_url=page["final_url"], status=page["status"],
-            headers={"content-type": page["content_type"] or ""}, body=zlib.decompress(page["body_zlib"]),
-            elapsed_ms=0.0, fetched_at=page["fetched_at"], error_class=None, error=None,
+            url=page["url"],
+            kind="stored",
+            final_url=page["final_url"],
+            status=page["status"],
+            headers={"content-type": page["content_type"] or ""},
+            body=zlib.decompress(page["body_zlib"]),
+            elapsed_ms=0.0,
+            fetched_at=page["fetched_at"],
+            error_class=None,
+            error=None,
         )
     return results
 
 
-def replay_entries(context: DayContext, entries: list[FeedEntry], settings: FetchSettings,
-                   prefer_stored: bool) -> Counter[str]:
+def replay_entries(
+    context: DayContext, entries: list[FeedEntry], settings: FetchSettings, prefer_stored: bool
+) -> Counter[str]:
     """Send entries through plan → (stored body or fetch) → articles → load."""
     counts: Counter[str] = Counter()
     if not entries:
@@ -137,11 +158,17 @@ def replay_entries(context: DayContext, entries: list[FeedEntry], settings: Fetc
 
 
 @task(name="replay-feeds", cache_policy=NO_CACHE)
-def replay_feeds(context: DayContext, failures: list[dict[str, Any]], settings: FetchSettings) -> Counter[str]:
+def replay_feeds(
+    context: DayContext, failures: list[dict[str, Any]], settings: FetchSettings
+) -> Counter[str]:
     """Poll the failed feeds again and follow their new entries."""
     configured = {feed.url: feed for feed in context.config.feeds}
-    feeds = tuple(configured.get(url) or FeedSource(url=url) for url in sorted({r["feed_url"] for r in failures}))
-    polled = poll_feeds(replace(context.config, feeds=feeds), context.db_path, context.run_id, settings, force=True)
+    feeds = tuple(
+        configured.get(url) or FeedSource(url=url) for url in sorted({r["feed_url"] for r in failures})
+    )
+    polled = poll_feeds(
+        replace(context.config, feeds=feeds), context.db_path, context.run_id, settings, force=True
+    )
     counts = Counter({f"feed_{k}": v for k, v in polled.counts.items()})
     counts.update({f"failed_{k}": v for k, v in count_failure_rows(polled.failures).items()})
     counts.update(replay_entries(context, polled.entries, settings, prefer_stored=False))
@@ -149,7 +176,9 @@ def replay_feeds(context: DayContext, failures: list[dict[str, Any]], settings: 
 
 
 @task(name="replay-pages", cache_policy=NO_CACHE)
-def replay_pages(context: DayContext, failures: list[dict[str, Any]], settings: FetchSettings) -> Counter[str]:
+def replay_pages(
+    context: DayContext, failures: list[dict[str, Any]], settings: FetchSettings
+) -> Counter[str]:
     """Rebuild or fetch again the pages that failed."""
     return replay_entries(context, rebuild_entries(context.db_path, failures), settings, prefer_stored=True)
 
@@ -179,21 +208,32 @@ def replay_records(context: DayContext, failures: list[dict[str, Any]]) -> Count
 
 def make_context(config: Config, db_path: Path, run_id: str) -> DayContext:
     """The shared stage context for a replay run."""
-    return DayContext(db_path=db_path, run_id=run_id, config=config,
-                      taxonomy_path=str(config.taxonomy_path) if config.taxonomy_path else None,
-                      countries=map_source_values(config, "country"),
-                      languages=map_source_values(config, "language"))
+    return DayContext(
+        db_path=db_path,
+        run_id=run_id,
+        config=config,
+        taxonomy_path=str(config.taxonomy_path) if config.taxonomy_path else None,
+        countries=map_source_values(config, "country"),
+        languages=map_source_values(config, "language"),
+    )
 
 
 @flow(name="replay", log_prints=True)
-def replay(since: datetime | None = None, sources: str | None = None, db: str | None = None) -> dict[str, Any]:
+def replay(
+    since: datetime | None = None, sources: str | None = None, db: str | None = None
+) -> dict[str, Any]:
     """Retry every open failure (optionally only those since a time) through the path it failed on."""
     started = time.monotonic()
     config = load_config(sources)
     db_path = Path(db) if db else DEFAULT_DB
     context = make_context(config, db_path, current_run_id())
-    open_run(db_path, context.run_id, "replay", {"since": since, "sources": str(config.path), "db": str(db_path)},
-             context.taxonomy_path)
+    open_run(
+        db_path,
+        context.run_id,
+        "replay",
+        {"since": since, "sources": str(config.path), "db": str(db_path)},
+        context.taxonomy_path,
+    )
     counts: Counter[str] = Counter()
     status = "failed"
     try:
@@ -220,8 +260,12 @@ def replay(since: datetime | None = None, sources: str | None = None, db: str | 
         summary = close_run(db_path, context.run_id, "replay", status, stage_counts, failed)
     with write_session(db_path) as connection:
         summary["still_open"] = connection.execute(
-            "SELECT count(*) FROM failures WHERE resolved_at IS NULL").fetchone()[0]
-    get_run_logger().info("replay %s: %s; failed again %s; still open %s", status, stage_counts, failed,
-                          summary["still_open"])
-    create_markdown_artifact(key="replay-summary", markdown=render_run_markdown(summary), description="replay run")
+            "SELECT count(*) FROM failures WHERE resolved_at IS NULL"
+        ).fetchone()[0]
+    get_run_logger().info(
+        "replay %s: %s; failed again %s; still open %s", status, stage_counts, failed, summary["still_open"]
+    )
+    create_markdown_artifact(
+        key="replay-summary", markdown=render_run_markdown(summary), description="replay run"
+    )
     return summary

@@ -24,11 +24,14 @@ RETAG_BATCH = 1000
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
 
 
-def select_stale_articles(db_path: Path, version: str, candidates: list[str] | None = None,
-                          force: bool = False) -> list[str]:
+def select_stale_articles(
+    db_path: Path, version: str, candidates: list[str] | None = None, force: bool = False
+) -> list[str]:
     """Ids of articles (all, or among `candidates`) whose tags are not of taxonomy `version`."""
     with write_session(db_path) as connection:
-        connection.register("candidate_articles", pa.table({"article_id": pa.array(candidates or [], pa.string())}))
+        connection.register(
+            "candidate_articles", pa.table({"article_id": pa.array(candidates or [], pa.string())})
+        )
         try:
             rows = connection.execute(
                 read_sql("select_stale_tags"),
@@ -43,15 +46,25 @@ def tag_rows(articles: pa.Table, matcher: TopicMatcher, countries: dict[str, str
     """Tag an Arrow batch of articles; return `article_topics` rows."""
     rows = []
     for article in articles.to_pylist():
-        country = countries.get(article["feed_url"] or "") or countries.get(registered_site_of(article["canonical_url"]))
+        country = countries.get(article["feed_url"] or "") or countries.get(
+            registered_site_of(article["canonical_url"])
+        )
         for tag in tag_article(matcher, article["title"], article["text"], source_country=country):
-            rows.append({"article_id": article["article_id"], "topic_id": tag.topic_id, "score": tag.score,
-                         "evidence": tag.evidence, "taxonomy_version": tag.taxonomy_version})
+            rows.append(
+                {
+                    "article_id": article["article_id"],
+                    "topic_id": tag.topic_id,
+                    "score": tag.score,
+                    "evidence": tag.evidence,
+                    "taxonomy_version": tag.taxonomy_version,
+                }
+            )
     return rows
 
 
-def retag_batch(db_path: Path, article_ids: list[str], matcher: TopicMatcher,
-                countries: dict[str, str]) -> dict[str, int]:
+def retag_batch(
+    db_path: Path, article_ids: list[str], matcher: TopicMatcher, countries: dict[str, str]
+) -> dict[str, int]:
     """Re-tag one batch of articles and replace their tags in one transaction."""
     ids = pa.Table.from_pylist([{"article_id": i} for i in article_ids], schema=ID_SCHEMA)
     with write_session(db_path) as connection:
@@ -66,19 +79,25 @@ def retag_batch(db_path: Path, article_ids: list[str], matcher: TopicMatcher,
             connection.register("new_tags", to_arrow("article_topics", rows))
             try:
                 removed = connection.execute(
-                    "SELECT count(*) FROM article_topics WHERE article_id IN (SELECT article_id FROM retagged_articles)"
+                    "SELECT count(*) FROM article_topics JOIN retagged_articles USING (article_id)"
                 ).fetchone()[0]
-                connection.execute(read_sql("replace_article_tags"),
-                                   {"version": matcher.version, "tagged_at": now_utc()})
+                connection.execute(
+                    read_sql("replace_article_tags"), {"version": matcher.version, "tagged_at": now_utc()}
+                )
             finally:
                 connection.unregister("retagged_articles")
                 connection.unregister("new_tags")
     return {"articles_retagged": len(article_ids), "tags_removed": removed, "tags_added": len(rows)}
 
 
-def retag_articles(db_path: Path, matcher: TopicMatcher, countries: dict[str, str],
-                   candidates: list[str] | None = None, force: bool = False,
-                   batch_size: int = RETAG_BATCH) -> Counter[str]:
+def retag_articles(
+    db_path: Path,
+    matcher: TopicMatcher,
+    countries: dict[str, str],
+    candidates: list[str] | None = None,
+    force: bool = False,
+    batch_size: int = RETAG_BATCH,
+) -> Counter[str]:
     """Re-tag every stale article (all, or among `candidates`), batch by batch; return counts."""
     counts: Counter[str] = Counter()
     stale = select_stale_articles(db_path, matcher.version, candidates, force)
@@ -89,17 +108,25 @@ def retag_articles(db_path: Path, matcher: TopicMatcher, countries: dict[str, st
 
 
 @task(name="article_topics", cache_policy=NO_CACHE)
-def retag_stale(db_path: Path, taxonomy_path: str | None, countries: dict[str, str], force: bool,
-                batch_size: int) -> dict[str, int]:
+def retag_stale(
+    db_path: Path, taxonomy_path: str | None, countries: dict[str, str], force: bool, batch_size: int
+) -> dict[str, int]:
     """Re-tag the warehouse's stale articles."""
-    counts = retag_articles(db_path, get_matcher(taxonomy_path), countries, force=force, batch_size=batch_size)
+    counts = retag_articles(
+        db_path, get_matcher(taxonomy_path), countries, force=force, batch_size=batch_size
+    )
     get_run_logger().info("retagged %s", dict(counts))
     return dict(counts)
 
 
 @flow(name="retag", log_prints=True)
-def retag(taxonomy: str | None = None, db: str | None = None, sources: str | None = None,
-          force: bool = False, batch_size: int = RETAG_BATCH) -> dict[str, Any]:
+def retag(
+    taxonomy: str | None = None,
+    db: str | None = None,
+    sources: str | None = None,
+    force: bool = False,
+    batch_size: int = RETAG_BATCH,
+) -> dict[str, Any]:
     """Re-tag stored articles whose tags are of an older taxonomy version (or all with force)."""
     started = time.monotonic()
     config = load_config(sources)
@@ -112,10 +139,14 @@ def retag(taxonomy: str | None = None, db: str | None = None, sources: str | Non
     counts: dict[str, Any] = {}
     status = "failed"
     try:
-        counts = retag_stale(db_path, taxonomy_path, map_source_values(config, "country"), force, max(1, batch_size))
+        counts = retag_stale(
+            db_path, taxonomy_path, map_source_values(config, "country"), force, max(1, batch_size)
+        )
         status = "completed"
     finally:
         counts["seconds"] = round(time.monotonic() - started, 2)
         summary = close_run(db_path, run_id, "retag", status, counts, {})
-    create_markdown_artifact(key="retag-summary", markdown=render_run_markdown(summary), description="retag run")
+    create_markdown_artifact(
+        key="retag-summary", markdown=render_run_markdown(summary), description="retag run"
+    )
     return summary

@@ -36,8 +36,9 @@ def scheduled_time() -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def open_run(db_path: Path, run_id: str, flow_name: str, params: dict[str, Any],
-             taxonomy_path: str | None = None) -> None:
+def open_run(
+    db_path: Path, run_id: str, flow_name: str, params: dict[str, Any], taxonomy_path: str | None = None
+) -> None:
     """Migrate the warehouse, store the taxonomy's topics and record that the run started."""
     rows = list_topic_rows(get_matcher(taxonomy_path))
     with write_session(db_path) as connection:
@@ -46,8 +47,9 @@ def open_run(db_path: Path, run_id: str, flow_name: str, params: dict[str, Any],
         begin_run(connection, run_id, flow_name, params)
 
 
-def close_run(db_path: Path, run_id: str, flow_name: str, status: str, counts: dict[str, Any],
-              failures: dict[str, int]) -> dict[str, Any]:
+def close_run(
+    db_path: Path, run_id: str, flow_name: str, status: str, counts: dict[str, Any], failures: dict[str, int]
+) -> dict[str, Any]:
     """Record how the run ended and return its summary."""
     with write_session(db_path) as connection:
         finish_run(connection, run_id, status, counts, failures)
@@ -71,7 +73,7 @@ def count_failure_rows(rows: list[dict[str, Any]]) -> Counter[str]:
 
 
 def failure_key(row: dict[str, Any]) -> str:
-    """The item a failure row is about: its URL, or its archive and offset (as the settling SQL computes it)."""
+    """The item a failure row is about: its URL, or its archive and offset (as the settling SQL says)."""
     if row.get("url"):
         return row["url"]
     offset = (row.get("retry") or {}).get("offset")
@@ -85,7 +87,9 @@ def settle_failures(db_path: Path, run_id: str, retried_keys: list[str] | None =
             table = pa.table({"item_key": pa.array(sorted(set(retried_keys)), pa.string())})
             connection.register("retried_items", table)
             try:
-                connection.execute(read_sql("close_retried_failures"), {"run_id": run_id, "resolved_at": now_utc()})
+                connection.execute(
+                    read_sql("close_retried_failures"), {"run_id": run_id, "resolved_at": now_utc()}
+                )
             finally:
                 connection.unregister("retried_items")
         connection.execute(read_sql("drop_repeated_failures"), {"run_id": run_id})
@@ -95,6 +99,8 @@ def render_run_markdown(summary: dict[str, Any], title: str | None = None) -> st
     """A run summary (counts, then failures by reason) as a Markdown table."""
     heading = title or f"{summary.get('flow')} run `{summary.get('run_id')}`: {summary.get('status')}"
     lines = [f"## {heading}", "", "| what | count |", "|---|---|"]
-    lines.extend(f"| {key.replace('_', ' ')} | {value} |" for key, value in sorted(summary.get("counts", {}).items()))
+    lines.extend(
+        f"| {key.replace('_', ' ')} | {value} |" for key, value in sorted(summary.get("counts", {}).items())
+    )
     lines.extend(f"| failed: {reason} | {number} |" for reason, number in summary.get("failures", {}).items())
     return "\n".join(lines) + "\n"

@@ -36,7 +36,7 @@ def load_entrypoint(entrypoint: str) -> Flow:
 
 
 def resolve_parameters(parameters: dict[str, Any] | None, base: Path) -> dict[str, Any]:
-    """Deployment parameters with relative paths made absolute against the project folder (as the pull step)."""
+    """Deployment parameters with relative paths made absolute against the project folder."""
     resolved = dict(parameters or {})
     for key in PATH_PARAMETERS:
         value = resolved.get(key)
@@ -50,13 +50,20 @@ def build_runner_deployments(path: Path = PREFECT_FILE) -> list[Any]:
     deployments = []
     for spec in read_deployment_specs(path):
         flow = load_entrypoint(spec["entrypoint"])
-        schedules = [Cron(item["cron"], timezone=item.get("timezone", "UTC"))
-                     for item in spec.get("schedules") or [] if "cron" in item]
-        deployments.append(flow.to_deployment(
-            name=spec["name"], schedules=schedules or None, concurrency_limit=spec.get("concurrency_limit"),
-            parameters=resolve_parameters(spec.get("parameters"), path.resolve().parent),
-            description=spec.get("description"),
-        ))
+        schedules = [
+            Cron(item["cron"], timezone=item.get("timezone", "UTC"))
+            for item in spec.get("schedules") or []
+            if "cron" in item
+        ]
+        deployments.append(
+            flow.to_deployment(
+                name=spec["name"],
+                schedules=schedules or None,
+                concurrency_limit=spec.get("concurrency_limit"),
+                parameters=resolve_parameters(spec.get("parameters"), path.resolve().parent),
+                description=spec.get("description"),
+            )
+        )
     return deployments
 
 
