@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
+from transforms.encodings import decode_html
 from transforms.extract import EXTRACTOR_VERSION, extract_page
 from transforms.hashing import hash_content, make_article_id
 from transforms.outlets import outlet_of
@@ -35,6 +36,7 @@ class PageJob:
     entry_published_at: datetime | None = None
     language: str | None = None
     country: str | None = None
+    content_type: str | None = None  # the HTTP Content-Type, whose charset decides the decoding
 
 
 @dataclass(slots=True)
@@ -59,7 +61,8 @@ def choose_published_at(page_date: datetime | None, entry_date: datetime | None)
 def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome:
     """Turn one fetched page into a tagged Article, or say why it cannot be one."""
     try:
-        page = extract_page(job.body, job.final_url)
+        html = decode_html(job.body, {"content-type": job.content_type} if job.content_type else None)
+        page = extract_page(html, job.final_url)
     except Exception as error:  # one bad page must never fail the batch
         return PageOutcome(job.url, reason="extract_error", detail=f"{type(error).__name__}: {error}")
     if page is None:

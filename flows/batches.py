@@ -160,6 +160,7 @@ def collect_pages(plan: BatchPlan, results: list[FetchResult], config: Config) -
                 entry_published_at=entry.published_at,
                 language=languages.get(entry.feed_url),
                 country=countries.get(entry.feed_url),
+                content_type=result.headers.get("content-type"),
             )
         )
     return jobs
