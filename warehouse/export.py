@@ -64,8 +64,9 @@ def write_state(out_dir: Path, state: dict[str, dict[str, str]]) -> None:
     """Save the export state atomically."""
     path = out_dir / STATE_FILE
     staging = path.with_name(path.name + ".tmp")
-    staging.write_text(json.dumps({"format": STATE_FORMAT, "tables": state}, indent=1, sort_keys=True),
-                       encoding="utf-8")
+    staging.write_text(
+        json.dumps({"format": STATE_FORMAT, "tables": state}, indent=1, sort_keys=True), encoding="utf-8"
+    )
     os.replace(staging, path)
 
 
@@ -99,15 +100,19 @@ def is_stale(out_dir: Path, table: str, day: date, digest: str, previous: dict[s
     return previous.get(day.isoformat()) != digest or not written.exists()
 
 
-def export_table(connection: duckdb.DuckDBPyConnection, table: str, out_dir: Path,
-                 state: dict[str, dict[str, str]], progress: ProgressCallback | None = None) -> TableExport:
+def export_table(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    out_dir: Path,
+    state: dict[str, dict[str, str]],
+    progress: ProgressCallback | None = None,
+) -> TableExport:
     """Write the days of one table whose rows changed since the last export, and drop days that vanished."""
     result = TableExport()
     current = fingerprint_days(connection, table)
     previous = state.setdefault(table, {})
     changed = sorted(
-        day for day, digest in current.items()
-        if is_stale(out_dir, table, day, digest, previous)
+        day for day, digest in current.items() if is_stale(out_dir, table, day, digest, previous)
     )
     result.unchanged_days = len(current) - len(changed)
     result.removed_days = sorted(day for day in map(date.fromisoformat, previous) if day not in current)
@@ -134,8 +139,9 @@ def export_table(connection: duckdb.DuckDBPyConnection, table: str, out_dir: Pat
     return result
 
 
-def export_parquet(connection: duckdb.DuckDBPyConnection, out_dir: str | Path,
-                   progress: ProgressCallback | None = None) -> dict[str, TableExport]:
+def export_parquet(
+    connection: duckdb.DuckDBPyConnection, out_dir: str | Path, progress: ProgressCallback | None = None
+) -> dict[str, TableExport]:
     """Export articles, article_topics and duplicates as Hive-partitioned Parquet; only changed days."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():

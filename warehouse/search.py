@@ -67,8 +67,13 @@ def resolve_topic(connection: duckdb.DuckDBPyConnection, topic: str) -> tuple[st
     raise UnknownTopic(f"unknown topic {topic!r}{hint}")
 
 
-def search_articles(connection: duckdb.DuckDBPyConnection, query: str, topic: str | None = None,
-                    since: date | datetime | None = None, limit: int = 10) -> list[SearchHit]:
+def search_articles(
+    connection: duckdb.DuckDBPyConnection,
+    query: str,
+    topic: str | None = None,
+    since: date | datetime | None = None,
+    limit: int = 10,
+) -> list[SearchHit]:
     """Return up to `limit` canonical articles ranked by BM25 for `query`, optionally by topic and date."""
     if not WORD.search(query or ""):
         raise SearchUnavailable("the search query has no words")
@@ -81,11 +86,24 @@ def search_articles(connection: duckdb.DuckDBPyConnection, query: str, topic: st
         )
     load_fts(connection)
     topic_id = resolve_topic(connection, topic)[0] if topic else None
-    parameters = {"query": query, "title_weight": TITLE_WEIGHT, "topic": topic_id, "since": since,
-                  "limit": limit}
+    parameters = {
+        "query": query,
+        "title_weight": TITLE_WEIGHT,
+        "topic": topic_id,
+        "since": since,
+        "limit": limit,
+    }
     rows = connection.execute(read_sql("search_articles"), parameters).fetchall()
     return [
-        SearchHit(article_id=row[0], score=row[1], has_all_words=row[2], title=row[3], source=row[4],
-                  published_at=row[5], canonical_url=row[6], snippet=make_snippet(row[7], query))
+        SearchHit(
+            article_id=row[0],
+            score=row[1],
+            has_all_words=row[2],
+            title=row[3],
+            source=row[4],
+            published_at=row[5],
+            canonical_url=row[6],
+            snippet=make_snippet(row[7], query),
+        )
         for row in rows
     ]

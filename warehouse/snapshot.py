@@ -60,8 +60,9 @@ def copy_live_file(db_path: Path, target: Path, wait_s: float) -> float:
         return time.monotonic() - locked_at
 
 
-def record_snapshot_info(connection: duckdb.DuckDBPyConnection, db_path: Path, lock_held_s: float,
-                         indexed: int) -> None:
+def record_snapshot_info(
+    connection: duckdb.DuckDBPyConnection, db_path: Path, lock_held_s: float, indexed: int
+) -> None:
     """Store when and from what the snapshot was made, so analysts can tell how fresh it is."""
     connection.execute(
         "CREATE OR REPLACE TABLE snapshot_info (published_at TIMESTAMP, live_path VARCHAR, "
@@ -69,8 +70,13 @@ def record_snapshot_info(connection: duckdb.DuckDBPyConnection, db_path: Path, l
     )
     connection.execute(
         "INSERT INTO snapshot_info VALUES (?, ?, ?, ?, ?)",
-        [datetime.now(UTC).replace(tzinfo=None), str(db_path.resolve()), read_schema_version(connection),
-         indexed, round(lock_held_s, 4)],
+        [
+            datetime.now(UTC).replace(tzinfo=None),
+            str(db_path.resolve()),
+            read_schema_version(connection),
+            indexed,
+            round(lock_held_s, 4),
+        ],
     )
 
 
