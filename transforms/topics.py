@@ -657,8 +657,8 @@ def _make_tags(matcher: TopicMatcher, totals: dict[str, list], present: dict) ->
             continue
         own, forms, count, first_offset, in_title = totals.get(topic_id) or (0.0, {}, 0, None, False)
         own_ok = own >= matcher.topic_thresholds[topic_id]
-        if children:
-            children = sorted(children)
+        if children:  # the strongest child first: it is the one named in `via`
+            children = sorted(children, key=lambda child: (-present[child][0], child))
         evidence = {
             "forms": forms,
             "count": count,
