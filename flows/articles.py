@@ -12,8 +12,10 @@ from transforms.clean import CLEANER_VERSION, clean_text, count_words
 from transforms.encodings import decode_html
 from transforms.extract import EXTRACTOR_VERSION, extract_page
 from transforms.hashing import hash_content, make_article_id
+from transforms.near_dupes import compute_minhash
 from transforms.outlets import outlet_of
 from transforms.records import Article
+from transforms.syndication import detect_wire_credit
 from transforms.topics import get_matcher, tag_article
 from transforms.urls import canonicalise_url
 
@@ -91,6 +93,9 @@ def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome
         extractor_version=EXTRACTOR_VERSION,
         cleaner_version=CLEANER_VERSION,
         categories=page.categories,
+        # Signed here, in the worker, so that the load only joins bands and compares signatures.
+        minhash=compute_minhash(text).astype("<u4").tobytes(),
+        wire_credit=detect_wire_credit(text, title),
     )
     article.topics = tag_article(matcher, title, text, source_country=job.country)
     return PageOutcome(job.url, article=article)

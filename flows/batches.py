@@ -189,6 +189,8 @@ def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[
         "cleaner_version": article.cleaner_version,
         "run_id": run_id,
         "batch_rank": rank,
+        "minhash": article.minhash,
+        "wire_credit": article.wire_credit,
     }
 
 

@@ -63,3 +63,5 @@ class Article:
     cleaner_version: str
     categories: list[str] = field(default_factory=list)
     topics: list[TopicTag] = field(default_factory=list)
+    minhash: bytes | None = None  # MinHash signature of the text, 128 x uint32 little-endian (near_dupes)
+    wire_credit: str | None = None  # agency the text or title credits ("AP", "Reuters", ...), if any

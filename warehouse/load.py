@@ -12,6 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.db import transaction
+from warehouse.near_dupes import link_near_duplicates
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -214,6 +215,7 @@ def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[
         counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
         counts["raw_pages"] = insert_rows(connection, "raw_pages", batch.raw_pages, on_conflict="REPLACE")
         counts["articles"] = insert_articles(connection, batch)
+        counts.update(link_near_duplicates(connection, batch.articles, batch.run_id, now_utc()))
         counts["article_refs"] = insert_rows(connection, "article_refs", batch.article_refs)
         counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
         counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)

@@ -1,0 +1,272 @@
+"""Near-duplicate clusters in a real DuckDB file: band join, window, canonical choice, merges, determinism."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+
+from transforms.hashing import hash_content
+from transforms.near_dupes import compute_minhash, estimate_jaccard
+from warehouse.load import LoadBatch, load_batch
+from warehouse.migrate import apply_migrations
+from warehouse.near_dupes import (
+    Member,
+    NearDupSettings,
+    decode_minhash,
+    encode_minhash,
+    link_near_duplicates,
+    plan_clusters,
+)
+
+VOCABULARY = [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in ("n", "r", "s", "l", "th", "m")]
+DAY = datetime(2016, 5, 3, 9, 0)
+
+
+@pytest.fixture
+def connection(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    apply_migrations(con)
+    yield con
+    con.close()
+
+
+def make_text(seed: int, words: int = 300) -> str:
+    """A deterministic pseudo-article: sentences of words drawn from a small vocabulary."""
+    rng = random.Random(seed)
+    tokens = [rng.choice(VOCABULARY) for _ in range(words)]
+    sentences = [" ".join(tokens[i : i + 12]).capitalize() + "." for i in range(0, words, 12)]
+    return "\n\n".join(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4))
+
+
+def edit_words(text: str, share: float, seed: int) -> str:
+    """Replace a share of the words of a text, deterministically."""
+    rng = random.Random(seed)
+    words = text.split(" ")
+    for index in rng.sample(range(len(words)), int(len(words) * share)):
+        words[index] = rng.choice(VOCABULARY)
+    return " ".join(words)
+
+
+def article(article_id: str, text: str, published: datetime | None, source: str = "a.example", rank: int = 0):
+    """An `articles` row carrying its signature, as flows/batches.py builds it."""
+    url = f"https://{source}/{article_id}"
+    return {
+        "article_id": article_id,
+        "canonical_url": url,
+        "url": url,
+        "final_url": url,
+        "feed_url": None,
+        "source": source,
+        "title": article_id,
+        "byline": None,
+        "published_at": published,
+        "language": "en",
+        "text": text,
+        "word_count": len(text.split()),
+        "content_hash": hash_content(text),
+        "categories": [],
+        "first_seen_at": datetime(2016, 6, 1),
+        "updated_at": datetime(2016, 6, 1),
+        "extractor_version": "x",
+        "cleaner_version": "1",
+        "run_id": "r",
+        "batch_rank": rank,
+        "minhash": encode_minhash(compute_minhash(text)),
+        "wire_credit": None,
+    }
+
+
+def load(connection, *rows):
+    """Load one batch of article rows."""
+    ranked = [{**row, "batch_rank": rank} for rank, row in enumerate(rows)]
+    return load_batch(connection, LoadBatch("r", articles=ranked))
+
+
+def clusters(connection) -> dict[str, str]:
+    return dict(connection.execute("SELECT article_id, cluster_id FROM article_signatures").fetchall())
+
+
+def duplicate_rows(connection) -> list[tuple]:
+    return connection.execute(
+        "SELECT article_id, duplicate_of, method FROM duplicates ORDER BY article_id"
+    ).fetchall()
+
+
+def canonical_ids(connection) -> set[str]:
+    return {r[0] for r in connection.execute("SELECT article_id FROM canonical_articles").fetchall()}
+
+
+ORIGINAL = make_text(1)
+CUT_COPY = ORIGINAL.rsplit("\n\n", 1)[0]
+EDITED_COPY = edit_words(ORIGINAL, 0.05, seed=7)
+
+
+def test_signature_round_trips_through_the_blob():
+    signature = compute_minhash(ORIGINAL)
+    assert (decode_minhash(encode_minhash(signature)) == signature).all()
+
+
+def test_copy_a_week_later_joins_the_stored_cluster(connection):
+    load(connection, article("a1", ORIGINAL, DAY, "wire.example"))
+    counts = load(connection, article("b2", EDITED_COPY, DAY + timedelta(days=7), "copy.example"))
+    assert counts["near_duplicate_pairs"] == 1
+    assert clusters(connection) == {"a1": "a1", "b2": "a1"}
+    similarity = connection.execute("SELECT similarity FROM duplicates WHERE article_id = 'b2'").fetchone()[0]
+    assert similarity >= NearDupSettings().threshold
+    assert duplicate_rows(connection) == [("b2", "a1", "near_duplicate")]
+    assert canonical_ids(connection) == {"a1"}
+
+
+def test_late_arriving_original_takes_over_as_canonical(connection):
+    load(connection, article("a1", CUT_COPY, DAY + timedelta(hours=5), "late.example"))
+    load(connection, article("z9", EDITED_COPY, DAY + timedelta(hours=9), "later.example"))
+    assert duplicate_rows(connection) == [("z9", "a1", "near_duplicate")]
+    load(connection, article("m5", ORIGINAL, DAY, "wire.example"))
+    # The earliest published member is canonical, whatever order the copies arrived in.
+    assert duplicate_rows(connection) == [("a1", "m5", "near_duplicate"), ("z9", "m5", "near_duplicate")]
+    assert canonical_ids(connection) == {"m5"}
+    assert set(clusters(connection).values()) == {"a1"}  # the cluster id stays the smallest member id
+
+
+def test_equal_dates_prefer_the_longest_text(connection):
+    load(connection, article("a1", CUT_COPY, DAY), article("b2", ORIGINAL, DAY, "b.example"))
+    assert duplicate_rows(connection) == [("a1", "b2", "near_duplicate")]
+
+
+def test_copy_outside_the_window_starts_its_own_cluster(connection):
+    load(connection, article("a1", ORIGINAL, DAY))
+    load(connection, article("b2", EDITED_COPY, DAY + timedelta(days=31), "b.example"))
+    assert clusters(connection) == {"a1": "a1", "b2": "b2"}
+    assert duplicate_rows(connection) == []
+
+
+def test_same_topic_report_sharing_a_background_block_stays_separate(connection):
+    background = make_text(99, words=60)
+    first = make_text(2, words=240) + "\n\n" + background
+    second = make_text(3, words=240) + "\n\n" + background
+    assert 0.0 < estimate_jaccard(compute_minhash(first), compute_minhash(second)) < 0.35
+    load(connection, article("a1", first, DAY), article("b2", second, DAY, "b.example"))
+    assert clusters(connection) == {"a1": "a1", "b2": "b2"}
+    assert duplicate_rows(connection) == []
+
+
+def test_a_bridging_copy_merges_two_clusters(connection):
+    parts = [make_text(seed, words=120) for seed in (41, 42, 43, 44)]
+    left, bridge, right = "\n\n".join(parts[:2]), "\n\n".join(parts[:3]), "\n\n".join(parts[1:])
+    signature = {name: compute_minhash(text) for name, text in {"l": left, "b": bridge, "r": right}.items()}
+    assert estimate_jaccard(signature["l"], signature["r"]) < 0.35
+    assert min(estimate_jaccard(signature["b"], signature[s]) for s in "lr") >= 0.35
+    load(connection, article("c3", left, DAY), article("b2", right, DAY + timedelta(hours=1), "b.example"))
+    assert clusters(connection) == {"c3": "c3", "b2": "b2"}
+    load(connection, article("a1", bridge, DAY + timedelta(hours=2), "c.example"))
+    assert set(clusters(connection).values()) == {"a1"}
+    assert duplicate_rows(connection) == [("a1", "c3", "near_duplicate"), ("b2", "c3", "near_duplicate")]
+    assert canonical_ids(connection) == {"c3"}
+
+
+def test_exact_copy_published_earlier_becomes_canonical(connection):
+    load(connection, article("a1", ORIGINAL, DAY))
+    load(connection, article("b2", ORIGINAL, DAY - timedelta(days=1), "b.example"))
+    assert duplicate_rows(connection) == [("a1", "b2", "content_hash")]
+    assert canonical_ids(connection) == {"b2"}
+
+
+def test_reloading_a_batch_changes_nothing(connection):
+    rows = [article("a1", ORIGINAL, DAY), article("b2", EDITED_COPY, DAY, "b.example")]
+    load(connection, *rows)
+    tables = ["article_signatures", "article_bands", "duplicates"]
+    before = {t: connection.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+    counts = load(connection, *rows)
+    assert counts["signed"] == 0
+    assert {t: connection.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables} == before
+
+
+def family_rows():
+    """Two syndicated families, a bridge-free singleton and an undated copy, over several days."""
+    other = make_text(11)
+    return [
+        article("f1", ORIGINAL, DAY + timedelta(hours=3), "one.example"),
+        article("e2", CUT_COPY, DAY, "two.example"),
+        article("d3", EDITED_COPY, DAY + timedelta(days=2), "three.example"),
+        article("c4", other, DAY + timedelta(days=1), "one.example"),
+        article("b5", edit_words(other, 0.05, seed=12), None, "two.example"),
+        article("a6", make_text(13), DAY, "three.example"),
+    ]
+
+
+def stored_state(connection):
+    return (
+        sorted(clusters(connection).items()),
+        connection.execute(
+            "SELECT article_id, duplicate_of, method, round(similarity, 6) FROM duplicates ORDER BY ALL"
+        ).fetchall(),
+    )
+
+
+def test_same_input_gives_same_clusters_whatever_the_batches(tmp_path):
+    states = []
+    for name, batches in {
+        "one batch": [family_rows()],
+        "reversed, one by one": [[row] for row in reversed(family_rows())],
+        "two batches": [family_rows()[::2], family_rows()[1::2]],
+    }.items():
+        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+            apply_migrations(con)
+            for batch in batches:
+                load(con, *batch)
+            states.append(stored_state(con))
+    assert states[0] == states[1] == states[2]
+    cluster_of = dict(states[0][0])
+    assert cluster_of["f1"] == cluster_of["e2"] == cluster_of["d3"] == "d3"
+    assert cluster_of["c4"] == cluster_of["b5"] == "b5"
+    assert cluster_of["a6"] == "a6"
+    # e2 is the earliest published of its family; the undated b5 yields to the dated c4.
+    assert [(a, d) for a, d, _, _ in states[0][1]] == [("b5", "c4"), ("d3", "e2"), ("f1", "e2")]
+
+
+def test_changed_text_leaves_the_cluster(connection):
+    load(
+        connection, article("a1", ORIGINAL, DAY), article("b2", EDITED_COPY, DAY + timedelta(hours=1), "b.x")
+    )
+    assert duplicate_rows(connection) == [("b2", "a1", "near_duplicate")]
+    rewritten = article("b2", make_text(21), DAY + timedelta(hours=1), "b.x")
+    link_near_duplicates(connection, [rewritten], "r2", datetime(2016, 6, 2), resigned=["b2"])
+    assert clusters(connection) == {"a1": "a1", "b2": "b2"}
+    assert duplicate_rows(connection) == []
+
+
+def test_dissolved_cluster_splits_where_the_bridge_was():
+    settings = NearDupSettings()
+    left = make_text(4)
+    members = {
+        article_id: Member(article_id, "a1", DAY, DAY, len(text), hash_content(text), compute_minhash(text))
+        for article_id, text in {
+            "a1": make_text(30),  # the former bridge, now rewritten
+            "b2": left,
+            "c3": edit_words(left, 0.05, seed=8),
+            "d4": edit_words(left, 0.45, seed=5),
+        }.items()
+    }
+    plan = plan_clusters(members, [], {"a1"}, settings)
+    assert plan["a1"] == ("a1", "a1")
+    assert plan["b2"] == plan["c3"] and plan["b2"][0] == "b2"
+    assert plan["d4"] == ("d4", "d4")
+
+
+def test_rows_without_a_signature_are_left_alone(connection):
+    row = article("a1", ORIGINAL, DAY)
+    del row["minhash"]
+    counts = load(connection, row)
+    assert counts["signed"] == 0
+    assert clusters(connection) == {}
+
+
+def test_a_truncated_signature_is_refused(connection):
+    row = article("a1", ORIGINAL, DAY)
+    row["minhash"] = row["minhash"][:100]
+    with pytest.raises(ValueError, match="512"):
+        load(connection, row)
+    assert connection.execute("SELECT count(*) FROM articles").fetchone()[0] == 0

@@ -1,0 +1,452 @@
+"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored, a batch's candidates found by
+one SQL join within a date window, verified by estimated Jaccard; each cluster keeps one canonical member.
+
+Invariants after every batch (see docs/dedup.md, "Warehouse side"):
+- each signed article has a `cluster_id`: the smallest article id of its connected group of near-duplicates;
+- the cluster's canonical member is the earliest published (undated last; ties: longest text, then smallest
+  id) and has no `content_hash`/`near_duplicate` row in `duplicates`;
+- every other member has one, pointing at the canonical member, with method `content_hash` when its text
+  hashes equal to the canonical's, else `near_duplicate` with the estimated Jaccard against the canonical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from transforms.near_dupes import (
+    DEFAULT_BANDS,
+    DEFAULT_NUM_PERM,
+    DEFAULT_ROWS,
+    DEFAULT_THRESHOLD,
+    MINHASH_VERSION,
+    assign_clusters,
+    band_hashes_batch,
+    estimate_jaccard,
+    is_empty_signature,
+)
+from transforms.syndication import detect_wire_credit
+from warehouse.sql import read_sql
+
+WINDOW_DAYS = 30
+CONTENT_HASH = "content_hash"
+NEAR_DUPLICATE = "near_duplicate"
+CLUSTER_METHODS = frozenset({CONTENT_HASH, NEAR_DUPLICATE})
+MINHASH_DTYPE = np.dtype("<u4")
+MINHASH_BYTES = DEFAULT_NUM_PERM * MINHASH_DTYPE.itemsize
+
+TS = pa.timestamp("us")
+SIGNATURE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("dated_at", TS),
+        ("published_at", TS),
+        ("text_chars", pa.int32()),
+        ("content_hash", pa.string()),
+        ("source", pa.string()),
+        ("wire_credit", pa.string()),
+        ("minhash", pa.binary()),
+        ("minhash_version", pa.string()),
+        ("signed_at", TS),
+    ]
+)
+BAND_SCHEMA = pa.schema(
+    [("band_hash", pa.int64()), ("band", pa.int16()), ("article_id", pa.string()), ("dated_at", TS)]
+)
+DUPLICATE_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("duplicate_of", pa.string()),
+        ("similarity", pa.float64()),
+        ("method", pa.string()),
+        ("url", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class NearDupSettings:
+    """How near-duplicates are found: the date window, the Jaccard threshold and the LSH banding."""
+
+    window_days: int = WINDOW_DAYS
+    threshold: float = DEFAULT_THRESHOLD
+    bands: int = DEFAULT_BANDS
+    rows: int = DEFAULT_ROWS
+
+    def __post_init__(self) -> None:
+        """Refuse settings that cannot work."""
+        if self.window_days < 0:
+            raise ValueError(f"window_days must be >= 0, got {self.window_days}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
+
+
+@dataclass
+class Member:
+    """A signed article as clustering sees it."""
+
+    article_id: str
+    cluster_id: str
+    dated_at: datetime
+    published_at: datetime | None
+    text_chars: int
+    content_hash: str
+    minhash: np.ndarray
+
+
+def encode_minhash(signature: np.ndarray) -> bytes:
+    """A MinHash signature as stored: uint32 little-endian bytes."""
+    return np.asarray(signature, dtype=np.uint32).astype(MINHASH_DTYPE).tobytes()
+
+
+def decode_minhash(blob: bytes) -> np.ndarray:
+    """The stored bytes of a MinHash signature back as a uint32 array."""
+    return np.frombuffer(blob, dtype=MINHASH_DTYPE).astype(np.uint32)
+
+
+def canonical_key(member: Member) -> tuple:
+    """Sort key of the canonical choice: earliest published, undated last, longest text, smallest id."""
+    return (
+        member.published_at is None,
+        member.published_at or member.dated_at,
+        -member.text_chars,
+        member.article_id,
+    )
+
+
+def share_band(band_a: np.ndarray, band_b: np.ndarray) -> bool:
+    """True when two band-hash rows agree in at least one band."""
+    return bool(np.any(band_a == band_b))
+
+
+def within_window(first: datetime, second: datetime, window_days: int) -> bool:
+    """True when two article dates are at most the window apart."""
+    return abs(first - second) <= timedelta(days=window_days)
+
+
+def link_members(members: list[Member], settings: NearDupSettings) -> list[tuple[str, str]]:
+    """Near-duplicate pairs among a few members by the rule of the SQL join: shared band, window, Jaccard."""
+    signed = [m for m in members if not is_empty_signature(m.minhash)]
+    if len(signed) < 2:
+        return []
+    bands = band_hashes_batch(np.stack([m.minhash for m in signed]), settings.bands, settings.rows)
+    pairs = []
+    for i, first in enumerate(signed):
+        for j in range(i + 1, len(signed)):
+            second = signed[j]
+            if (
+                share_band(bands[i], bands[j])
+                and within_window(first.dated_at, second.dated_at, settings.window_days)
+                and estimate_jaccard(first.minhash, second.minhash) >= settings.threshold
+            ):
+                pairs.append((first.article_id, second.article_id))
+    return pairs
+
+
+def plan_clusters(
+    members: dict[str, Member],
+    verified_pairs: Iterable[tuple[str, str]],
+    dissolved: set[str],
+    settings: NearDupSettings,
+) -> dict[str, tuple[str, str]]:
+    """New (cluster_id, canonical_id) of each touched member; stored clusters stay joined unless dissolved."""
+    pairs: list[tuple[str, str]] = list(verified_pairs)
+    by_cluster: dict[str, list[Member]] = {}
+    for member in members.values():
+        by_cluster.setdefault(member.cluster_id, []).append(member)
+    for cluster_id, group in by_cluster.items():
+        if cluster_id in dissolved:
+            # A member's text changed: its old group is linked again from the stored signatures.
+            pairs.extend(link_members(group, settings))
+        else:
+            anchor = group[0].article_id
+            pairs.extend((anchor, other.article_id) for other in group[1:])
+    roots = assign_clusters(sorted(members), pairs)
+    components: dict[str, list[Member]] = {}
+    for article_id, root in roots.items():
+        components.setdefault(root, []).append(members[article_id])
+    plan = {}
+    for root, group in components.items():
+        canonical = min(group, key=canonical_key)
+        for member in group:
+            plan[member.article_id] = (root, canonical.article_id)
+    return plan
+
+
+def signature_rows(articles: list[dict[str, Any]], signed_at: datetime) -> list[dict[str, Any]]:
+    """`article_signatures` rows of the batch's articles that carry a MinHash signature."""
+    rows = []
+    for article in articles:
+        blob = article.get("minhash")
+        if not blob:
+            continue
+        if len(blob) != MINHASH_BYTES:
+            raise ValueError(
+                f"article {article['article_id']}: minhash is {len(blob)} bytes, expected {MINHASH_BYTES}"
+            )
+        wire_credit = article.get("wire_credit")
+        if "wire_credit" not in article:
+            wire_credit = detect_wire_credit(article.get("text") or "", article.get("title"))
+        dated_at = article.get("published_at") or article.get("first_seen_at") or signed_at
+        rows.append(
+            {
+                "article_id": article["article_id"],
+                "dated_at": dated_at,
+                "published_at": article.get("published_at"),
+                "text_chars": len(article.get("text") or ""),
+                "content_hash": article["content_hash"],
+                "source": article.get("source") or "",
+                "wire_credit": wire_credit,
+                "minhash": bytes(blob),
+                "minhash_version": MINHASH_VERSION,
+                "signed_at": signed_at,
+            }
+        )
+    return rows
+
+
+def band_rows(signatures: list[dict[str, Any]], settings: NearDupSettings) -> pa.Table:
+    """Band rows (band_hash, band, article_id, dated_at) of signed articles; none for empty signatures."""
+    kept = [row for row in signatures if not is_empty_signature(decode_minhash(row["minhash"]))]
+    if not kept:
+        return BAND_SCHEMA.empty_table()
+    matrix = band_hashes_batch(
+        np.stack([decode_minhash(row["minhash"]) for row in kept]), settings.bands, settings.rows
+    )
+    count = settings.bands
+    return pa.table(
+        {
+            "band_hash": pa.array(matrix.reshape(-1), pa.int64()),
+            "band": pa.array(np.tile(np.arange(count, dtype=np.int16), len(kept)), pa.int16()),
+            "article_id": pa.array([row["article_id"] for row in kept for _ in range(count)], pa.string()),
+            "dated_at": pa.array([row["dated_at"] for row in kept for _ in range(count)], TS),
+        },
+        schema=BAND_SCHEMA,
+    )
+
+
+def run_with(
+    connection: duckdb.DuckDBPyConnection,
+    views: dict[str, pa.Table],
+    sql: str,
+    params: dict[str, Any] | None = None,
+) -> list[tuple]:
+    """Run one statement with Arrow tables registered under the given names, unregistering them after."""
+    for name, table in views.items():
+        connection.register(name, table)
+    try:
+        cursor = connection.execute(sql, params or {})
+        return cursor.fetchall() if cursor.description else []
+    finally:
+        for name in views:
+            connection.unregister(name)
+
+
+def id_table(ids: Iterable[str], column: str = "article_id") -> pa.Table:
+    """A one-column Arrow table of ids."""
+    return pa.table({column: pa.array(sorted(set(ids)), pa.string())})
+
+
+def forget_signatures(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> set[str]:
+    """Drop the signatures and bands of articles to sign again; return the clusters they were in."""
+    if not article_ids:
+        return set()
+    resigned = {"resigned_articles": id_table(article_ids)}
+    rows = run_with(connection, resigned, read_sql("select_resigned_clusters"))
+    if not rows:
+        return set()
+    dates = [dated_at for _, _, dated_at in rows]
+    run_with(
+        connection,
+        resigned,
+        read_sql("delete_article_bands"),
+        {"dated_from": min(dates), "dated_to": max(dates)},
+    )
+    run_with(connection, resigned, read_sql("delete_near_duplicate_signatures"))
+    return {cluster_id for _, cluster_id, _ in rows}
+
+
+def store_signatures(
+    connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], settings: NearDupSettings
+) -> pa.Table:
+    """Store the signatures not stored yet and their bands; return the band rows of those newly stored."""
+    table = pa.Table.from_pylist(rows, schema=SIGNATURE_SCHEMA)
+    stored = {
+        r[0]
+        for r in run_with(
+            connection, {"batch_signatures": table}, read_sql("insert_near_duplicate_signatures")
+        )
+    }
+    bands = band_rows([row for row in rows if row["article_id"] in stored], settings)
+    if bands.num_rows:
+        run_with(connection, {"batch_bands": bands}, read_sql("insert_article_bands"))
+    return bands
+
+
+def find_verified_pairs(
+    connection: duckdb.DuckDBPyConnection,
+    bands: pa.Table,
+    signatures: dict[str, np.ndarray],
+    settings: NearDupSettings,
+) -> tuple[list[tuple[str, str]], set[str]]:
+    """Verified near-duplicate pairs of the batch (band join in SQL, Jaccard in Python) and their clusters."""
+    if not bands.num_rows:
+        return [], set()
+    window = timedelta(days=settings.window_days)
+    dates = bands.column("dated_at").to_pylist()
+    bounds = {"window_start": min(dates) - window, "window_end": max(dates) + window}
+    candidates = run_with(
+        connection,
+        {"batch_bands": bands},
+        read_sql("select_near_duplicate_candidates"),
+        {**bounds, "window": window},
+    )
+    if not candidates:
+        return [], set()
+    others = run_with(
+        connection,
+        {"candidate_ids": id_table(other for _, other in candidates)},
+        read_sql("select_near_duplicate_signatures"),
+        bounds,
+    )
+    other_by_id = {article_id: (cluster_id, decode_minhash(blob)) for article_id, cluster_id, blob in others}
+    pairs: set[tuple[str, str]] = set()
+    clusters: set[str] = set()
+    for article_id, other_id in candidates:
+        if other_id not in other_by_id or article_id not in signatures:
+            continue
+        cluster_id, other_signature = other_by_id[other_id]
+        if estimate_jaccard(signatures[article_id], other_signature) >= settings.threshold:
+            pairs.add((min(article_id, other_id), max(article_id, other_id)))
+            clusters.add(cluster_id)
+    return sorted(pairs), clusters
+
+
+def load_members(connection: duckdb.DuckDBPyConnection, cluster_ids: set[str]) -> dict[str, Member]:
+    """Every member of the given clusters."""
+    if not cluster_ids:
+        return {}
+    rows = run_with(
+        connection,
+        {"touched_clusters": id_table(cluster_ids, "cluster_id")},
+        read_sql("select_cluster_members"),
+    )
+    return {
+        row[0]: Member(row[0], row[1], row[2], row[3], row[4], row[5], decode_minhash(row[6])) for row in rows
+    }
+
+
+def write_clusters(
+    connection: duckdb.DuckDBPyConnection,
+    members: dict[str, Member],
+    plan: dict[str, tuple[str, str]],
+    urls: dict[str, str],
+    run_id: str,
+    detected_at: datetime,
+) -> dict[str, int]:
+    """Write cluster ids and duplicate marks where the plan differs from what is stored."""
+    changes = [
+        {"article_id": article_id, "cluster_id": cluster_id}
+        for article_id, (cluster_id, _) in sorted(plan.items())
+        if members[article_id].cluster_id != cluster_id
+    ]
+    if changes:
+        run_with(
+            connection, {"cluster_changes": pa.Table.from_pylist(changes)}, read_sql("update_cluster_ids")
+        )
+    current = {
+        row[0]: row[1:]
+        for row in run_with(
+            connection, {"cluster_members": id_table(plan)}, read_sql("select_cluster_duplicates")
+        )
+    }
+    wanted, canonicals = [], []
+    for article_id, (_, canonical_id) in sorted(plan.items()):
+        stored = current.get(article_id)
+        if stored is not None and stored[1] not in CLUSTER_METHODS:
+            continue  # a URL alias row under this id: not the cluster's to change
+        if article_id == canonical_id:
+            if stored is not None:
+                canonicals.append(article_id)
+            continue
+        member, canonical = members[article_id], members[canonical_id]
+        if member.content_hash == canonical.content_hash:
+            method, similarity = CONTENT_HASH, 1.0
+        else:
+            method, similarity = NEAR_DUPLICATE, estimate_jaccard(member.minhash, canonical.minhash)
+        if stored is not None and stored[0] == canonical_id and stored[1] == method:
+            continue
+        wanted.append(
+            {
+                "article_id": article_id,
+                "duplicate_of": canonical_id,
+                "similarity": similarity,
+                "method": method,
+                "url": urls.get(article_id),
+            }
+        )
+    missing = [row["article_id"] for row in wanted if not row["url"]]
+    if missing:
+        found = dict(
+            run_with(connection, {"cluster_members": id_table(missing)}, read_sql("select_cluster_urls"))
+        )
+        for row in wanted:
+            row["url"] = row["url"] or found.get(row["article_id"])
+    if canonicals:
+        run_with(
+            connection, {"cluster_canonicals": id_table(canonicals)}, read_sql("delete_cluster_duplicates")
+        )
+    if wanted:
+        run_with(
+            connection,
+            {"cluster_duplicates": pa.Table.from_pylist(wanted, schema=DUPLICATE_SCHEMA)},
+            read_sql("upsert_cluster_duplicates"),
+            {"detected_at": detected_at, "run_id": run_id},
+        )
+    return {
+        "cluster_moves": len(changes),
+        "near_duplicate_marks": len(wanted),
+        "canonical_restored": len(canonicals),
+    }
+
+
+def link_near_duplicates(
+    connection: duckdb.DuckDBPyConnection,
+    articles: list[dict[str, Any]],
+    run_id: str,
+    detected_at: datetime,
+    resigned: Iterable[str] = (),
+    settings: NearDupSettings | None = None,
+) -> dict[str, int]:
+    """Sign the batch's articles, find their near-duplicates within the window and update the clusters.
+
+    Runs inside the caller's transaction. `articles` are `articles` rows carrying `minhash` (512 bytes) and
+    optionally `wire_credit`; rows without a signature are left out. `resigned` names stored articles whose
+    text changed: their old signature is dropped and their old cluster is linked again from scratch.
+    """
+    settings = settings or NearDupSettings()
+    rows = signature_rows(articles, detected_at)
+    resigned_ids = sorted(set(resigned) & {row["article_id"] for row in rows})
+    dissolved = forget_signatures(connection, resigned_ids)
+    if not rows:
+        return {"signed": 0, "near_duplicate_pairs": 0}
+    bands = store_signatures(connection, rows, settings)
+    signed_ids = set(bands.column("article_id").to_pylist()) if bands.num_rows else set()
+    signatures = {
+        row["article_id"]: decode_minhash(row["minhash"]) for row in rows if row["article_id"] in signed_ids
+    }
+    pairs, clusters = find_verified_pairs(connection, bands, signatures, settings)
+    touched = clusters | dissolved | set(resigned_ids) | {article_id for pair in pairs for article_id in pair}
+    members = load_members(connection, touched)
+    plan = plan_clusters(
+        members, [p for p in pairs if p[0] in members and p[1] in members], dissolved, settings
+    )
+    urls = {row["article_id"]: row.get("url") for row in articles if row.get("url")}
+    counts = write_clusters(connection, members, plan, urls, run_id, detected_at)
+    return {"signed": len(signed_ids), "near_duplicate_pairs": len(pairs), **counts}

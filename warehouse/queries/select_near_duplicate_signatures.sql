@@ -1,0 +1,5 @@
+-- Signatures and clusters of the candidate articles (all dated inside the batch's window).
+SELECT s.article_id, s.cluster_id, s.minhash
+FROM article_signatures AS s
+JOIN candidate_ids AS c ON c.article_id = s.article_id
+WHERE s.dated_at BETWEEN $window_start AND $window_end;

@@ -1,0 +1,4 @@
+-- New cluster ids of members whose group changed (merged, split or joined).
+UPDATE article_signatures SET cluster_id = c.cluster_id
+FROM cluster_changes AS c
+WHERE article_signatures.article_id = c.article_id;
