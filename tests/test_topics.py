@@ -248,7 +248,11 @@ def test_topic_rows_cover_gazetteer_and_core_topics(matcher):
     by_id = {row["topic_id"]: row for row in rows}
     assert len(by_id) == len(rows)
     aleppo = by_id["aleppo"]
-    assert (aleppo["label"], aleppo["kind"], aleppo["taxonomy_version"]) == ("Aleppo", "city", matcher.version)
+    assert (aleppo["label"], aleppo["kind"], aleppo["taxonomy_version"]) == (
+        "Aleppo",
+        "city",
+        matcher.version,
+    )
     assert "syria" in aleppo["parents"]
     assert "middle-east" in by_id["syria"]["parents"]
     for core, label in [
@@ -275,3 +279,43 @@ def test_every_emitted_topic_has_a_row(matcher):
     known = {row["topic_id"] for row in list_topic_rows(matcher)}
     tags = tag_article(matcher, SEED_TITLE, SEED_TEXT + " Protests in Moscow, Berlin and Cairo followed.")
     assert ids(tags) <= known
+
+
+def test_newspaper_name_does_not_make_jordan_a_person(matcher):
+    text = (
+        "The Jordan Times reported that 2,000 Syrians crossed into Jordan from Daraa, where fighting "
+        "continued."
+    )
+    assert "jordan" in ids(tag_article(matcher, None, text))
+
+
+def test_city_named_like_a_person_speaking_is_not_the_city(matcher):
+    text = "Henderson said he would stay at the club. Henderson has two years left on his contract."
+    assert {
+        t.topic_id
+        for t in tag_article(matcher, "Transfer talk", text)
+        if matcher.topics[t.topic_id].kind == "city"
+    } == set()
+
+
+def test_capital_speaking_for_its_government_is_the_city(matcher):
+    tags = ids(tag_article(matcher, None, "Moscow said the talks would resume, and Beijing agreed."))
+    assert "russia" in tags and "china" in tags
+
+
+def test_alternate_name_needs_its_country_in_the_article(matcher):
+    text = "The rest of the squad trained indoors. Most of the rest stayed home."
+    assert {t.topic_id for t in tag_article(matcher, "Rest day", text)} == set()
+
+
+def test_georgia_the_us_state_is_not_the_country(matcher):
+    text = (
+        "Traffic in Atlanta, Georgia, stopped after a storm. Officials in Georgia urged drivers to stay home."
+    )
+    tags = ids(tag_article(matcher, None, text))
+    assert "united-states" in tags and "georgia" not in tags
+
+
+def test_georgia_the_country_with_its_capital(matcher):
+    tags = ids(tag_article(matcher, None, "Protesters marched in Tbilisi against the government of Georgia."))
+    assert "georgia" in tags and "caucasus" in tags

@@ -104,17 +104,9 @@ PLACE_FOLLOWERS = frozenset(
         "Government",
         "Army",
         "Police",
-        "Times",
-        "News",
-        "Post",
-        "Herald",
-        "Tribune",
         "Kingdom",
         "Ministry",
         "Embassy",
-        "Airlines",
-        "Airways",
-        "University",
         "State",
         "National",
         "Central",
@@ -138,6 +130,31 @@ PLACE_FOLLOWERS = frozenset(
         "Stadium",
         "Station",
         "Parliament",
+    )
+)
+# Capitalised words after a place name that make it part of an organisation's name ("Jordan Times",
+# "Columbia University"): that mention is not the place, but the name is no person either.
+ORG_FOLLOWERS = frozenset(
+    (
+        "Times",
+        "News",
+        "Post",
+        "Herald",
+        "Tribune",
+        "University",
+        "College",
+        "Airlines",
+        "Airways",
+        "Bank",
+        "Group",
+        "Company",
+        "Club",
+        "Institute",
+        "Foundation",
+        "Records",
+        "Pictures",
+        "Street",
+        "Journal",
     )
 )
 # Capitalised words before a place name that are not a first name ("In Jordan", "Northern Georgia").
@@ -804,6 +821,8 @@ def _person_forms(
         nxt = _next_word(doc, end)
         prev = _previous_word(doc, start, body_start if body_offset is not None else 0)
         if "name" in kinds:
+            if nxt in ORG_FOLLOWERS:
+                continue
             if _looks_like_surname(nxt):
                 forms.add(surface.lower())
                 forms.add(nxt.lower())
@@ -875,17 +894,20 @@ def _choose_candidate(
             continue
         if candidate.ambiguous == "name" and key in person_words:
             return None
+        nxt = _next_word(doc, end)
+        if nxt in ORG_FOLLOWERS:
+            continue
         if candidate.ambiguous == "word":
             if not cue and (in_title or _sentence_initial(doc, start, body_start)):
                 continue
-            nxt = _next_word(doc, end)
             if nxt and nxt[0].isupper() and nxt not in PLACE_FOLLOWERS and not (in_title and title_case):
                 continue
         topic = matcher.topics[candidate.topic_id]
         conflicted = any(c in context.topics for c in topic.conflicts)
         if context.supports(candidate.topic_id):
             supported.insert(0, candidate)
-        elif cue and not conflicted:
+        elif cue and not conflicted and candidate.ambiguous != "support":
+            # An alternate name ("Rest" for Rasht) needs its country in the article: a cue is not enough.
             supported.append(candidate)
     return supported[0] if supported else None
 
