@@ -170,3 +170,25 @@ def test_reprocess_rebuilds_articles_of_an_older_extractor(prefect_harness, tmp_
     assert summary["counts"]["articles_rebuilt"] == 1
     assert dict(query(db, "SELECT article_id, text FROM articles")) == texts
     assert query(db, "SELECT count(*) FROM articles WHERE extractor_version = 'old'") == [(0,)]
+
+
+def test_retag_replaces_only_tags_of_an_older_taxonomy_and_then_has_nothing_to_do(prefect_harness, tmp_path) -> None:
+    from flows.retag import retag
+
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 23), end=date(2016, 5, 27), archive=str(ARCHIVE), db=str(db))
+    articles = query(db, "SELECT count(*) FROM articles")[0][0]
+    bumped = write_bumped_taxonomy(tmp_path)
+    first = retag(taxonomy=str(bumped), db=str(db), batch_size=2)
+    assert first["counts"]["articles_retagged"] == articles
+    assert query(db, "SELECT DISTINCT taxonomy_version FROM article_topics") == [(get_matcher(bumped).version,)]
+    assert retag(taxonomy=str(bumped), db=str(db))["counts"]["articles_stale"] == 0
+
+
+def test_cli_rejects_a_bad_date_before_anything_runs(tmp_path, capsys) -> None:
+    from flows.cli import main
+
+    db = tmp_path / "news.duckdb"
+    assert main(["backfill", "--start", "2016-05-32", "--end", "2016-06-01", "--db", str(db)]) == 2
+    assert "start: '2016-05-32' is not a date" in capsys.readouterr().err
+    assert not db.exists()
