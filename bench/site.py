@@ -210,6 +210,9 @@ class SiteServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up mid-request (a cancelled fetch) is not worth a traceback."""
+
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), SiteHandler)
         self.site = Site()
