@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from transforms.taxonomy import Alias, GazetteerSettings, Topic
+from transforms.taxonomy import Alias, GazetteerSettings, Taxonomy, Topic
 
 CONTINENTS = {
     "AF": ("africa", "Africa"),
@@ -249,3 +249,72 @@ def find_city_ids(gazetteer: Gazetteer, names: list[str], country_code: str) -> 
         and place.country_code == country_code
         and strip_accents(gazetteer.topics[topic_id].label).lower() in wanted
     ]
+
+
+def merge_gazetteer(taxonomy: Taxonomy, gazetteer: Gazetteer) -> tuple[dict[str, Topic], dict[str, Place]]:
+    """Taxonomy topics absorb the gazetteer's entry for the same place; region members get the region."""
+    absorbed: dict[str, str] = {}  # gazetteer id -> taxonomy id
+    for topic in taxonomy.topics.values():
+        if topic.topic_id in gazetteer.topics:
+            absorbed[topic.topic_id] = topic.topic_id
+        if topic.iso and topic.iso in gazetteer.country_ids:
+            absorbed[gazetteer.country_ids[topic.iso]] = topic.topic_id
+    for topic in taxonomy.topics.values():
+        if topic.kind != "city":
+            continue
+        if topic.geonameid is not None and f"geo:{topic.geonameid}" in gazetteer.topics:
+            absorbed[f"geo:{topic.geonameid}"] = topic.topic_id
+        elif topic.geonameid is None:
+            for iso in _parent_isos(topic, taxonomy, gazetteer):
+                for city_id in find_city_ids(gazetteer, [a.text for a in topic.aliases], iso):
+                    absorbed.setdefault(city_id, topic.topic_id)
+
+    def remap(ids: tuple[str, ...], own: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(absorbed.get(i, i) for i in ids if absorbed.get(i, i) != own))
+
+    topics: dict[str, Topic] = {}
+    places: dict[str, Place] = {}
+    for gid, topic in gazetteer.topics.items():
+        if gid not in absorbed:
+            topics[gid] = replace(topic, parents=remap(topic.parents, gid))
+            places[gid] = gazetteer.places[gid]
+    for gid, tid in absorbed.items():
+        own = taxonomy.topics[tid]
+        merged = topics.get(tid, own)
+        texts = {a.text for a in merged.aliases}
+        extra = tuple(a for a in gazetteer.topics[gid].aliases if a.text not in texts)
+        topics[tid] = replace(
+            merged,
+            aliases=merged.aliases + extra,
+            origin="both",
+            parents=remap(merged.parents + gazetteer.topics[gid].parents, tid),
+        )
+        places.setdefault(tid, replace(gazetteer.places[gid], topic_id=tid))
+    for tid, topic in taxonomy.topics.items():
+        if tid not in topics:
+            topics[tid] = replace(topic, parents=remap(topic.parents, tid))
+        if tid not in places and topic.kind == "city":
+            isos = _parent_isos(topic, taxonomy, gazetteer)
+            if isos:
+                country = places.get(absorbed.get(gazetteer.country_ids.get(isos[0], ""), ""))
+                places[tid] = Place(tid, "city", isos[0], country.continent_code if country else None, 0)
+    for tid, topic in taxonomy.topics.items():
+        for iso in topic.members:
+            country_id = absorbed.get(gazetteer.country_ids.get(iso, ""), gazetteer.country_ids.get(iso))
+            if country_id in topics and tid not in topics[country_id].parents:
+                topics[country_id] = replace(topics[country_id], parents=topics[country_id].parents + (tid,))
+    for tid, topic in topics.items():
+        topics[tid] = replace(topic, parents=tuple(p for p in topic.parents if p in topics))
+    return topics, places
+
+
+def _parent_isos(topic: Topic, taxonomy: Taxonomy, gazetteer: Gazetteer) -> list[str]:
+    isos = []
+    by_id = {v: k for k, v in gazetteer.country_ids.items()}
+    for parent in topic.parents:
+        parent_topic = taxonomy.topics.get(parent)
+        if parent_topic is not None and parent_topic.iso:
+            isos.append(parent_topic.iso)
+        elif parent in by_id:
+            isos.append(by_id[parent])
+    return isos

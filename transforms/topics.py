@@ -6,12 +6,12 @@ import itertools
 import math
 import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick
 
-from transforms.gazetteer import Gazetteer, Place, build_gazetteer, find_city_ids, strip_accents
+from transforms.gazetteer import Place, build_gazetteer, merge_gazetteer, strip_accents
 from transforms.records import TopicTag
 from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, Alias, Taxonomy, Topic, default_case, load_taxonomy
 
@@ -22,249 +22,58 @@ LEAD_CHARS = 400  # the first characters of the body that count as the lead
 PARENT_DECAY = 0.8  # a parent reached only through a child gets this share of the child's weight
 SCORE_SCALE = 3.0  # score = 1 - exp(-weight / SCORE_SCALE): one body mention 0.28, one title mention 0.63
 
+# fmt: off
 # Words just before a place that mark it as a place ("in Jordan", "near Nice", "northern Georgia").
 PLACE_CUES = frozenset(
     (
-        "in",
-        "near",
-        "at",
-        "from",
-        "to",
-        "into",
-        "outside",
-        "across",
-        "around",
-        "toward",
-        "towards",
-        "via",
-        "through",
-        "of",
-        "visited",
-        "visit",
-        "entered",
-        "reached",
-        "north",
-        "south",
-        "east",
-        "west",
-        "northern",
-        "southern",
-        "eastern",
-        "western",
-        "central",
-        "rural",
-        "greater",
-        "downtown",
-        "province",
-        "city",
-        "capital",
-        "border",
-        "borders",
-        "neighbouring",
-        "neighboring",
+        "in", "near", "at", "from", "to", "into", "outside", "across", "around", "toward", "towards", "via",
+        "through", "of", "visited", "visit", "entered", "reached", "north", "south", "east", "west",
+        "northern", "southern", "eastern", "western", "central", "rural", "greater", "downtown", "province",
+        "city", "capital", "border", "borders", "neighbouring", "neighboring",
     )
 )
 # Capitalised words after a place name that keep it a place (not "Jordan Henderson").
 PLACE_FOLLOWERS = frozenset(
     (
-        "River",
-        "Valley",
-        "Province",
-        "Governorate",
-        "City",
-        "Region",
-        "County",
-        "Countryside",
-        "Airport",
-        "Citadel",
-        "Old",
-        "Gate",
-        "Border",
-        "Crossing",
-        "Basin",
-        "Sea",
-        "Lake",
-        "Mountains",
-        "Square",
-        "Street",
-        "Road",
-        "Highway",
-        "Port",
-        "Harbour",
-        "Harbor",
-        "Bay",
-        "Strait",
-        "Desert",
-        "Plain",
-        "Coast",
-        "Camp",
-        "District",
-        "Municipality",
-        "Council",
-        "Government",
-        "Army",
-        "Police",
-        "Kingdom",
-        "Ministry",
-        "Embassy",
-        "State",
-        "National",
-        "Central",
-        "Armed",
-        "Forces",
-        "Foreign",
-        "Prime",
-        "King",
-        "Queen",
-        "President",
-        "Republic",
-        "Governor",
-        "Mayor",
-        "Metropolitan",
-        "Area",
-        "Town",
-        "Village",
-        "Center",
-        "Centre",
-        "Hospital",
-        "Stadium",
-        "Station",
-        "Parliament",
+        "River", "Valley", "Province", "Governorate", "City", "Region", "County", "Countryside", "Airport",
+        "Citadel", "Old", "Gate", "Border", "Crossing", "Basin", "Sea", "Lake", "Mountains", "Square",
+        "Street", "Road", "Highway", "Port", "Harbour", "Harbor", "Bay", "Strait", "Desert", "Plain",
+        "Coast", "Camp", "District", "Municipality", "Council", "Government", "Army", "Police", "Kingdom",
+        "Ministry", "Embassy", "State", "National", "Central", "Armed", "Forces", "Foreign", "Prime",
+        "King", "Queen", "President", "Republic", "Governor", "Mayor", "Metropolitan", "Area", "Town",
+        "Village", "Center", "Centre", "Hospital", "Stadium", "Station", "Parliament",
     )
 )
 # Capitalised words after a place name that make it part of an organisation's name ("Jordan Times",
 # "Columbia University"): that mention is not the place, but the name is no person either.
 ORG_FOLLOWERS = frozenset(
     (
-        "Times",
-        "News",
-        "Post",
-        "Herald",
-        "Tribune",
-        "University",
-        "College",
-        "Airlines",
-        "Airways",
-        "Bank",
-        "Group",
-        "Company",
-        "Club",
-        "Institute",
-        "Foundation",
-        "Records",
-        "Pictures",
-        "Street",
+        "Times", "News", "Post", "Herald", "Tribune", "University", "College", "Airlines", "Airways",
+        "Bank", "Group", "Company", "Club", "Institute", "Foundation", "Records", "Pictures", "Street",
         "Journal",
     )
 )
 # Capitalised words before a place name that are not a first name ("In Jordan", "Northern Georgia").
 NOT_FIRST_NAMES = frozenset(
     (
-        "The",
-        "A",
-        "An",
-        "In",
-        "On",
-        "At",
-        "Of",
-        "And",
-        "But",
-        "For",
-        "From",
-        "To",
-        "With",
-        "By",
-        "As",
-        "After",
-        "Before",
-        "When",
-        "While",
-        "If",
-        "Since",
-        "Both",
-        "Only",
-        "Even",
-        "Like",
-        "Unlike",
-        "Across",
-        "Near",
-        "Inside",
-        "Outside",
-        "Under",
-        "Over",
-        "Into",
-        "Neighbouring",
-        "Neighboring",
-        "North",
-        "South",
-        "East",
-        "West",
-        "Northern",
-        "Southern",
-        "Eastern",
-        "Western",
-        "Central",
-        "Greater",
-        "Old",
-        "New",
-        "Upper",
-        "Lower",
-        "Rural",
-        "Downtown",
-        "Metropolitan",
-        "Hashemite",
-        "Kingdom",
-        "Republic",
-        "Visit",
-        "Visiting",
-        "Visited",
-        "Leaving",
-        "Left",
-        "Rebel",
-        "Rebels",
-        "Regime",
-        "Government",
-        "Sources",
-        "Officials",
-        "Residents",
-        "Says",
-        "Said",
-        "Why",
-        "How",
-        "What",
-        "Where",
-        "Who",
-        "Whether",
-        "Then",
-        "So",
-        "Also",
-        "Yet",
+        "The", "A", "An", "In", "On", "At", "Of", "And", "But", "For", "From", "To", "With", "By", "As",
+        "After", "Before", "When", "While", "If", "Since", "Both", "Only", "Even", "Like", "Unlike",
+        "Across", "Near", "Inside", "Outside", "Under", "Over", "Into", "Neighbouring", "Neighboring",
+        "North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Central",
+        "Greater", "Old", "New", "Upper", "Lower", "Rural", "Downtown", "Metropolitan", "Hashemite",
+        "Kingdom", "Republic", "Visit", "Visiting", "Visited", "Leaving", "Left", "Rebel", "Rebels",
+        "Regime", "Government", "Sources", "Officials", "Residents", "Says", "Said", "Why", "How", "What",
+        "Where", "Who", "Whether", "Then", "So", "Also", "Yet",
     )
 )
 # Words after a name that make it a person speaking, not a place ("Henderson said").
 SPEECH_VERBS = frozenset(
     (
-        "said",
-        "says",
-        "told",
-        "added",
-        "wrote",
-        "argued",
-        "insisted",
-        "explained",
-        "noted",
-        "tweeted",
-        "who",
-        "whose",
-        "scored",
-        "claimed",
-        "denied",
-        "replied",
-        "stated",
-        "warned",
-        "urged",
+        "said", "says", "told", "added", "wrote", "argued", "insisted", "explained", "noted", "tweeted",
+        "who", "whose", "scored", "claimed", "denied", "replied", "stated", "warned", "urged",
     )
 )
+# fmt: on
 M_START, M_END, M_SURFACE, M_ZONE_WEIGHT, M_BODY_OFFSET, M_READINGS = range(6)
 SEPARATORS = "\n\r\t([{\"'“”‘’«»/-–—\u00a0"
 # A letter beyond ASCII (curly quotes and dashes do not count): the text may hold accented or Arabic forms.
@@ -400,75 +209,6 @@ def list_topic_rows(matcher_or_taxonomy: TopicMatcher | Taxonomy) -> list[dict]:
 # Building
 
 
-def _merge_topics(taxonomy: Taxonomy, gazetteer: Gazetteer) -> tuple[dict[str, Topic], dict[str, Place]]:
-    """Taxonomy topics absorb the gazetteer's entry for the same place; region members get the region."""
-    absorbed: dict[str, str] = {}  # gazetteer id -> taxonomy id
-    for topic in taxonomy.topics.values():
-        if topic.topic_id in gazetteer.topics:
-            absorbed[topic.topic_id] = topic.topic_id
-        if topic.iso and topic.iso in gazetteer.country_ids:
-            absorbed[gazetteer.country_ids[topic.iso]] = topic.topic_id
-    for topic in taxonomy.topics.values():
-        if topic.kind != "city":
-            continue
-        if topic.geonameid is not None and f"geo:{topic.geonameid}" in gazetteer.topics:
-            absorbed[f"geo:{topic.geonameid}"] = topic.topic_id
-        elif topic.geonameid is None:
-            for iso in _parent_isos(topic, taxonomy, gazetteer):
-                for city_id in find_city_ids(gazetteer, [a.text for a in topic.aliases], iso):
-                    absorbed.setdefault(city_id, topic.topic_id)
-
-    def remap(ids: tuple[str, ...], own: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(absorbed.get(i, i) for i in ids if absorbed.get(i, i) != own))
-
-    topics: dict[str, Topic] = {}
-    places: dict[str, Place] = {}
-    for gid, topic in gazetteer.topics.items():
-        if gid not in absorbed:
-            topics[gid] = replace(topic, parents=remap(topic.parents, gid))
-            places[gid] = gazetteer.places[gid]
-    for gid, tid in absorbed.items():
-        own = taxonomy.topics[tid]
-        merged = topics.get(tid, own)
-        texts = {a.text for a in merged.aliases}
-        extra = tuple(a for a in gazetteer.topics[gid].aliases if a.text not in texts)
-        topics[tid] = replace(
-            merged,
-            aliases=merged.aliases + extra,
-            origin="both",
-            parents=remap(merged.parents + gazetteer.topics[gid].parents, tid),
-        )
-        places.setdefault(tid, replace(gazetteer.places[gid], topic_id=tid))
-    for tid, topic in taxonomy.topics.items():
-        if tid not in topics:
-            topics[tid] = replace(topic, parents=remap(topic.parents, tid))
-        if tid not in places and topic.kind == "city":
-            isos = _parent_isos(topic, taxonomy, gazetteer)
-            if isos:
-                country = places.get(absorbed.get(gazetteer.country_ids.get(isos[0], ""), ""))
-                places[tid] = Place(tid, "city", isos[0], country.continent_code if country else None, 0)
-    for tid, topic in taxonomy.topics.items():
-        for iso in topic.members:
-            country_id = absorbed.get(gazetteer.country_ids.get(iso, ""), gazetteer.country_ids.get(iso))
-            if country_id in topics and tid not in topics[country_id].parents:
-                topics[country_id] = replace(topics[country_id], parents=topics[country_id].parents + (tid,))
-    for tid, topic in topics.items():
-        topics[tid] = replace(topic, parents=tuple(p for p in topic.parents if p in topics))
-    return topics, places
-
-
-def _parent_isos(topic: Topic, taxonomy: Taxonomy, gazetteer: Gazetteer) -> list[str]:
-    isos = []
-    by_id = {v: k for k, v in gazetteer.country_ids.items()}
-    for parent in topic.parents:
-        parent_topic = taxonomy.topics.get(parent)
-        if parent_topic is not None and parent_topic.iso:
-            isos.append(parent_topic.iso)
-        elif parent in by_id:
-            isos.append(by_id[parent])
-    return isos
-
-
 def _form_variants(text: str) -> list[str]:
     """Spellings a form is also matched under: without accents, hyphens as spaces, typographic apostrophes."""
     variants = [text, strip_accents(text)]
@@ -503,7 +243,7 @@ def _case_keys(form: str, case: str) -> list[str]:
 
 def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
     gazetteer = build_gazetteer(taxonomy.gazetteer)
-    topics, places = _merge_topics(taxonomy, gazetteer)
+    topics, places = merge_gazetteer(taxonomy, gazetteer)
     table: dict[str, list[Candidate]] = {}
 
     def add(form: str, candidate: Candidate) -> None:
