@@ -1,0 +1,76 @@
+"""Batch-parallel execution: the articles stage's process pool, and ingest batches that stay bounded."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pytest
+
+from bench.site import SiteServer, build_site, run_server, write_sources
+from flows.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool, get_pool
+from tests.conftest import REPO
+
+NO_CORPUS = REPO / "no-such-corpus"  # build the bench site from the seed pages, whatever ../shared holds
+
+
+@pytest.fixture(scope="module")
+def page_jobs() -> list[PageJob]:
+    """Enough distinct seed-derived pages for the pool to be chosen on its own."""
+    site = build_site(POOL_THRESHOLD + 4, "http://127.0.0.1:9", corpus=NO_CORPUS)
+    return [
+        PageJob(url=f"http://127.0.0.1:9{site.page_path(i)}", final_url=f"http://127.0.0.1:9{site.page_path(i)}",
+                body=site.page_body(i), feed_url="http://127.0.0.1:9/feeds/0.xml", entry_title=f"Story {i}")
+        for i in range(site.page_count)
+    ]
+
+
+@pytest.mark.slow
+def test_pool_gives_the_serial_results_in_page_order(page_jobs):
+    serial = build_articles(page_jobs, workers=2, use_pool=False)
+    try:
+        pooled = build_articles(page_jobs, workers=2)  # big enough batch: the pool is chosen by itself
+        workers = list(get_pool(2)._processes)  # the pool the call above used (reused across batches)
+    finally:
+        close_pool()
+    assert workers and os.getpid() not in workers
+    assert [o.url for o in pooled] == [job.url for job in page_jobs]
+    assert pooled == serial
+    assert sum(o.article is not None for o in pooled) > len(page_jobs) // 2
+
+
+def test_small_batches_stay_in_process(page_jobs):
+    close_pool()
+    outcomes = build_articles(page_jobs[:3], workers=2)
+    from flows import articles
+
+    assert articles._pool is None
+    assert len(outcomes) == 3
+
+
+@pytest.mark.slow
+def test_ingest_holds_at_most_one_batch_of_pages(prefect_harness, tmp_path):
+    """Pages of a later batch are fetched only after the earlier batch is loaded: memory holds one batch."""
+    from flows.ingest import ingest
+
+    pages, batch_size = 45, 15
+    server = SiteServer()
+    site = build_site(pages, server.origin, items_per_feed=20, corpus=NO_CORPUS)
+    server.publish(site)
+    db = tmp_path / "news.duckdb"
+    with run_server(server):
+        sources = write_sources(tmp_path / "sources.yaml", server.origin, site.feed_paths, batch_size=batch_size)
+        summary = ingest(sources=str(sources), db=str(db))
+    assert summary["status"] == "completed"
+    assert summary["counts"]["pages_fetched"] == pages
+    with duckdb.connect(str(db), read_only=True) as connection:
+        fetched = [r[0] for r in connection.execute(
+            "SELECT fetched_at FROM fetches WHERE kind = 'page' ORDER BY fetched_at").fetchall()]
+        loaded = [r[0] for r in connection.execute(
+            "SELECT DISTINCT first_seen_at FROM articles ORDER BY first_seen_at").fetchall()]
+    assert len(fetched) == pages
+    assert len(loaded) == pages // batch_size  # one load (one transaction, one timestamp) per batch
+    # Before each batch's load, no more than that batch and the ones already loaded had been fetched.
+    for number, loaded_at in enumerate(loaded, start=1):
+        fetched_before = sum(1 for at in fetched if at <= loaded_at)
+        assert fetched_before <= number * batch_size
