@@ -18,6 +18,7 @@ from transforms.urls import canonicalise_url, is_http_url
 from warehouse.db import write_session
 from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
+from warehouse.revisions import entry_changed_at, is_newer_version, select_last_fetches
 
 
 @dataclass
@@ -28,6 +29,7 @@ class BatchPlan:
     load: LoadBatch
     requests: list[FetchRequest] = field(default_factory=list)
     entries_by_url: dict[str, list[FeedEntry]] = field(default_factory=dict)
+    revisions: set[str] = field(default_factory=set)  # known articles fetched again: their feed dates an edit
 
 
 def entry_row(entry: FeedEntry, run_id: str, seen_at: Any) -> dict[str, Any]:
@@ -41,6 +43,7 @@ def entry_row(entry: FeedEntry, run_id: str, seen_at: Any) -> dict[str, Any]:
         "published_at": entry.published_at,
         "first_seen_at": seen_at,
         "run_id": run_id,
+        "updated_at": entry.updated_at,
     }
 
 
@@ -95,11 +98,16 @@ def plan_batch(entries: list[FeedEntry], db_path: Path, run_id: str) -> BatchPla
         followable.append((canonicalise_url(entry.link), entry))
     with write_session(db_path) as connection:
         known = select_known_urls(connection, [canonical for canonical, _ in followable])
+        last_fetched = select_last_fetches(connection, list(known.values()))
     groups: dict[str, list[FeedEntry]] = {}
     for canonical, entry in followable:
         groups.setdefault(canonical, []).append(entry)
     for canonical, group in groups.items():
-        if canonical in known:
+        if canonical in known and any(
+            is_newer_version(entry_changed_at(entry), last_fetched.get(known[canonical])) for entry in group
+        ):
+            plan.revisions.add(known[canonical])  # the page changed since it was fetched: fetch it again
+        elif canonical in known:
             original_id = known[canonical]
             for entry in group:
                 plan.load.article_refs.append(reference_rows(original_id, entry, seen_at))
@@ -194,6 +202,20 @@ def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[
     }
 
 
+def topic_rows(article: Article) -> list[dict[str, Any]]:
+    """The `article_topics` rows of an article's tags."""
+    return [
+        {
+            "article_id": article.article_id,
+            "topic_id": tag.topic_id,
+            "score": tag.score,
+            "evidence": tag.evidence,
+            "taxonomy_version": tag.taxonomy_version,
+        }
+        for tag in article.topics
+    ]
+
+
 def sort_key(article: Article) -> tuple:
     """Deterministic batch order: earliest published first, then by canonical URL."""
     published = article.published_at.isoformat() if article.published_at else "9999"
@@ -227,19 +249,13 @@ def add_articles(plan: BatchPlan, outcomes: list[PageOutcome], known: dict[str, 
         original_id = kept.get(article.canonical_url)
         # Links repeating an article: all links of a stored one; of a new one, all when several led to it.
         repeats = entries if original_id is not None or len(entries) > 1 else []
+        if original_id is not None and original_id == article.article_id and original_id in plan.revisions:
+            plan.load.revised_articles.append(article_row(article, plan.run_id, seen_at, rank))
+            plan.load.article_topics.extend(topic_rows(article))
         if original_id is None:
             kept[article.canonical_url] = article.article_id
             plan.load.articles.append(article_row(article, plan.run_id, seen_at, rank))
-            plan.load.article_topics.extend(
-                {
-                    "article_id": article.article_id,
-                    "topic_id": tag.topic_id,
-                    "score": tag.score,
-                    "evidence": tag.evidence,
-                    "taxonomy_version": tag.taxonomy_version,
-                }
-                for tag in article.topics
-            )
+            plan.load.article_topics.extend(topic_rows(article))
             original_id = article.article_id
         plan.load.article_refs.extend(reference_rows(original_id, entry, seen_at) for entry in entries)
         for entry in repeats:

@@ -32,6 +32,7 @@ from transforms.records import FeedEntry, ParsedFeed
 from warehouse.db import transaction, write_session
 from warehouse.feeds import register_feeds, select_unseen_entries, update_feed_states
 from warehouse.load import insert_rows, now_utc
+from warehouse.revisions import select_revised_entries
 
 
 @dataclass
@@ -199,6 +200,8 @@ def poll_feeds(
         insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
         insert_rows(connection, "failures", outcome.failures)
         unseen = select_unseen_entries(connection, list(unique))
+        # Seen items whose feed now dates a later update: their page may have changed (warehouse/revisions).
+        revised = select_revised_entries(connection, [e for key, e in unique.items() if key not in unseen])
         new_per_feed: dict[str, int] = {}
         for feed_url, _guid in unseen:
             new_per_feed[feed_url] = new_per_feed.get(feed_url, 0) + 1
@@ -212,8 +215,9 @@ def poll_feeds(
             for poll in polls
         ]
         update_feed_states(connection, new_states)
-    outcome.entries = [entry for key, entry in unique.items() if key in unseen]
-    counts["entries_new"] = len(outcome.entries)
+    outcome.entries = [entry for key, entry in unique.items() if key in unseen or key in revised]
+    counts["entries_new"] = len(outcome.entries) - len(revised)
+    counts["entries_revised"] = len(revised)
     counts["feeds_inactive"] = sum(1 for state in states if not state.active)
     outcome.counts = counts
     return outcome

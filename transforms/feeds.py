@@ -143,6 +143,7 @@ def build_entry(entry: dict, feed_url: str) -> FeedEntry:
         summary=summary,
         published_at=published,
         error=link_error,
+        updated_at=to_utc(dict.get(entry, "updated_parsed")),
     )
 
 
@@ -202,6 +203,7 @@ def parse_json_feed(document: bytes, feed_url: str) -> ParsedFeed | None:
                 summary=summary if isinstance(summary, str) else None,
                 published_at=published,
                 error=link_error,
+                updated_at=parse_rfc3339(item.get("date_modified")),
             )
         )
     title = data.get("title") if isinstance(data.get("title"), str) else None

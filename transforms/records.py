@@ -17,6 +17,7 @@ class FeedEntry:
     summary: str | None = None
     published_at: datetime | None = None
     error: str | None = None  # why the entry cannot be followed (no link, unsupported scheme, ...)
+    updated_at: datetime | None = None  # the feed's own last-modified time of the item, when it gives one
 
 
 @dataclass(slots=True)

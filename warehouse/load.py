@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from warehouse.db import transaction
 from warehouse.near_dupes import link_near_duplicates
+from warehouse.revisions import record_entry_updates, store_revisions
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -29,6 +30,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("published_at", TS),
             ("first_seen_at", TS),
             ("run_id", STR),
+            ("updated_at", TS),
         ]
     ),
     "fetches": pa.schema(
@@ -205,6 +207,7 @@ class LoadBatch:
     url_duplicates: list[dict[str, Any]] = field(default_factory=list)
     article_topics: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    revised_articles: list[dict[str, Any]] = field(default_factory=list)  # known articles fetched again
 
 
 def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[str, int]:
@@ -212,10 +215,17 @@ def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[
     counts: dict[str, int] = {}
     with transaction(connection):
         counts["entries"] = insert_rows(connection, "entries", batch.entries)
+        record_entry_updates(connection, to_arrow("entries", batch.entries))
         counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
         counts["raw_pages"] = insert_rows(connection, "raw_pages", batch.raw_pages, on_conflict="REPLACE")
         counts["articles"] = insert_articles(connection, batch)
-        counts.update(link_near_duplicates(connection, batch.articles, batch.run_id, now_utc()))
+        revised_arrow = to_arrow("articles", batch.revised_articles)
+        revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
+        counts["revised_articles"] = len(revised)
+        resigned = [row["article_id"] for row in revised]
+        counts.update(
+            link_near_duplicates(connection, batch.articles + revised, batch.run_id, now_utc(), resigned)
+        )
         counts["article_refs"] = insert_rows(connection, "article_refs", batch.article_refs)
         counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
         counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)

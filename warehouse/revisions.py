@@ -1,0 +1,188 @@
+"""Article revisions: noticing that a known page changed, keeping its earlier texts, putting the new one in.
+
+An edit is noticed from the feed (docs/dedup.md, "Warehouse side"): a stored entry whose feed gives a later
+`updated` time is polled again (`select_revised_entries`), and an entry for a known URL leads to a fetch when
+its update (or publication) time is later than the last fetch of the page (`is_newer_version`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from transforms.records import FeedEntry
+from warehouse.sql import read_sql
+
+TS = pa.timestamp("us")
+VERSION_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("version", pa.int32()),
+        ("content_hash", pa.string()),
+        ("title", pa.string()),
+        ("text", pa.string()),
+        ("word_count", pa.int32()),
+        ("seen_at", TS),
+        ("replaced_at", TS),
+        ("diff_summary", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+POLLED_SCHEMA = pa.schema([("feed_url", pa.string()), ("guid", pa.string()), ("updated_at", TS)])
+
+
+def naive_utc(moment: datetime | None) -> datetime | None:
+    """A datetime as naive UTC, the warehouse convention."""
+    if moment is not None and moment.tzinfo is not None:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def entry_changed_at(entry: FeedEntry) -> datetime | None:
+    """When the feed says the item last changed: its update time, else its publication time."""
+    return naive_utc(entry.updated_at or entry.published_at)
+
+
+def is_newer_version(changed_at: datetime | None, last_fetched_at: datetime | None) -> bool:
+    """True when the feed dates a change of the page after the last time the page was fetched."""
+    if changed_at is None or last_fetched_at is None:
+        return False
+    return naive_utc(changed_at) > naive_utc(last_fetched_at)
+
+
+def summarise_diff(
+    old_text: str, new_text: str, old_title: str | None = None, new_title: str | None = None
+) -> str:
+    """A short, human summary of what an edit changed: title, paragraphs, words added and removed."""
+    parts = []
+    if (old_title or "") != (new_title or ""):
+        parts.append("title changed")
+    old_paragraphs = [p.strip() for p in old_text.split("\n") if p.strip()]
+    new_paragraphs = [p.strip() for p in new_text.split("\n") if p.strip()]
+    kept = set(old_paragraphs) & set(new_paragraphs)
+    changed = sum(1 for p in new_paragraphs if p not in kept)
+    dropped = sum(1 for p in old_paragraphs if p not in kept)
+    if changed or dropped:
+        parts.append(f"{changed} of {len(new_paragraphs)} paragraphs new or edited, {dropped} gone")
+    matcher = difflib.SequenceMatcher(None, old_text.split(), new_text.split(), autojunk=False)
+    added = removed = 0
+    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        if tag != "equal":
+            removed += old_end - old_start
+            added += new_end - new_start
+    parts.append(f"+{added} words, -{removed} words")
+    return "; ".join(parts)
+
+
+def select_revised_entries(
+    connection: duckdb.DuckDBPyConnection, entries: list[FeedEntry]
+) -> set[tuple[str, str]]:
+    """Keys (feed_url, guid) of already stored entries whose feed now gives a later update time."""
+    rows = [
+        {"feed_url": e.feed_url, "guid": e.guid, "updated_at": naive_utc(e.updated_at)}
+        for e in entries
+        if e.updated_at is not None
+    ]
+    if not rows:
+        return set()
+    connection.register("polled_versions", pa.Table.from_pylist(rows, schema=POLLED_SCHEMA))
+    try:
+        rows = connection.execute(read_sql("select_newer_entry_versions")).fetchall()
+        return {(feed_url, guid) for feed_url, guid in rows}
+    finally:
+        connection.unregister("polled_versions")
+
+
+def select_last_fetches(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, datetime]:
+    """When each known article's page was last fetched (or, failing a ledger row, stored)."""
+    if not article_ids:
+        return {}
+    ids = pa.table({"article_id": pa.array(sorted(set(article_ids)), pa.string())})
+    connection.register("known_articles", ids)
+    try:
+        return dict(connection.execute(read_sql("select_article_version_times")).fetchall())
+    finally:
+        connection.unregister("known_articles")
+
+
+def store_revisions(
+    connection: duckdb.DuckDBPyConnection,
+    rows: list[dict[str, Any]],
+    revised: pa.Table,
+    run_id: str,
+    replaced_at: datetime,
+) -> list[dict[str, Any]]:
+    """Keep the replaced texts of refetched articles whose text changed and put the new text in place.
+
+    `rows` are `articles` rows built from the refetched pages, `revised` the same rows as Arrow. Returns the
+    rows whose text changed, with the stored publication and first-seen dates, ready to be signed again.
+    """
+    if not rows:
+        return []
+    connection.register("revised_ids", revised.select(["article_id"]))
+    try:
+        cursor = connection.execute(read_sql("select_article_versions_stored"))
+        columns = [d[0] for d in cursor.description]
+        stored = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+    finally:
+        connection.unregister("revised_ids")
+    versions, changed = [], []
+    for row in rows:
+        old = stored.get(row["article_id"])
+        if old is None or old["content_hash"] == row["content_hash"]:
+            continue
+        versions.append(
+            {
+                "article_id": row["article_id"],
+                "version": old["versions"] + 1,
+                "content_hash": old["content_hash"],
+                "title": old["title"],
+                "text": old["text"],
+                "word_count": old["word_count"],
+                "seen_at": old["updated_at"],
+                "replaced_at": replaced_at,
+                "diff_summary": summarise_diff(old["text"], row["text"], old["title"], row["title"]),
+                "run_id": run_id,
+            }
+        )
+        changed.append(
+            {
+                **row,
+                "published_at": old["published_at"] or row["published_at"],
+                "first_seen_at": old["first_seen_at"],
+                "updated_at": replaced_at,
+            }
+        )
+    if not changed:
+        return []
+    changed_ids = pa.table({"article_id": pa.array([row["article_id"] for row in changed], pa.string())})
+    views = {
+        "replaced_versions": pa.Table.from_pylist(versions, schema=VERSION_SCHEMA),
+        "revised_articles": revised,
+        "changed_ids": changed_ids,
+    }
+    for name, table in views.items():
+        connection.register(name, table)
+    try:
+        connection.execute(read_sql("insert_article_versions"))
+        connection.execute(read_sql("update_article_versions"), {"updated_at": replaced_at})
+        connection.execute(read_sql("delete_article_version_topics"))
+    finally:
+        for name in views:
+            connection.unregister(name)
+    return changed
+
+
+def record_entry_updates(connection: duckdb.DuckDBPyConnection, entries: pa.Table) -> None:
+    """Store the later feed update times of entries seen again, so the same update is not followed twice."""
+    if not entries.num_rows or "updated_at" not in entries.column_names:
+        return
+    connection.register("batch_entries", entries)
+    try:
+        connection.execute(read_sql("update_entry_versions"))
+    finally:
+        connection.unregister("batch_entries")
