@@ -108,7 +108,7 @@ def run_dedup_growth_bench(quick: bool) -> str:
     """Run the near-duplicate stage's own growth bench when it exists; return its last line."""
     if not DEDUP_GROWTH_BENCH.exists():
         return ""
-    command = [sys.executable, str(DEDUP_GROWTH_BENCH)] + (["--quick"] if quick else [])
+    command = [sys.executable, str(DEDUP_GROWTH_BENCH)] + (["--repeats", "1"] if quick else [])
     done = subprocess.run(command, capture_output=True, text=True, env=child_environment(Path(tempfile.gettempdir())))
     lines = done.stdout.strip().splitlines()
     return lines[-1] if done.returncode == 0 and lines else f"bench_dedup_growth.py failed: {done.stderr[-300:]}"
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> Figures:
         site = build_site(args.pages, server.origin, args.items_per_feed, args.nochange_feeds)
         figures.site_source = (
             f"{args.pages:,} copies cycled from {site.source}, each with its own URL and a copy token woven into "
-            f"its paragraphs (no two copies share a content hash or most shingles); "
+            f"its text every four words (no two copies share a content hash or most shingles); "
             f"{len(site.feed_paths)} feeds of {args.items_per_feed} items"
         )
         server.publish(site)

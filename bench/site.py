@@ -1,7 +1,7 @@
 """The benchmark site: N article pages cycled from real pages, feeds listing them, served from memory on loopback.
 
-Each copy gets its own URL (/a/<i>.html) and its own text: a copy token is woven into the page's paragraph text
-every few words and a unique paragraph is added, so no two copies share a content hash or most of their
+Each copy gets its own URL (/a/<i>.html) and its own text: a copy token is woven into the page's text every four
+words (outside scripts and styles) and a unique paragraph is added, so no two copies share a content hash or most of their
 shingles (the duplicate stages would otherwise discard or cluster them, which a real news day does not ask for).
 """
 
@@ -27,8 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 SEED_SITE = REPO / "seeds" / "site"
 MARK = b"\x00"
-WORDS_PER_MARK = 5
-PARAGRAPH_TEXT = re.compile(rb"(<p\b[^>]*>)([^<]{40,})", re.IGNORECASE)
+# Four words, then a copy token: every five-word shingle of a copy holds a token, so copies share almost none.
+WORDS_PER_MARK = 4
+TEXT_RUN = re.compile(rb"(>)([^<]{20,})")
+SCRIPT_OR_STYLE = re.compile(rb"(<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->)", re.IGNORECASE | re.DOTALL)
 FIRST_PARAGRAPH_END = re.compile(rb"</p>", re.IGNORECASE)
 LAST_MODIFIED = format_datetime(datetime(2024, 6, 1, 12, 0, tzinfo=UTC), usegmt=True)
 ROBOTS = b"User-agent: *\nAllow: /\n"
@@ -87,7 +89,7 @@ def read_seed_pages(site: Path = SEED_SITE) -> list[bytes]:
 
 
 def mark_words(match: re.Match[bytes]) -> bytes:
-    """Put a copy marker after every few words of one paragraph's text (at its end when it has no spaces)."""
+    """Put a copy marker after every few words of one text run (at its end when it has no spaces)."""
     words = match.group(2).split(b" ")
     if len(words) <= WORDS_PER_MARK:
         return match.group(1) + match.group(2) + b" " + MARK
@@ -96,9 +98,10 @@ def mark_words(match: re.Match[bytes]) -> bytes:
 
 
 def make_template(html: bytes) -> bytes:
-    """A page with copy markers woven into its paragraphs and a marked unique paragraph after the first one."""
-    html = html.replace(MARK, b"")
-    html = PARAGRAPH_TEXT.sub(mark_words, html)
+    """A page with copy markers woven into its text (not scripts, styles or comments) and a marked paragraph."""
+    parts = SCRIPT_OR_STYLE.split(html.replace(MARK, b""))
+    # split() with a group keeps the separators at odd positions: only the even parts are markup and text.
+    html = b"".join(part if i % 2 else TEXT_RUN.sub(mark_words, part) for i, part in enumerate(parts))
     unique = b"</p><p>Dispatch " + MARK + b" filed for the desk " + MARK + b" with notes " + MARK + b".</p>"
     return FIRST_PARAGRAPH_END.sub(unique, html, count=1)
 

@@ -139,6 +139,23 @@ def count_workers(requested: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def load_worker(taxonomy_path: str | None) -> int:
+    """Load the topic matcher in a worker process (its imports came with this module); returns the pid."""
+    get_matcher(taxonomy_path)
+    return os.getpid()
+
+
+def warm_pool(pages: int, batch_size: int, taxonomy_path: str | None = None, workers: int = 0) -> bool:
+    """Start the worker pool ahead of the first batch when its batches will use it; True if started."""
+    workers = count_workers(workers)
+    if workers < 2 or min(pages, batch_size) < POOL_THRESHOLD:
+        return False
+    pool = get_pool(workers)
+    for _ in range(workers):
+        pool.submit(load_worker, taxonomy_path)  # not awaited: the first batch's chunks queue behind them
+    return True
+
+
 def build_articles(
     jobs: list[PageJob], taxonomy_path: str | None = None, workers: int = 0, use_pool: bool | None = None
 ) -> list[PageOutcome]:

@@ -14,7 +14,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.articles import PageOutcome, build_articles, close_pool
+from flows.articles import PageOutcome, build_articles, close_pool, warm_pool
 from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch
 from flows.config import DEFAULT_DB, Config, load_config
 from flows.fetch import FetchResult, FetchSettings, fetch_batch
@@ -64,10 +64,11 @@ def poll_entries(
 @task(name="pages", cache_policy=NO_CACHE)
 def fetch_pages(
     entries: list[FeedEntry], db_path: Path, run_id: str, settings: FetchSettings
-) -> tuple[BatchPlan, list[FetchResult]]:
-    """Plan a batch (skipping known URLs) and fetch its pages."""
+) -> tuple[BatchPlan, list[FetchResult], float]:
+    """Plan a batch (skipping known URLs) and fetch its pages; also return the seconds it took."""
+    started = time.monotonic()
     plan = plan_batch(entries, db_path, run_id)
-    return plan, fetch_batch(plan.requests, settings)
+    return plan, fetch_batch(plan.requests, settings), time.monotonic() - started
 
 
 @task(name="articles", cache_policy=NO_CACHE)
@@ -80,15 +81,25 @@ def build_batch_articles(
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load_articles(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> dict[str, int]:
-    """Write the batch to the warehouse in one transaction."""
-    return load_plan(plan, outcomes, db_path)
+def load_articles(
+    plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path
+) -> tuple[dict[str, int], float]:
+    """Write the batch to the warehouse in one transaction; also return the seconds it took."""
+    started = time.monotonic()
+    return load_plan(plan, outcomes, db_path), time.monotonic() - started
 
 
 @task(name="snapshot", cache_policy=NO_CACHE)
 def publish_read_snapshot(db_path: Path) -> Path:
     """Publish the read snapshot (with its search index) that analysts query without blocking the writer."""
     return publish_snapshot(db_path)
+
+
+def collect_load(loaded: tuple[dict[str, int], float], counts: Counter[str], stage_s: Counter[str]) -> None:
+    """Add a finished load's row counts and seconds to the run's."""
+    rows, seconds = loaded
+    counts.update({f"loaded_{k}": v for k, v in rows.items()})
+    stage_s["load"] += seconds
 
 
 def finish_ingest(db_path: Path, run_id: str, status: str, counts: dict[str, Any]) -> dict[str, Any]:
@@ -116,24 +127,42 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     settings = make_fetch_settings(config)
     counts: Counter[str] = Counter()
     stage_s: Counter[str] = Counter()  # seconds per stage, summed over batches; bench/ reads them from runs
+    fetching = loading = None
     status = "failed"
     try:
         clock = time.monotonic()
         polled = poll_entries(config, db_path, run_id, settings, force_poll)
         counts.update(polled.counts)
-        stage_s["entries"], clock = time.monotonic() - clock, time.monotonic()
-        for start in range(0, len(polled.entries), config.batch_size):
-            plan, results = fetch_pages(
-                polled.entries[start : start + config.batch_size], db_path, run_id, settings
-            )
-            stage_s["pages"], clock = stage_s["pages"] + time.monotonic() - clock, time.monotonic()
+        stage_s["entries"] = time.monotonic() - clock
+        warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
+        size = config.batch_size
+        batches = [polled.entries[start : start + size] for start in range(0, len(polled.entries), size)]
+        # A pipeline of three stages, one batch each: while batch k is built on the worker processes, batch
+        # k+1 is fetched and batch k-1 loaded in threads. Loads stay one at a time and in order; at most
+        # three batches of pages are in memory, however long the run.
+        fetching = fetch_pages.submit(batches[0], db_path, run_id, settings) if batches else None
+        for number in range(len(batches)):
+            plan, results, seconds = fetching.result()
+            stage_s["pages"] += seconds
+            fetching = None
+            if number + 1 < len(batches):
+                fetching = fetch_pages.submit(batches[number + 1], db_path, run_id, settings)
+            clock = time.monotonic()
             outcomes = build_batch_articles(plan, results, config, taxonomy_path)
-            stage_s["articles"], clock = stage_s["articles"] + time.monotonic() - clock, time.monotonic()
-            counts.update({f"loaded_{k}": v for k, v in load_articles(plan, outcomes, db_path).items()})
-            stage_s["load"], clock = stage_s["load"] + time.monotonic() - clock, time.monotonic()
+            stage_s["articles"] += time.monotonic() - clock
             counts["pages_fetched"] += len(results)
+            del results
+            if loading is not None:
+                collect_load(loading.result(), counts, stage_s)
+            loading = load_articles.submit(plan, outcomes, db_path)
+        if loading is not None:
+            collect_load(loading.result(), counts, stage_s)
+            loading = None
         status = "completed"
     finally:
+        for pending in (fetching, loading):
+            if pending is not None:
+                pending.wait()
         close_pool()
         counts.update({f"stage_s_{name}": round(seconds, 3) for name, seconds in stage_s.items()})
         counts["seconds"] = round(time.monotonic() - started, 2)
