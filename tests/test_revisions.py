@@ -173,3 +173,42 @@ def test_diff_summary_names_title_paragraphs_and_words():
     summary = summarise_diff(old, new, "Ten killed", "Twelve killed")
     assert summary == "title changed; 2 of 3 paragraphs new or edited, 1 gone; +6 words, -1 words"
     assert summarise_diff(old, old) == "+0 words, -0 words"
+
+
+def test_only_stored_entries_with_a_later_update_are_revised(tmp_path):
+    from transforms.records import FeedEntry
+    from warehouse.load import LoadBatch, load_batch
+    from warehouse.migrate import apply_migrations
+    from warehouse.revisions import select_revised_entries
+
+    def entry(guid, updated):
+        return FeedEntry("f", guid, f"https://a.example/{guid}", updated_at=updated)
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        apply_migrations(connection)
+        stored = [
+            {
+                "feed_url": "f",
+                "guid": "dated",
+                "first_seen_at": datetime(2016, 6, 1),
+                "run_id": "r",
+                "updated_at": datetime(2016, 6, 3),
+            },
+            {"feed_url": "f", "guid": "undated", "first_seen_at": datetime(2016, 6, 1), "run_id": "r"},
+        ]
+        load_batch(connection, LoadBatch("r", entries=stored))
+        polled = [
+            entry("dated", datetime(2016, 6, 3, tzinfo=UTC)),  # the same update again
+            entry("undated", datetime(2016, 5, 30, tzinfo=UTC)),  # updated before it was first seen
+            entry("unknown", datetime(2016, 6, 9, tzinfo=UTC)),  # not stored: the unseen-entry path's job
+            entry("no-time", None),
+        ]
+        assert select_revised_entries(connection, polled) == set()
+        later = [
+            entry("dated", datetime(2016, 6, 4, tzinfo=UTC)),
+            entry("undated", datetime(2016, 6, 2, tzinfo=UTC)),
+        ]
+        assert select_revised_entries(connection, later) == {("f", "dated"), ("f", "undated")}
+        # Once loaded again, the later time is recorded and the same update is not followed twice.
+        load_batch(connection, LoadBatch("r", entries=[{**stored[0], "updated_at": datetime(2016, 6, 4)}]))
+        assert select_revised_entries(connection, later[:1]) == set()
