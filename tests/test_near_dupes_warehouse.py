@@ -19,6 +19,7 @@ from warehouse.near_dupes import (
     encode_minhash,
     link_near_duplicates,
     plan_clusters,
+    sign_stored_articles,
 )
 
 VOCABULARY = [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in ("n", "r", "s", "l", "th", "m")]
@@ -270,3 +271,29 @@ def test_a_truncated_signature_is_refused(connection):
     with pytest.raises(ValueError, match="512"):
         load(connection, row)
     assert connection.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+
+
+def unsigned(row):
+    """The same row as an older loader stored it: no signature."""
+    return {key: value for key, value in row.items() if key not in {"minhash", "wire_credit"}}
+
+
+def test_copy_of_an_unsigned_article_keeps_its_exact_mark(connection):
+    load(connection, unsigned(article("a1", ORIGINAL, DAY)))
+    load(connection, article("b2", ORIGINAL, DAY + timedelta(days=1), "b.example"))
+    assert duplicate_rows(connection) == [("b2", "a1", "content_hash")]
+    assert canonical_ids(connection) == {"a1"}
+
+
+def test_stored_articles_are_signed_and_clustered_afterwards(connection):
+    load(
+        connection,
+        unsigned(article("c3", EDITED_COPY, DAY + timedelta(hours=2), "c.example")),
+        unsigned(article("a1", ORIGINAL, DAY)),
+        unsigned(article("d4", make_text(50), DAY)),
+    )
+    load(connection, article("b2", ORIGINAL, DAY + timedelta(days=1), "b.example"))
+    assert sign_stored_articles(connection, "r2", datetime(2016, 6, 2), batch_size=2) == 3
+    assert clusters(connection) == {"a1": "a1", "b2": "a1", "c3": "a1", "d4": "d4"}
+    assert duplicate_rows(connection) == [("b2", "a1", "content_hash"), ("c3", "a1", "near_duplicate")]
+    assert sign_stored_articles(connection, "r3", datetime(2016, 6, 3)) == 0

@@ -28,6 +28,7 @@ from transforms.near_dupes import (
     MINHASH_VERSION,
     assign_clusters,
     band_hashes_batch,
+    compute_minhashes,
     estimate_jaccard,
     is_empty_signature,
 )
@@ -369,8 +370,10 @@ def write_clusters(
     wanted, canonicals = [], []
     for article_id, (_, canonical_id) in sorted(plan.items()):
         stored = current.get(article_id)
-        if stored is not None and stored[1] not in CLUSTER_METHODS:
-            continue  # a URL alias row under this id: not the cluster's to change
+        if stored is not None and (stored[1] not in CLUSTER_METHODS or stored[0] not in members):
+            # A URL alias under this id, or an exact copy of an article that was never signed (stored before
+            # clustering existed): the mark stays, so the story is still counted once.
+            continue
         if article_id == canonical_id:
             if stored is not None:
                 canonicals.append(article_id)
@@ -450,3 +453,25 @@ def link_near_duplicates(
     urls = {row["article_id"]: row.get("url") for row in articles if row.get("url")}
     counts = write_clusters(connection, members, plan, urls, run_id, detected_at)
     return {"signed": len(signed_ids), "near_duplicate_pairs": len(pairs), **counts}
+
+
+def sign_stored_articles(
+    connection: duckdb.DuckDBPyConnection,
+    run_id: str,
+    detected_at: datetime,
+    batch_size: int = 500,
+    settings: NearDupSettings | None = None,
+) -> int:
+    """Sign and cluster stored articles without a signature (stored before clustering), oldest first."""
+    signed = 0
+    while True:
+        cursor = connection.execute(read_sql("select_unsigned_near_duplicates"), {"limit": batch_size})
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        if not rows:
+            return signed
+        for row, signature in zip(rows, compute_minhashes([row["text"] for row in rows]), strict=True):
+            row["minhash"] = encode_minhash(signature)
+        # Every row gets a signature row (empty texts too), so the next round selects the following ones.
+        link_near_duplicates(connection, rows, run_id, detected_at, settings=settings)
+        signed += len(rows)
