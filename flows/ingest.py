@@ -14,10 +14,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from flows.articles import PageOutcome, build_articles, close_pool, warm_pool
+from flows.articles import PageJob, PageOutcome, build_articles, close_pool, warm_pool
 from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch
 from flows.config import DEFAULT_DB, Config, load_config
-from flows.fetch import FetchResult, FetchSettings, fetch_batch
+from flows.fetch import FetchSettings, fetch_batch
 from flows.poll import PollResult, poll_feeds
 from flows.summary import render_markdown
 from transforms.records import FeedEntry
@@ -63,20 +63,21 @@ def poll_entries(
 
 @task(name="pages", cache_policy=NO_CACHE)
 def fetch_pages(
-    entries: list[FeedEntry], db_path: Path, run_id: str, settings: FetchSettings
-) -> tuple[BatchPlan, list[FetchResult], float]:
-    """Plan a batch (skipping known URLs) and fetch its pages; also return the seconds it took."""
+    entries: list[FeedEntry], db_path: Path, run_id: str, settings: FetchSettings, config: Config
+) -> tuple[BatchPlan, list[PageJob], int, float]:
+    """Plan a batch (skipping known URLs), fetch its pages and keep their raw bodies (compressed, here in the
+    fetch thread rather than while the workers wait); return the plan, the pages to build, the fetch count and
+    the seconds it took."""
     started = time.monotonic()
     plan = plan_batch(entries, db_path, run_id)
-    return plan, fetch_batch(plan.requests, settings), time.monotonic() - started
+    results = fetch_batch(plan.requests, settings)
+    jobs = collect_pages(plan, results, config)
+    return plan, jobs, len(results), time.monotonic() - started
 
 
 @task(name="articles", cache_policy=NO_CACHE)
-def build_batch_articles(
-    plan: BatchPlan, results: list[FetchResult], config: Config, taxonomy_path: str | None
-) -> list[PageOutcome]:
+def build_batch_articles(jobs: list[PageJob], config: Config, taxonomy_path: str | None) -> list[PageOutcome]:
     """Extract, clean, hash and tag the batch's pages."""
-    jobs = collect_pages(plan, results, config)
     return build_articles(jobs, taxonomy_path, workers=config.workers)
 
 
@@ -140,18 +141,18 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         # A pipeline of three stages, one batch each: while batch k is built on the worker processes, batch
         # k+1 is fetched and batch k-1 loaded in threads. Loads stay one at a time and in order; at most
         # three batches of pages are in memory, however long the run.
-        fetching = fetch_pages.submit(batches[0], db_path, run_id, settings) if batches else None
+        fetching = fetch_pages.submit(batches[0], db_path, run_id, settings, config) if batches else None
         for number in range(len(batches)):
-            plan, results, seconds = fetching.result()
+            plan, jobs, fetched, seconds = fetching.result()
             stage_s["pages"] += seconds
+            counts["pages_fetched"] += fetched
             fetching = None
             if number + 1 < len(batches):
-                fetching = fetch_pages.submit(batches[number + 1], db_path, run_id, settings)
+                fetching = fetch_pages.submit(batches[number + 1], db_path, run_id, settings, config)
             clock = time.monotonic()
-            outcomes = build_batch_articles(plan, results, config, taxonomy_path)
+            outcomes = build_batch_articles(jobs, config, taxonomy_path)
             stage_s["articles"] += time.monotonic() - clock
-            counts["pages_fetched"] += len(results)
-            del results
+            del jobs
             if loading is not None:
                 collect_load(loading.result(), counts, stage_s)
             loading = load_articles.submit(plan, outcomes, db_path)
@@ -167,7 +168,9 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         counts.update({f"stage_s_{name}": round(seconds, 3) for name, seconds in stage_s.items()})
         counts["seconds"] = round(time.monotonic() - started, 2)
         summary = finish_ingest(db_path, run_id, status, dict(counts))
+    clock = time.monotonic()
     publish_read_snapshot(db_path)
+    summary["snapshot_s"] = round(time.monotonic() - clock, 3)
     create_markdown_artifact(
         key="ingest-summary", markdown=render_markdown(summary), description="ingest run"
     )
