@@ -52,6 +52,7 @@ from transforms.warc_records import (
 from warehouse.db import transaction, write_session
 from warehouse.feeds import select_unseen_entries
 from warehouse.load import insert_rows, now_utc, to_arrow
+from warehouse.near_dupes import link_near_duplicates
 from warehouse.sql import read_sql
 
 MODES = ("warc", "reprocess")
@@ -351,6 +352,13 @@ def store_rebuilt(
                 )
                 connection.execute(
                     read_sql("mark_content_duplicates"), {"detected_at": seen_at, "run_id": context.run_id}
+                )
+                # The text may have changed: sign it again and re-link its old and new clusters.
+                counts.update(
+                    link_near_duplicates(
+                        connection, rows, context.run_id, seen_at,
+                        resigned=[row["article_id"] for row in rows],
+                    )
                 )
             finally:
                 for view in ("batch_articles", "changed_articles", "retagged_articles", "new_tags"):

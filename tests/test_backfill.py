@@ -170,6 +170,11 @@ def test_reprocess_rebuilds_articles_of_an_older_extractor(prefect_harness, tmp_
     assert summary["counts"]["articles_rebuilt"] == 1
     assert dict(query(db, "SELECT article_id, text FROM articles")) == texts
     assert query(db, "SELECT count(*) FROM articles WHERE extractor_version = 'old'") == [(0,)]
+    # the rebuilt text is signed again: every article keeps exactly one signature, in a cluster
+    assert query(db, "SELECT count(*), count(DISTINCT article_id), count(cluster_id) FROM article_signatures") == [
+        (len(texts), len(texts), len(texts))
+    ]
+    assert summary["counts"]["signed"] == 1
 
 
 def test_retag_replaces_only_tags_of_an_older_taxonomy_and_then_has_nothing_to_do(prefect_harness, tmp_path) -> None:
