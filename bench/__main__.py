@@ -109,7 +109,12 @@ def run_dedup_growth_bench(quick: bool) -> str:
     if not DEDUP_GROWTH_BENCH.exists():
         return ""
     command = [sys.executable, str(DEDUP_GROWTH_BENCH)] + (["--repeats", "1"] if quick else [])
-    done = subprocess.run(command, capture_output=True, text=True, env=child_environment(Path(tempfile.gettempdir())))
+    timeout_s = 180 if quick else 1200
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
+                              env=child_environment(Path(tempfile.gettempdir())))
+    except subprocess.TimeoutExpired:
+        return f"bench_dedup_growth.py did not finish within {timeout_s} s"
     lines = done.stdout.strip().splitlines()
     return lines[-1] if done.returncode == 0 and lines else f"bench_dedup_growth.py failed: {done.stderr[-300:]}"
 

@@ -1,7 +1,7 @@
 """The benchmark site: N article pages cycled from real pages, feeds listing them, served from memory on loopback.
 
-Each copy gets its own URL (/a/<i>.html) and its own text: a copy token is woven into the page's text every four
-words (outside scripts and styles) and a unique paragraph is added, so no two copies share a content hash or most of their
+Each copy gets its own URL (/a/<i>.html) and its own text: after every four words of the page's text (outside
+scripts and styles) comes a filler word from a per-copy random sequence, and a numbered paragraph is added, so no two copies share a content hash or most of their
 shingles (the duplicate stages would otherwise discard or cluster them, which a real news day does not ask for).
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import random
 import re
 import threading
 from collections import Counter
@@ -27,6 +28,10 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 SEED_SITE = REPO / "seeds" / "site"
 MARK = b"\x00"
+FILLER_WORDS = tuple(
+    b"also still then later again here there today now often early local senior main other several many "
+    b"few some most first second new old major minor official public private regional national".split()
+)
 # Four words, then a copy token: every five-word shingle of a copy holds a token, so copies share almost none.
 WORDS_PER_MARK = 4
 TEXT_RUN = re.compile(rb"(>)([^<]{20,})")
@@ -53,7 +58,9 @@ class Site:
 
     def page_body(self, index: int) -> bytes:
         """The HTML of page `index`: its template with the copy's own token in every marker."""
-        return self.templates[index % len(self.templates)].replace(MARK, copy_token(index))
+        parts = self.templates[index % len(self.templates)].split(MARK)
+        words = copy_words(index, len(parts) - 1)
+        return b"".join(part + word for part, word in zip(parts, words + [b""], strict=True))
 
     def body_of(self, path: str) -> bytes | None:
         """The bytes served at `path`, or None."""
@@ -89,10 +96,14 @@ def read_seed_pages(site: Path = SEED_SITE) -> list[bytes]:
 
 
 def mark_words(match: re.Match[bytes]) -> bytes:
-    """Put a copy marker after every few words of one text run (at its end when it has no spaces)."""
-    words = match.group(2).split(b" ")
+    """Put a copy marker after every few words of one text run (at its end when it has no spaces); runs of
+    whitespace or a single word are left alone."""
+    text = match.group(2)
+    words = text.split()
+    if not words or (len(words) == 1 and len(words[0]) < 20):
+        return match.group(0)
     if len(words) <= WORDS_PER_MARK:
-        return match.group(1) + match.group(2) + b" " + MARK
+        return match.group(1) + text + b" " + MARK
     chunks = [b" ".join(words[i : i + WORDS_PER_MARK]) for i in range(0, len(words), WORDS_PER_MARK)]
     return match.group(1) + (b" " + MARK + b" ").join(chunks)
 
@@ -106,16 +117,11 @@ def make_template(html: bytes) -> bytes:
     return FIRST_PARAGRAPH_END.sub(unique, html, count=1)
 
 
-def copy_token(index: int) -> bytes:
-    """A word unique to copy `index` (letters only, so tokenisers keep it whole)."""
-    letters = []
-    value = index
-    while True:
-        value, digit = divmod(value, 26)
-        letters.append(chr(ord("a") + digit))
-        if value == 0:
-            break
-    return ("qz" + "".join(letters)).encode()
+def copy_words(index: int, count: int) -> list[bytes]:
+    """The words filling copy `index`'s markers: a per-copy sequence over a small common vocabulary (so the
+    search index does not swell with made-up words), the first one the copy's own number."""
+    rng = random.Random(index)
+    return [str(index).encode()] + [rng.choice(FILLER_WORDS) for _ in range(count - 1)]
 
 
 def make_feed(origin: str, title: str, items: list[tuple[int, str]], start: datetime) -> bytes:
