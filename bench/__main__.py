@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> Figures:
     try:
         site = build_site(args.pages, server.origin, args.items_per_feed, args.nochange_feeds)
         figures.site_source = (
-            f"{args.pages:,} copies cycled from {site.source}, each with its own URL and a copy token woven into "
-            f"its text every four words (no two copies share a content hash or most shingles); "
+            f"{args.pages:,} copies cycled from {site.source}, each with its own URL, its number and a per-copy filler "
+            f"word after every four words of text (no two copies share a content hash or most shingles); "
             f"{len(site.feed_paths)} feeds of {args.items_per_feed} items"
         )
         server.publish(site)
