@@ -12,6 +12,7 @@ import ipaddress
 import multiprocessing
 import socket
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 CHUNK_SIZE = 16
@@ -20,7 +21,9 @@ CHUNK_SIZE = 16
 def is_available() -> bool:
     """True when newspaper4k is installed (the optional `bench` extra)."""
     try:
-        import newspaper  # noqa: F401
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import newspaper  # noqa: F401
     except ImportError:
         return False
     return True
@@ -37,6 +40,12 @@ def allow_loopback_only() -> None:
         connect(self, address)
 
     socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+
+
+def start_peer_worker() -> None:
+    """A peer worker: loopback only, and quiet (newspaper4k and dateutil warn about optional extras and zones)."""
+    warnings.filterwarnings("ignore")
+    allow_loopback_only()
 
 
 def parse_articles(urls: list[str]) -> int:
@@ -68,7 +77,7 @@ def measure_peer(feed_urls: list[str], workers: int) -> dict[str, float]:
     started = time.perf_counter()
     links = read_links(feed_urls)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=allow_loopback_only) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=start_peer_worker) as pool:
         chunks = [links[s : s + CHUNK_SIZE] for s in range(0, len(links), CHUNK_SIZE)]
         parsed = sum(pool.map(parse_articles, chunks))
     seconds = time.perf_counter() - started
