@@ -19,14 +19,12 @@ from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch
 from flows.config import DEFAULT_DB, Config, load_config
 from flows.fetch import FetchSettings, fetch_batch
 from flows.poll import PollResult, poll_feeds
+from flows.runlog import close_run, open_run
 from flows.summary import render_markdown
 from transforms.records import FeedEntry
-from transforms.topics import get_matcher, list_topic_rows
 from warehouse.db import write_session
-from warehouse.migrate import apply_migrations
-from warehouse.runs import begin_run, count_failures_by_reason, finish_run
+from warehouse.runs import count_failures_by_reason
 from warehouse.snapshot import publish_snapshot
-from warehouse.topics import store_topics
 
 
 def make_fetch_settings(config: Config) -> FetchSettings:
@@ -40,15 +38,6 @@ def make_fetch_settings(config: Config) -> FetchSettings:
     if config.contact_url:
         extra["contact_url"] = config.contact_url
     return FetchSettings(**asdict(config.fetch), **extra)
-
-
-def prepare_warehouse(db_path: Path, run_id: str, params: dict[str, Any], taxonomy_path: str | None) -> None:
-    """Migrate the schema, store the taxonomy's topics and open the run's row."""
-    rows = list_topic_rows(get_matcher(taxonomy_path))
-    with write_session(db_path) as connection:
-        apply_migrations(connection)
-        store_topics(connection, rows)
-        begin_run(connection, run_id, "ingest", params)
 
 
 @task(name="entries", cache_policy=NO_CACHE)
@@ -107,8 +96,7 @@ def finish_ingest(db_path: Path, run_id: str, status: str, counts: dict[str, Any
     """Close the run's row and return the summary."""
     with write_session(db_path) as connection:
         failures = count_failures_by_reason(connection, run_id)
-        finish_run(connection, run_id, status, counts, failures)
-    return {"run_id": run_id, "status": status, "counts": counts, "failures": failures}
+    return close_run(db_path, run_id, "ingest", status, counts, failures)
 
 
 @flow(name="ingest", log_prints=True)
@@ -119,9 +107,10 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())
     taxonomy_path = str(config.taxonomy_path) if config.taxonomy_path else None
-    prepare_warehouse(
+    open_run(
         db_path,
         run_id,
+        "ingest",
         {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll},
         taxonomy_path,
     )
