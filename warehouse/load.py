@@ -132,10 +132,19 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-# Tables with a primary key, where a repeated row is skipped (or replaced) instead of failing the batch.
-KEYED_TABLES = frozenset(
-    {"entries", "raw_pages", "articles", "article_refs", "duplicates", "topics", "article_topics"}
-)
+# Tables that keep a primary key (small, rarely written): ON CONFLICT skips or replaces a repeated row.
+KEYED_TABLES = frozenset({"topics"})
+
+# Tables whose key the load keeps (migration 0004 dropped their constraints: DuckDB rewrote every touched key
+# index at each batch's checkpoint): a row whose key is stored, or repeats an earlier row of the batch, is
+# skipped; a replaced row is deleted and inserted again, in the batch's transaction.
+LOAD_KEYS: dict[str, tuple[str, ...]] = {
+    "entries": ("feed_url", "guid"),
+    "raw_pages": ("url",),
+    "article_refs": ("article_id", "feed_url", "guid"),
+    "duplicates": ("article_id",),
+    "article_topics": ("article_id", "topic_id"),
+}
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -175,23 +184,52 @@ def insert_rows(
     rows: list[dict[str, Any]],
     on_conflict: str = "NOTHING",
 ) -> int:
-    """Insert rows into `table` through Arrow; existing keys are kept (NOTHING) or replaced (UPDATE)."""
+    """Insert rows into `table` through Arrow; return how many rows the table gained.
+
+    A row whose key is already stored is skipped (NOTHING: the stored row and the batch's first row of a key
+    win) or replaces the stored one (REPLACE: the batch's last row of a key wins).
+    """
+    if on_conflict not in ("NOTHING", "REPLACE"):
+        raise ValueError(f"on_conflict must be NOTHING or REPLACE, got {on_conflict!r}")
     if not rows:
         return 0
     arrow = to_arrow(table, rows)
     target_columns = [c for c in arrow.column_names if c != "batch_rank"]
+    arrow = arrow.append_column("load_rank", pa.array(range(len(rows)), pa.int32()))
     view = f"arrow_{table}"
     connection.register(view, arrow)
     try:
         columns = ", ".join(target_columns)
-        conflict = "ON CONFLICT DO NOTHING" if on_conflict == "NOTHING" and table in KEYED_TABLES else ""
-        verb = "INSERT OR REPLACE INTO" if on_conflict == "REPLACE" else "INSERT INTO"
+        selected = ", ".join(f"b.{c}" for c in target_columns)
         before = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        connection.execute(f"{verb} {table} ({columns}) SELECT {columns} FROM {view} {conflict}")
+        if table in LOAD_KEYS:
+            connection.execute(keyed_insert_sql(table, view, columns, selected, on_conflict))
+        else:
+            conflict = "ON CONFLICT DO NOTHING" if on_conflict == "NOTHING" and table in KEYED_TABLES else ""
+            verb = "INSERT OR REPLACE INTO" if on_conflict == "REPLACE" else "INSERT INTO"
+            connection.execute(f"{verb} {table} ({columns}) SELECT {columns} FROM {view} {conflict}")
         after = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         connection.unregister(view)
     return after - before
+
+
+def keyed_insert_sql(table: str, view: str, columns: str, selected: str, on_conflict: str) -> str:
+    """SQL that inserts the rows of `view` into a LOAD_KEYS table, keeping its key unique."""
+    keys = LOAD_KEYS[table]
+    matches = " AND ".join(f"s.{k} = b.{k}" for k in keys)
+    partition = ", ".join(f"b.{k}" for k in keys)
+    if on_conflict == "REPLACE":
+        return (
+            f"DELETE FROM {table} AS s USING {view} AS b WHERE {matches}; "
+            f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b "
+            f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank DESC) = 1"
+        )
+    return (
+        f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b "
+        f"ANTI JOIN {table} AS s ON {matches} "
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank) = 1"
+    )
 
 
 @dataclass

@@ -181,12 +181,14 @@ def plan_clusters(
 
 
 def signature_rows(articles: list[dict[str, Any]], signed_at: datetime) -> list[dict[str, Any]]:
-    """`article_signatures` rows of the batch's articles that carry a MinHash signature."""
+    """`article_signatures` rows of the batch's articles that carry a MinHash signature, one per article."""
     rows = []
+    seen: set[str] = set()
     for article in articles:
         blob = article.get("minhash")
-        if not blob:
+        if not blob or article["article_id"] in seen:
             continue
+        seen.add(article["article_id"])
         if len(blob) != MINHASH_BYTES:
             raise ValueError(
                 f"article {article['article_id']}: minhash is {len(blob)} bytes, expected {MINHASH_BYTES}"
@@ -406,12 +408,11 @@ def write_clusters(
             connection, {"cluster_canonicals": id_table(canonicals)}, read_sql("delete_cluster_duplicates")
         )
     if wanted:
-        run_with(
-            connection,
-            {"cluster_duplicates": pa.Table.from_pylist(wanted, schema=DUPLICATE_SCHEMA)},
-            read_sql("upsert_cluster_duplicates"),
-            {"detected_at": detected_at, "run_id": run_id},
-        )
+        # An upsert in two statements (duplicates has no key since migration 0004): re-point, then add.
+        marks = {"cluster_duplicates": pa.Table.from_pylist(wanted, schema=DUPLICATE_SCHEMA)}
+        params = {"detected_at": detected_at, "run_id": run_id}
+        run_with(connection, marks, read_sql("update_cluster_duplicates"), params)
+        run_with(connection, marks, read_sql("insert_cluster_duplicates"), params)
     return {
         "cluster_moves": len(changes),
         "near_duplicate_marks": len(wanted),

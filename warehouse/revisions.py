@@ -131,10 +131,12 @@ def store_revisions(
     finally:
         connection.unregister("revised_ids")
     versions, changed = [], []
+    handled: set[str] = set()
     for row in rows:
         old = stored.get(row["article_id"])
-        if old is None or old["content_hash"] == row["content_hash"]:
-            continue
+        if old is None or old["content_hash"] == row["content_hash"] or row["article_id"] in handled:
+            continue  # one new version per article and batch keeps (article_id, version) unique
+        handled.add(row["article_id"])
         versions.append(
             {
                 "article_id": row["article_id"],

@@ -16,7 +16,8 @@ WITH candidates AS (
     WHERE NOT EXISTS (SELECT 1 FROM duplicates AS d WHERE d.article_id = a.article_id)
       AND (b.article_id IS NULL OR b.batch_rank < n.batch_rank)
 )
-SELECT duplicate_id, original_id, 1.0, 'content_hash', url, $detected_at, $run_id
-FROM candidates
-WHERE preference = 1
-ON CONFLICT DO NOTHING;
+SELECT c.duplicate_id, c.original_id, 1.0, 'content_hash', c.url, $detected_at, $run_id
+FROM candidates AS c
+-- An article already marked (a URL alias, say) keeps its mark: the load keeps duplicates keyed (migration 0004).
+ANTI JOIN duplicates AS marked ON marked.article_id = c.duplicate_id
+WHERE c.preference = 1;
