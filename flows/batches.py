@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.articles import PageJob, PageOutcome
+from flows.articles import POOL_THRESHOLD, PageJob, PageOutcome
 from flows.config import Config
 from flows.fetch import FetchRequest, FetchResult
 from flows.poll import failure_row, fetch_row
@@ -30,6 +30,19 @@ class BatchPlan:
     requests: list[FetchRequest] = field(default_factory=list)
     entries_by_url: dict[str, list[FeedEntry]] = field(default_factory=dict)
     revisions: set[str] = field(default_factory=set)  # known articles fetched again: their feed dates an edit
+
+
+def split_batches(entries: list[FeedEntry], size: int) -> list[list[FeedEntry]]:
+    """Cut entries into batches that start small and double up to `size`, so the workers start early."""
+    # The workers wait for the first batch's pages; after it, fetching batch k+1 overlaps building batch k.
+    current = min(size, max(POOL_THRESHOLD, size // 8))
+    batches = []
+    start = 0
+    while start < len(entries):
+        batches.append(entries[start : start + current])
+        start += current
+        current = min(size, current * 2)
+    return batches
 
 
 def entry_row(entry: FeedEntry, run_id: str, seen_at: Any) -> dict[str, Any]:
@@ -151,7 +164,8 @@ def collect_pages(plan: BatchPlan, results: list[FetchResult], config: Config) -
                 "status": result.status,
                 "content_type": result.headers.get("content-type"),
                 "fetched_at": result.fetched_at,
-                "body_zlib": zlib.compress(body, 6),
+                # Level 1: a third of level 6's CPU for 4 points more size (19 % vs 23 % of the page).
+                "body_zlib": zlib.compress(body, 1),
                 "body_bytes": len(body),
                 "body_hash": hashlib.sha256(body).hexdigest(),
                 "run_id": plan.run_id,

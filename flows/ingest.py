@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.articles import PageJob, PageOutcome, build_articles, close_pool, warm_pool
-from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch
+from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch, split_batches
 from flows.config import DEFAULT_DB, Config, load_config
 from flows.fetch import FetchSettings, fetch_batch
 from flows.poll import PollResult, poll_feeds
@@ -125,8 +125,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         counts.update(polled.counts)
         stage_s["entries"] = time.monotonic() - clock
         warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
-        size = config.batch_size
-        batches = [polled.entries[start : start + size] for start in range(0, len(polled.entries), size)]
+        batches = split_batches(polled.entries, config.batch_size)
         # A pipeline of three stages, one batch each: while batch k is built on the worker processes, batch
         # k+1 is fetched and batch k-1 loaded in threads. Loads stay one at a time and in order; at most
         # three batches of pages are in memory, however long the run.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import duckdb
 import pytest
@@ -10,6 +13,7 @@ import pytest
 from bench.site import SiteServer, build_site, run_server, write_sources
 from flows.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool, get_pool
 from tests.conftest import REPO
+from transforms.records import FeedEntry
 
 NO_CORPUS = REPO / "no-such-corpus"  # build the bench site from the seed pages, whatever ../shared holds
 
@@ -75,3 +79,38 @@ def test_ingest_holds_a_bounded_number_of_batches(prefect_harness, tmp_path):
         fetched_before = sum(1 for at in fetched if at <= loaded_at)
         assert fetched_before <= (number + 2) * batch_size
     assert sum(1 for at in fetched if at <= loaded[0]) < pages  # the first load came before the last fetch
+
+
+def test_batches_start_small_and_double_up_to_the_batch_size():
+    from flows.batches import split_batches
+
+    entries = [FeedEntry(feed_url="http://127.0.0.1:9/feed.xml", guid=str(i), link=f"http://127.0.0.1:9/{i}")
+               for i in range(1500)]
+    sizes = [len(batch) for batch in split_batches(entries, 500)]
+    assert sizes == [62, 124, 248, 496, 500, 70]
+    assert [e.guid for batch in split_batches(entries, 500) for e in batch] == [e.guid for e in entries]
+    assert [len(b) for b in split_batches(entries[:100], 40)] == [40, 40, 20]  # small sizes: no ramp
+    assert split_batches([], 500) == []
+
+
+LEAN_SCRIPT = """
+import json, sys
+import prefect  # the parent's main module imports Prefect, as the CLI and Prefect's engine do
+from flows.articles import close_pool, get_pool, submit_job
+from tests.workerprobe import list_heavy_modules
+
+if __name__ == "__main__":
+    pool = get_pool(2)
+    print(json.dumps([submit_job(pool, list_heavy_modules).result() for _ in range(4)]))
+    close_pool()
+"""
+
+
+@pytest.mark.slow
+def test_workers_do_not_import_the_parents_main_module(tmp_path):
+    script = tmp_path / "parent_with_prefect.py"
+    script.write_text(LEAN_SCRIPT, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], [], [], []]
