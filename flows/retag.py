@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import pickle
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.articles import close_pool, count_workers, get_pool
 from flows.config import DEFAULT_DB, load_config
 from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
-from transforms.topics import TopicMatcher, get_matcher, tag_article
-from transforms.urls import registered_site_of
+from transforms.article_topics import concat_columns, split_columns, tag_chunk, tag_columns
+from transforms.topics import TopicMatcher, get_matcher
 from warehouse.db import transaction, write_session
-from warehouse.load import now_utc, to_arrow
+from warehouse.load import SCHEMAS, now_utc
 from warehouse.sql import read_sql
 
+try:  # spawns workers without the parent's __main__ (the CLI, Prefect) when flows.articles offers it
+    from flows.articles import submit_job
+except ImportError:  # pragma: no cover - older flows.articles
+
+    def submit_job(pool, function, *args):  # type: ignore[no-redef]
+        """Submit to the pool."""
+        return pool.submit(function, *args)
+
+
 RETAG_BATCH = 1000
+# Stale articles from which tagging goes to the worker pool. A cold pool costs ~1.2 s per worker before its
+# first tag (the matcher is compiled in each process) while one core tags ~5,000 articles/s in-process, so
+# two cores win only from about 10,000 articles on; a pool already running (backfill) pays from far fewer.
+POOL_MIN_ARTICLES = 10_000
+CHUNK_ARTICLES = 250  # articles per worker call: few calls, yet both workers busy until a batch's end
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
 
 
@@ -29,65 +47,95 @@ def select_stale_articles(
 ) -> list[str]:
     """Ids of articles (all, or among `candidates`) whose tags are not of taxonomy `version`."""
     with write_session(db_path) as connection:
-        connection.register(
-            "candidate_articles", pa.table({"article_id": pa.array(candidates or [], pa.string())})
-        )
-        try:
-            rows = connection.execute(
-                read_sql("select_stale_tags"),
-                {"version": version, "everything": candidates is None, "force": force},
-            ).fetchall()
-        finally:
-            connection.unregister("candidate_articles")
+        return find_stale_articles(connection, version, candidates, force)
+
+
+def find_stale_articles(
+    connection: duckdb.DuckDBPyConnection, version: str, candidates: list[str] | None, force: bool
+) -> list[str]:
+    """select_stale_articles on an open connection."""
+    connection.register("candidate_articles", id_table(candidates or []))
+    try:
+        rows = connection.execute(
+            read_sql("select_stale_tags"),
+            {"version": version, "everything": candidates is None, "force": force},
+        ).fetchall()
+    finally:
+        connection.unregister("candidate_articles")
     return [row[0] for row in rows]
 
 
-def tag_rows(articles: pa.Table, matcher: TopicMatcher, countries: dict[str, str]) -> list[dict[str, Any]]:
-    """Tag an Arrow batch of articles; return `article_topics` rows."""
-    rows = []
-    for article in articles.to_pylist():
-        country = countries.get(article["feed_url"] or "") or countries.get(
-            registered_site_of(article["canonical_url"])
-        )
-        for tag in tag_article(matcher, article["title"], article["text"], source_country=country):
-            rows.append(
-                {
-                    "article_id": article["article_id"],
-                    "topic_id": tag.topic_id,
-                    "score": tag.score,
-                    "evidence": tag.evidence,
-                    "taxonomy_version": tag.taxonomy_version,
-                }
-            )
-    return rows
+def id_table(article_ids: list[str]) -> pa.Table:
+    """A one-column Arrow table of article ids, to register as a view."""
+    return pa.table([pa.array(article_ids, pa.string())], schema=ID_SCHEMA)
 
 
-def retag_batch(
-    db_path: Path, article_ids: list[str], matcher: TopicMatcher, countries: dict[str, str]
+def read_articles(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, list]:
+    """Id, title, text and origin of these articles, as columns."""
+    connection.register("candidate_articles", id_table(article_ids))
+    try:
+        return connection.execute(read_sql("select_articles_to_tag")).to_arrow_table().to_pydict()
+    finally:
+        connection.unregister("candidate_articles")
+
+
+def replace_tags(
+    connection: duckdb.DuckDBPyConnection, article_ids: list[str], tags: dict[str, list], version: str
 ) -> dict[str, int]:
-    """Re-tag one batch of articles and replace their tags in one transaction."""
-    ids = pa.Table.from_pylist([{"article_id": i} for i in article_ids], schema=ID_SCHEMA)
-    with write_session(db_path) as connection:
-        connection.register("candidate_articles", ids)
+    """Replace the tags of these articles with `tags` (article_topics columns) in one transaction."""
+    schema = SCHEMAS["article_topics"]
+    new_tags = pa.table(
+        [pa.array(tags[name], field.type) for name, field in zip(schema.names, schema, strict=True)],
+        schema=schema,
+    )
+    with transaction(connection):
+        connection.register("retagged_articles", id_table(article_ids))
+        connection.register("new_tags", new_tags)
         try:
-            articles = connection.execute(read_sql("select_articles_to_tag")).to_arrow_table()
+            removed = connection.execute(
+                "SELECT count(*) FROM article_topics JOIN retagged_articles USING (article_id)"
+            ).fetchone()[0]
+            connection.execute(read_sql("replace_article_tags"), {"version": version, "tagged_at": now_utc()})
         finally:
-            connection.unregister("candidate_articles")
-        rows = tag_rows(articles, matcher, countries)
-        with transaction(connection):
-            connection.register("retagged_articles", ids)
-            connection.register("new_tags", to_arrow("article_topics", rows))
-            try:
-                removed = connection.execute(
-                    "SELECT count(*) FROM article_topics JOIN retagged_articles USING (article_id)"
-                ).fetchone()[0]
-                connection.execute(
-                    read_sql("replace_article_tags"), {"version": matcher.version, "tagged_at": now_utc()}
-                )
-            finally:
-                connection.unregister("retagged_articles")
-                connection.unregister("new_tags")
-    return {"articles_retagged": len(article_ids), "tags_removed": removed, "tags_added": len(rows)}
+            connection.unregister("retagged_articles")
+            connection.unregister("new_tags")
+    return {"articles_retagged": len(article_ids), "tags_removed": removed, "tags_added": new_tags.num_rows}
+
+
+def tag_in_process(
+    connection: duckdb.DuckDBPyConnection,
+    batches: list[list[str]],
+    matcher: TopicMatcher,
+    countries: dict[str, str],
+) -> Iterator[tuple[list[str], dict[str, list]]]:
+    """Read and tag each batch here; yield (article ids, tag columns)."""
+    for article_ids in batches:
+        yield article_ids, tag_columns(matcher, read_articles(connection, article_ids), countries)
+
+
+def tag_in_pool(
+    connection: duckdb.DuckDBPyConnection,
+    batches: list[list[str]],
+    matcher: TopicMatcher,
+    countries: dict[str, str],
+    workers: int,
+) -> Iterator[tuple[list[str], dict[str, list]]]:
+    """Tag batches on the worker pool, in chunks; the next batch is read and queued before one is yielded,
+    so that the workers tag it while the caller writes."""
+    pool = get_pool(workers)
+    matcher_state = pickle.dumps(matcher)  # once, not once per chunk
+    in_flight: deque = deque()
+    for article_ids in batches:
+        chunks = split_columns(read_articles(connection, article_ids), CHUNK_ARTICLES)
+        in_flight.append(
+            (article_ids, [submit_job(pool, tag_chunk, matcher_state, c, countries) for c in chunks])
+        )
+        if len(in_flight) > 1:
+            done_ids, futures = in_flight.popleft()
+            yield done_ids, concat_columns([future.result() for future in futures])
+    while in_flight:
+        done_ids, futures = in_flight.popleft()
+        yield done_ids, concat_columns([future.result() for future in futures])
 
 
 def retag_articles(
@@ -97,24 +145,52 @@ def retag_articles(
     candidates: list[str] | None = None,
     force: bool = False,
     batch_size: int = RETAG_BATCH,
+    workers: int = 0,
+    use_pool: bool | None = None,
 ) -> Counter[str]:
-    """Re-tag every stale article (all, or among `candidates`), batch by batch; return counts."""
+    """Re-tag every stale article (all, or among `candidates`), one transaction per batch; return counts.
+
+    Many stale articles are tagged on the run's worker pool (`workers`, 0: one per core); `use_pool` forces
+    the choice. The pool is left running for the caller to close (flows.articles.close_pool).
+    """
     counts: Counter[str] = Counter()
-    stale = select_stale_articles(db_path, matcher.version, candidates, force)
-    counts["articles_stale"] = len(stale)
-    for start in range(0, len(stale), batch_size):
-        counts.update(retag_batch(db_path, stale[start : start + batch_size], matcher, countries))
+    with write_session(db_path) as connection:
+        stale = find_stale_articles(connection, matcher.version, candidates, force)
+        counts["articles_stale"] = len(stale)
+        batches = [stale[start : start + batch_size] for start in range(0, len(stale), batch_size)]
+        workers = count_workers(workers)
+        if use_pool is None:
+            use_pool = workers > 1 and len(stale) >= POOL_MIN_ARTICLES
+        if use_pool and batches:
+            tagged = tag_in_pool(connection, batches, matcher, countries, workers)
+        else:
+            tagged = tag_in_process(connection, batches, matcher, countries)
+        for article_ids, tags in tagged:
+            counts.update(replace_tags(connection, article_ids, tags, matcher.version))
     return counts
 
 
 @task(name="article_topics", cache_policy=NO_CACHE)
 def retag_stale(
-    db_path: Path, taxonomy_path: str | None, countries: dict[str, str], force: bool, batch_size: int
+    db_path: Path,
+    taxonomy_path: str | None,
+    countries: dict[str, str],
+    force: bool,
+    batch_size: int,
+    workers: int = 0,
 ) -> dict[str, int]:
     """Re-tag the warehouse's stale articles."""
-    counts = retag_articles(
-        db_path, get_matcher(taxonomy_path), countries, force=force, batch_size=batch_size
-    )
+    try:
+        counts = retag_articles(
+            db_path,
+            get_matcher(taxonomy_path),
+            countries,
+            force=force,
+            batch_size=batch_size,
+            workers=workers,
+        )
+    finally:
+        close_pool()
     get_run_logger().info("retagged %s", dict(counts))
     return dict(counts)
 
@@ -140,7 +216,12 @@ def retag(
     status = "failed"
     try:
         counts = retag_stale(
-            db_path, taxonomy_path, map_source_values(config, "country"), force, max(1, batch_size)
+            db_path,
+            taxonomy_path,
+            map_source_values(config, "country"),
+            force,
+            max(1, batch_size),
+            config.workers,
         )
         status = "completed"
     finally:
