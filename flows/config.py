@@ -11,6 +11,7 @@ import yaml
 
 from transforms.polling import PollSettings, read_poll_settings
 from transforms.urls import is_http_url
+from warehouse.snapshot import DEFAULT_MAX_AGE_S
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES = REPO_ROOT / "seeds" / "sources.yaml"
@@ -27,7 +28,9 @@ TOP_LEVEL_KEYS = {
     "workers",
     "user_agent",
     "contact_url",
+    "snapshot",
 }
+SNAPSHOT_KEYS = {"max_age_s"}
 FEED_KEYS = {"url", "name", "language", "poll_every_s", "country"}
 
 
@@ -76,6 +79,7 @@ class Config:
     contact_url: str | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
     polling: PollSettings = field(default_factory=PollSettings)  # see docs/fetching.md
+    snapshot_max_age_s: float = DEFAULT_MAX_AGE_S  # a run that changed nothing republishes only past this age
 
 
 def fail(path: Path, key: str, problem: str) -> ConfigError:
@@ -156,6 +160,20 @@ def read_polling(path: Path, section: Any) -> PollSettings:
         raise ConfigError(f"{path}: {error}") from error
 
 
+def read_snapshot_max_age_s(path: Path, section: Any) -> float:
+    """Validate the `snapshot:` section (`max_age_s`: seconds; 0 republishes after every run)."""
+    if section is None:
+        return DEFAULT_MAX_AGE_S
+    if not isinstance(section, dict):
+        raise fail(path, "snapshot", "must be a mapping")
+    unknown = set(section) - SNAPSHOT_KEYS
+    if unknown:
+        allowed = ", ".join(sorted(SNAPSHOT_KEYS))
+        raise fail(path, f"snapshot.{sorted(unknown)[0]}", f"unknown key (allowed: {allowed})")
+    max_age_s = section.get("max_age_s", DEFAULT_MAX_AGE_S)
+    return read_positive_number(path, "snapshot.max_age_s", max_age_s, float)
+
+
 def resolve_path(base: Path, value: Any, path: Path, key: str) -> Path:
     """Resolve a path given in the file relative to the file's folder."""
     if not isinstance(value, str) or not value.strip():
@@ -215,6 +233,7 @@ def load_config(path: str | Path | None = None) -> Config:
         contact_url=document.get("contact_url"),
         fetch=read_fetch_options(path, document.get("fetch")),
         polling=read_polling(path, document.get("polling")),
+        snapshot_max_age_s=read_snapshot_max_age_s(path, document.get("snapshot")),
     )
     return apply_environment(config)
 

@@ -35,6 +35,10 @@ ROBOTS_AGENT = "newsdesk"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
 _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
+# A response body we do not keep (304, redirect, error page) is still read to its end when it is this small:
+# a connection whose last response was not read to the end cannot carry the next request, so without this
+# every 304 of a re-poll would cost a new TCP connection.
+DRAIN_MAX_BYTES = 65_536
 
 
 @dataclass
@@ -186,6 +190,21 @@ async def read_body_bounded(response: httpx.Response, max_body_bytes: int) -> tu
                 f"{encoding} body of {wire_bytes} bytes decodes past {max_body_bytes} bytes",
             )
     return bytes(body), wire_bytes
+
+
+async def drain_body(response: httpx.Response, max_bytes: int) -> None:
+    """Read an unwanted body to its end (so the connection can be reused), unless it runs past `max_bytes`."""
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        return
+    received = 0
+    try:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > max_bytes:
+                return  # the connection is closed rather than reused; reading on would cost more
+    except httpx.TransportError:
+        return  # the answer (status, headers) stands; only the connection is lost
 
 
 def _classify_exception(exc: BaseException) -> tuple[str, str]:
@@ -349,6 +368,8 @@ class Fetcher:
                 async with self.client.stream("GET", url, headers=headers) as response:
                     status = response.status_code
                     location = response.headers.get("location")
+                    if not 200 <= status < 300:
+                        await drain_body(response, DRAIN_MAX_BYTES)
                     if status in REDIRECT_STATUSES and location:
                         redirects.append(str(url))
                         try:

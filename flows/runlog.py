@@ -17,7 +17,8 @@ from transforms.urls import registered_site_of
 from warehouse.db import transaction, write_session
 from warehouse.load import now_utc
 from warehouse.migrate import apply_migrations
-from warehouse.runs import begin_run, finish_run
+from warehouse.runs import begin_run, count_failures_by_reason, finish_run
+from warehouse.snapshot import SnapshotDecision, count_changed_rows, plan_snapshot
 from warehouse.sql import read_sql
 from warehouse.topics import store_topics
 
@@ -48,10 +49,28 @@ def open_run(
 
 
 def close_run(
-    db_path: Path, run_id: str, flow_name: str, status: str, counts: dict[str, Any], failures: dict[str, int]
+    db_path: Path,
+    run_id: str,
+    flow_name: str,
+    status: str,
+    counts: dict[str, Any],
+    failures: dict[str, int] | None = None,
+    snapshot_max_age_s: float | None = None,
 ) -> dict[str, Any]:
-    """Record how the run ended and return its summary."""
+    """Record how the run ended and return its summary, in one session: failures None are counted from the
+    run's failure rows; with `snapshot_max_age_s` the run also decides whether to publish the read snapshot
+    (warehouse.snapshot.plan_snapshot) and records it, and why, in its counts (`snapshot_published`,
+    `snapshot_reason`)."""
     with write_session(db_path) as connection:
+        if failures is None:
+            failures = count_failures_by_reason(connection, run_id)
+        if snapshot_max_age_s is not None:
+            if status == "completed":
+                changed = count_changed_rows(counts) + sum(failures.values())
+                decision = plan_snapshot(connection, db_path, run_id, changed, snapshot_max_age_s)
+            else:
+                decision = SnapshotDecision(False, "run_failed")
+            counts.update(decision.as_counts())
         finish_run(connection, run_id, status, counts, failures)
     return {"run_id": run_id, "flow": flow_name, "status": status, "counts": counts, "failures": failures}
 

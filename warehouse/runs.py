@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -41,3 +42,16 @@ def count_failures_by_reason(connection: duckdb.DuckDBPyConnection, run_id: str)
         [run_id],
     ).fetchall()
     return dict(rows)
+
+
+def count_runs_changed_since(
+    connection: duckdb.DuckDBPyConnection, finished_after: datetime | None, run_id: str, unchanged_reason: str
+) -> int:
+    """Runs other than `run_id` that finished after `finished_after` (any, when None) and may have changed
+    data: all but those that recorded `snapshot_reason` = `unchanged_reason` (nothing to publish)."""
+    return connection.execute(
+        "SELECT count(*) FROM runs WHERE run_id <> $run_id AND finished_at IS NOT NULL "
+        "AND (CAST($after AS TIMESTAMP) IS NULL OR finished_at > CAST($after AS TIMESTAMP)) "
+        "AND json_extract_string(counts, '$.snapshot_reason') IS DISTINCT FROM $unchanged",
+        {"run_id": run_id, "after": finished_after, "unchanged": unchanged_reason},
+    ).fetchone()[0]

@@ -8,18 +8,27 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from warehouse.db import write_session
 from warehouse.fts import build_search_index
 from warehouse.migrate import read_schema_version
+from warehouse.runs import count_runs_changed_since
 
 log = logging.getLogger("newsdesk.warehouse")
 
 SNAPSHOT_SUFFIX = ".read.duckdb"
+# A run that changed nothing analysts read keeps the published snapshot, but never one older than this: the
+# feeds' health (last polled, status) must not lag forever behind a long quiet spell.
+DEFAULT_MAX_AGE_S = 3600.0
+# Run counts that grow with every poll whether or not anything changed: they alone never call for a snapshot.
+ROUTINE_LOADS = ("loaded_fetches",)
+UNCHANGED = "unchanged"
 
 StepCallback = Callable[[str], None]
 
@@ -121,3 +130,108 @@ def read_snapshot_info(connection: duckdb.DuckDBPyConnection) -> dict[str, objec
     cursor = connection.execute("SELECT * FROM snapshot_info")
     row = cursor.fetchone()
     return dict(zip([d[0] for d in cursor.description], row, strict=True)) if row else None
+
+
+@dataclass(frozen=True)
+class PublishedSnapshot:
+    """What the published snapshot says about itself; `error` when it exists but cannot be read."""
+
+    exists: bool
+    published_at: datetime | None = None  # naive UTC, as stored
+    schema_version: int | None = None
+    last_run_finished_at: datetime | None = None  # the latest finished run the snapshot holds
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotDecision:
+    """Whether a run publishes the read snapshot, and why (one word, recorded in the run's counts)."""
+
+    publish: bool
+    reason: str  # changed | missing | unreadable | schema | stale | runs_since | unchanged | run_failed
+
+    def as_counts(self) -> dict[str, Any]:
+        """The decision as run counts."""
+        return {"snapshot_published": int(self.publish), "snapshot_reason": self.reason}
+
+
+def read_published_snapshot(db_path: str | Path) -> PublishedSnapshot:
+    """Read the provenance of the snapshot beside `db_path` (read-only, without waiting on any lock)."""
+    target = snapshot_path_for(db_path)
+    if not target.exists():
+        return PublishedSnapshot(exists=False)
+    try:
+        connection = duckdb.connect(str(target), read_only=True)
+    except duckdb.Error as error:
+        return PublishedSnapshot(exists=True, error=" ".join(str(error).split()))
+    try:
+        info = read_snapshot_info(connection)
+        if info is None:
+            return PublishedSnapshot(exists=True, error="no snapshot_info table")
+        finished = connection.execute("SELECT max(finished_at) FROM runs").fetchone()[0]
+    except duckdb.Error as error:
+        return PublishedSnapshot(exists=True, error=" ".join(str(error).split()))
+    finally:
+        connection.close()
+    return PublishedSnapshot(
+        exists=True,
+        published_at=info.get("published_at"),
+        schema_version=info.get("schema_version"),
+        last_run_finished_at=finished,
+    )
+
+
+def count_changed_rows(counts: dict[str, Any]) -> int:
+    """Rows a run loaded that analysts read: every `loaded_*` count but the routine poll ledger."""
+    return sum(
+        int(value)
+        for key, value in counts.items()
+        if key.startswith("loaded_") and key not in ROUTINE_LOADS and isinstance(value, int | float)
+    )
+
+
+def decide_snapshot(
+    changed_rows: int,
+    published: PublishedSnapshot,
+    live_schema_version: int,
+    runs_since: int,
+    now: datetime,
+    max_age_s: float = DEFAULT_MAX_AGE_S,
+) -> SnapshotDecision:
+    """Publish when the run changed rows, the snapshot is missing, unreadable, from an older schema, older
+    than `max_age_s`, or behind other runs that finished since; otherwise keep the one that is there."""
+    if changed_rows > 0:
+        return SnapshotDecision(True, "changed")
+    if not published.exists:
+        return SnapshotDecision(True, "missing")
+    if published.error is not None or published.published_at is None:
+        return SnapshotDecision(True, "unreadable")
+    if published.schema_version is None or published.schema_version < live_schema_version:
+        return SnapshotDecision(True, "schema")
+    if (now - published.published_at).total_seconds() >= max_age_s:
+        return SnapshotDecision(True, "stale")
+    if runs_since > 0:
+        return SnapshotDecision(True, "runs_since")
+    return SnapshotDecision(False, UNCHANGED)
+
+
+def plan_snapshot(
+    connection: duckdb.DuckDBPyConnection,
+    db_path: str | Path,
+    run_id: str,
+    changed_rows: int,
+    max_age_s: float = DEFAULT_MAX_AGE_S,
+) -> SnapshotDecision:
+    """Decide, inside the session that closes run `run_id`, whether its end should publish the snapshot."""
+    published = read_published_snapshot(db_path) if changed_rows <= 0 else PublishedSnapshot(exists=True)
+    runs_since = 0
+    if changed_rows <= 0 and published.exists and published.error is None:
+        runs_since = count_runs_changed_since(connection, published.last_run_finished_at, run_id, UNCHANGED)
+    return decide_snapshot(
+        changed_rows,
+        published,
+        read_schema_version(connection),
+        runs_since,
+        datetime.now(UTC).replace(tzinfo=None),
+        max_age_s,
+    )
