@@ -5,7 +5,8 @@ from __future__ import annotations
 import pickle
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.articles import close_pool, count_workers, get_pool
+from flows.articles import close_pool, count_workers, get_pool, submit_job
 from flows.config import DEFAULT_DB, load_config
 from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
 from transforms.article_topics import concat_columns, split_columns, tag_chunk, tag_columns
@@ -23,15 +24,6 @@ from transforms.topics import TopicMatcher, get_matcher
 from warehouse.db import transaction, write_session
 from warehouse.load import SCHEMAS, now_utc
 from warehouse.sql import read_sql
-
-try:  # spawns workers without the parent's __main__ (the CLI, Prefect) when flows.articles offers it
-    from flows.articles import submit_job
-except ImportError:  # pragma: no cover - older flows.articles
-
-    def submit_job(pool, function, *args):  # type: ignore[no-redef]
-        """Submit to the pool."""
-        return pool.submit(function, *args)
-
 
 RETAG_BATCH = 1000
 # Stale articles from which tagging goes to the worker pool. A cold pool costs ~1.2 s per worker before its
@@ -102,33 +94,55 @@ def replace_tags(
     return {"articles_retagged": len(article_ids), "tags_removed": removed, "tags_added": new_tags.num_rows}
 
 
-def tag_in_process(
+def replace_tags_after(
+    previous: Future | None,
     connection: duckdb.DuckDBPyConnection,
+    article_ids: list[str],
+    tags: dict[str, list],
+    version: str,
+) -> dict[str, int] | None:
+    """replace_tags, unless an earlier batch's write failed (then None: a run stops at its first failure)."""
+    # `previous` ran before on the same single warehouse thread: it is done.
+    if previous is not None and (previous.exception() is not None or previous.result() is None):
+        return None
+    return replace_tags(connection, article_ids, tags, version)
+
+
+def tag_in_process(
+    read: Callable[[list[str]], Future],
     batches: list[list[str]],
     matcher: TopicMatcher,
     countries: dict[str, str],
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
-    """Read and tag each batch here; yield (article ids, tag columns)."""
-    for article_ids in batches:
-        yield article_ids, tag_columns(matcher, read_articles(connection, article_ids), countries)
+    """Tag each batch here, the next one being read meanwhile; yield (article ids, tag columns)."""
+    upcoming = read(batches[0])
+    for index, article_ids in enumerate(batches):
+        articles = upcoming.result()
+        if index + 1 < len(batches):
+            upcoming = read(batches[index + 1])
+        yield article_ids, tag_columns(matcher, articles, countries)
 
 
 def tag_in_pool(
-    connection: duckdb.DuckDBPyConnection,
+    read: Callable[[list[str]], Future],
     batches: list[list[str]],
     matcher: TopicMatcher,
     countries: dict[str, str],
     workers: int,
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
-    """Tag batches on the worker pool, in chunks; the next batch is read and queued before one is yielded,
-    so that the workers tag it while the caller writes."""
+    """Tag batches on the worker pool, in chunks; a batch is yielded once the next one is queued, so that the
+    workers tag it while the caller writes."""
     pool = get_pool(workers)
     matcher_state = pickle.dumps(matcher)  # once, not once per chunk
     in_flight: deque = deque()
-    for article_ids in batches:
-        chunks = split_columns(read_articles(connection, article_ids), CHUNK_ARTICLES)
+    upcoming = read(batches[0])
+    for index, article_ids in enumerate(batches):
+        articles = upcoming.result()
+        if index + 1 < len(batches):
+            upcoming = read(batches[index + 1])
+        chunks = split_columns(articles, CHUNK_ARTICLES)
         in_flight.append(
-            (article_ids, [submit_job(pool, tag_chunk, matcher_state, c, countries) for c in chunks])
+            (article_ids, [submit_job(pool, tag_chunk, matcher_state, chunk, countries) for chunk in chunks])
         )
         if len(in_flight) > 1:
             done_ids, futures = in_flight.popleft()
@@ -157,16 +171,34 @@ def retag_articles(
     with write_session(db_path) as connection:
         stale = find_stale_articles(connection, matcher.version, candidates, force)
         counts["articles_stale"] = len(stale)
+        if not stale:
+            return counts
         batches = [stale[start : start + batch_size] for start in range(0, len(stale), batch_size)]
         workers = count_workers(workers)
         if use_pool is None:
             use_pool = workers > 1 and len(stale) >= POOL_MIN_ARTICLES
-        if use_pool and batches:
-            tagged = tag_in_pool(connection, batches, matcher, countries, workers)
-        else:
-            tagged = tag_in_process(connection, batches, matcher, countries)
-        for article_ids, tags in tagged:
-            counts.update(replace_tags(connection, article_ids, tags, matcher.version))
+        # One thread owns the connection from here: it reads the next batch and writes the last one while
+        # this thread (or the pool) tags; DuckDB lets go of the GIL while it works.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retag-warehouse") as warehouse:
+
+            def read(article_ids: list[str]) -> Future:
+                return warehouse.submit(read_articles, connection, article_ids)
+
+            if use_pool:
+                tagged = tag_in_pool(read, batches, matcher, countries, workers)
+            else:
+                tagged = tag_in_process(read, batches, matcher, countries)
+            writes: deque[Future] = deque()
+            previous = None
+            for article_ids, tags in tagged:
+                previous = warehouse.submit(
+                    replace_tags_after, previous, connection, article_ids, tags, matcher.version
+                )
+                writes.append(previous)
+                while writes and writes[0].done():
+                    counts.update(writes.popleft().result())
+            while writes:
+                counts.update(writes.popleft().result())
     return counts
 
 

@@ -1,0 +1,187 @@
+"""Retag of stored articles: in-process and pooled paths write the same rows, counts, idempotence."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from concurrent.futures import Future
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.articles import close_pool
+from flows.retag import replace_tags_after, retag_articles
+from transforms.topics import get_matcher, tag_article
+from warehouse.load import to_arrow
+from warehouse.migrate import apply_migrations
+
+OLD_VERSION = "old-taxonomy"
+# Source countries by feed URL and by site, so that the pooled path gets them too.
+COUNTRIES = {"https://sana.example/feed": "SY", "jordantimes.example": "JO", "reuters.example": "GB"}
+
+
+def load_corpus_articles(corpus: Path) -> list[tuple[str, str | None, str]]:
+    """(source, title, text) of FA-KES Syria-war reports and aeb bodies (others, several languages)."""
+    articles = []
+    with (corpus / "articles" / "fa-kes" / "fakes.csv").open(encoding="latin-1", newline="") as handle:
+        for row in csv.DictReader(handle):
+            articles.append((row["source"], row["article_title"], row["article_content"]))
+    for path in sorted((corpus / "ground_truth" / "aeb").glob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8")).get("articleBody")
+        if body:
+            articles.append(("aeb", None, body))
+    return articles
+
+
+@pytest.fixture(scope="module")
+def corpus_warehouse(tmp_path_factory) -> Path:
+    """A warehouse of real articles, every other one with a tag of an older taxonomy."""
+    from tests.conftest import CORPUS
+
+    if not CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not present")
+    path = tmp_path_factory.mktemp("retag") / "news.duckdb"
+    seen = datetime(2016, 5, 1)
+    with duckdb.connect(str(path)) as connection:
+        apply_migrations(connection)
+        for number, (source, title, text) in enumerate(load_corpus_articles(CORPUS)):
+            article_id = f"article-{number:04d}"
+            url = f"https://{source}.example/news/{number}"
+            feed_url = "https://sana.example/feed" if source == "sana" else None
+            connection.execute(
+                "INSERT INTO articles (article_id, canonical_url, url, final_url, feed_url, source, title, text, "
+                "word_count, content_hash, first_seen_at, updated_at, extractor_version, cleaner_version, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', 'test', 'run-1')",
+                [
+                    article_id,
+                    url,
+                    url,
+                    url,
+                    feed_url,
+                    f"{source}.example",
+                    title,
+                    text,
+                    len(text.split()),
+                    f"hash-{number}",
+                    seen,
+                    seen,
+                ],
+            )
+            if number % 2 == 0:
+                connection.execute(
+                    "INSERT INTO article_topics (article_id, topic_id, score, evidence, taxonomy_version) "
+                    "VALUES (?, 'syria', 0.5, '{}', ?)",
+                    [article_id, OLD_VERSION],
+                )
+    return path
+
+
+def copy_of(path: Path, tmp_path: Path, name: str) -> Path:
+    """A private copy of a warehouse file."""
+    target = tmp_path / name
+    shutil.copyfile(path, target)
+    return target
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    """Rows of one query on a read-only connection."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def stored_tags(path: Path) -> list[tuple]:
+    """Every article_topics row, evidence as stored text, in a stable order."""
+    return query(
+        path,
+        "SELECT article_id, topic_id, score, evidence::VARCHAR, taxonomy_version FROM article_topics "
+        "ORDER BY article_id, topic_id",
+    )
+
+
+def test_pooled_retag_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_path) -> None:
+    matcher = get_matcher(None)
+    serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
+    pooled = copy_of(corpus_warehouse, tmp_path, "pooled.duckdb")
+    serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=150, use_pool=False)
+    try:
+        pooled_counts = retag_articles(
+            pooled, matcher, COUNTRIES, force=True, batch_size=150, workers=2, use_pool=True
+        )
+    finally:
+        close_pool()
+    assert pooled_counts == serial_counts
+    assert stored_tags(pooled) == stored_tags(serial)
+    versions = "SELECT article_id, taxonomy_version FROM article_tag_versions ORDER BY article_id"
+    assert query(pooled, versions) == query(serial, versions)
+    assert len(query(serial, versions)) == serial_counts["articles_retagged"]
+
+
+def test_retagged_rows_equal_tag_article_rows_as_loaded(corpus_warehouse, tmp_path) -> None:
+    matcher = get_matcher(None)
+    db = copy_of(corpus_warehouse, tmp_path, "news.duckdb")
+    retag_articles(db, matcher, COUNTRIES, force=True, batch_size=200)
+    articles = query(db, "SELECT article_id, title, text, feed_url, canonical_url FROM articles")
+    rows = []
+    for article_id, title, text, feed_url, canonical_url in articles:
+        site = canonical_url.split("/")[2]
+        country = COUNTRIES.get(feed_url or "") or COUNTRIES.get(site)
+        for tag in tag_article(matcher, title, text, source_country=country):
+            rows.append(
+                {
+                    "article_id": article_id,
+                    "topic_id": tag.topic_id,
+                    "score": tag.score,
+                    "evidence": tag.evidence,
+                    "taxonomy_version": tag.taxonomy_version,
+                }
+            )
+    expected = sorted(tuple(row.values()) for row in to_arrow("article_topics", rows).to_pylist())
+    assert stored_tags(db) == expected
+
+
+def test_retag_counts_stale_removed_and_added_then_has_nothing_to_do(corpus_warehouse, tmp_path) -> None:
+    matcher = get_matcher(None)
+    db = copy_of(corpus_warehouse, tmp_path, "news.duckdb")
+    articles = query(db, "SELECT count(*) FROM articles")[0][0]
+    old_tags = query(db, "SELECT count(*) FROM article_topics")[0][0]
+    counts = retag_articles(db, matcher, COUNTRIES, batch_size=100)
+    assert counts["articles_stale"] == counts["articles_retagged"] == articles
+    assert counts["tags_removed"] == old_tags
+    assert counts["tags_added"] == query(db, "SELECT count(*) FROM article_topics")[0][0] > 0
+    assert query(db, "SELECT DISTINCT taxonomy_version FROM article_topics") == [(matcher.version,)]
+    before = stored_tags(db)
+    again = retag_articles(db, matcher, COUNTRIES, batch_size=100)
+    assert dict(again) == {"articles_stale": 0}
+    assert stored_tags(db) == before
+
+
+def test_retag_of_candidates_leaves_other_articles_alone(corpus_warehouse, tmp_path) -> None:
+    matcher = get_matcher(None)
+    db = copy_of(corpus_warehouse, tmp_path, "news.duckdb")
+    candidates = ["article-0000", "article-0001", "article-0002", "not-stored"]
+    counts = retag_articles(db, matcher, COUNTRIES, candidates=candidates, batch_size=2)
+    assert counts["articles_retagged"] == 3
+    retagged = {row[0] for row in query(db, "SELECT article_id FROM article_tag_versions")}
+    assert retagged == set(candidates[:3])
+    old = query(db, f"SELECT count(*) FROM article_topics WHERE taxonomy_version = '{OLD_VERSION}'")[0][0]
+    assert old == query(corpus_warehouse, "SELECT count(*) FROM article_topics")[0][0] - 2
+
+
+def test_a_batch_after_a_failed_write_is_not_written(corpus_warehouse, tmp_path) -> None:
+    db = copy_of(corpus_warehouse, tmp_path, "news.duckdb")
+    failed: Future = Future()
+    failed.set_exception(duckdb.IOException("disk full"))
+    before = stored_tags(db)
+    tags = {
+        "article_id": ["article-0001"],
+        "topic_id": ["syria"],
+        "score": [0.9],
+        "evidence": ["{}"],
+        "taxonomy_version": ["new"],
+    }
+    with duckdb.connect(str(db)) as connection:
+        assert replace_tags_after(failed, connection, ["article-0001"], tags, "new") is None
+    assert stored_tags(db) == before
