@@ -58,10 +58,26 @@ def served_warehouse(prefect_harness, tmp_path):
         yield site, db_path
 
 
+def add_feed_item(site) -> None:
+    """Publish one more story on the seed site: a copy of a feed's first page, as a new item of that feed."""
+    feed = next(site.root.rglob("*.xml"))
+    text = feed.read_text(encoding="utf-8")
+    first_link = text.split("<item>", 1)[1].split("<link>", 1)[1].split("</link>", 1)[0]
+    host, origin = next((h, o) for h, o in site.origins.items() if first_link.startswith(o + "/"))
+    page = site.root / host / first_link[len(origin) + 1 :]
+    new_page = page.with_name("late-edition-" + page.name)
+    new_page.write_text(page.read_text(encoding="utf-8").replace("<title>", "<title>Late edition: ", 1),
+                        encoding="utf-8")
+    new_link = first_link.rsplit("/", 1)[0] + "/" + new_page.name
+    item = f"<item><title>Late edition</title><link>{new_link}</link><guid>{new_link}</guid></item>"
+    feed.write_text(text.replace("<item>", item + "<item>", 1), encoding="utf-8")
+
+
 def test_ingest_runs_while_another_process_reads_the_snapshot(served_warehouse):
     from flows.ingest import ingest
 
     site, db_path = served_warehouse
+    add_feed_item(site)  # so that the run loads rows and publishes a new snapshot
     snapshot = snapshot_path_for(db_path)
     old_inode = snapshot.stat().st_ino
     reader = start(READER, str(snapshot), "fetches")
@@ -71,6 +87,8 @@ def test_ingest_runs_while_another_process_reads_the_snapshot(served_warehouse):
         # The writer: a full ingest run (polls, loads, publishes a new snapshot) while the reader holds the old one.
         summary = ingest(sources=str(site.sources_path), db=str(db_path), force_poll=True)
         assert summary["status"] == "completed"
+        assert summary["counts"]["loaded_entries"] == 1
+        assert (summary["counts"]["snapshot_published"], summary["counts"]["snapshot_reason"]) == (1, "changed")
         reader.stdin.write("count\n")
         reader.stdin.flush()
         assert reader.stdout.readline().strip() == count_before  # still its own consistent snapshot
@@ -83,6 +101,25 @@ def test_ingest_runs_while_another_process_reads_the_snapshot(served_warehouse):
         fetches = connection.execute("SELECT count(*) FROM fetches").fetchone()[0]
     assert runs == 2  # the new snapshot has the second run and its polls
     assert fetches > int(count_before)
+
+
+def test_ingest_that_changes_nothing_keeps_the_published_snapshot(served_warehouse):
+    from flows.ingest import ingest
+
+    site, db_path = served_warehouse
+    snapshot = snapshot_path_for(db_path)
+    old_inode = snapshot.stat().st_ino
+    summary = ingest(sources=str(site.sources_path), db=str(db_path), force_poll=True)
+    assert summary["status"] == "completed"
+    assert summary["counts"]["feeds_unchanged"] == summary["counts"]["feeds_due"] > 0
+    assert (summary["counts"]["snapshot_published"], summary["counts"]["snapshot_reason"]) == (0, "unchanged")
+    assert snapshot.stat().st_ino == old_inode  # not republished
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        reason = connection.execute(
+            "SELECT json_extract_string(counts, '$.snapshot_reason') FROM runs WHERE run_id = ?",
+            [summary["run_id"]],
+        ).fetchone()[0]
+    assert reason == "unchanged"
 
 
 def test_writer_meeting_a_held_lock_retries_then_succeeds(tmp_path, caplog):

@@ -38,6 +38,9 @@ def test_bundled_sources_load():
         ("feeds:\n  - url: https://a.example/f\nmirror: nowhere\n", "mirror"),
         ("feeds:\n  - url: https://a.example/f\n  - url: https://a.example/f\n", "feeds"),
         ("fedds:\n  - url: https://a.example/f\n", "fedds"),
+        ("feeds:\n  - url: https://a.example/f\nsnapshot:\n  max_age_s: soon\n", "snapshot.max_age_s"),
+        ("feeds:\n  - url: https://a.example/f\nsnapshot:\n  max_age: 60\n", "snapshot.max_age"),
+        ("feeds:\n  - url: https://a.example/f\nsnapshot: 60\n", "snapshot"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, text, named):
@@ -47,6 +50,12 @@ def test_bad_values_name_the_key(tmp_path, text, named):
     message = str(caught.value)
     assert "\n" not in message
     assert message.startswith(f"{path}: {named}:")
+
+
+def test_snapshot_max_age_defaults_to_an_hour_and_is_read_from_the_file(tmp_path):
+    assert load_config(write(tmp_path, "feeds:\n  - url: https://a.example/f\n")).snapshot_max_age_s == 3600
+    text = "feeds:\n  - url: https://a.example/f\nsnapshot:\n  max_age_s: 900\n"
+    assert load_config(write(tmp_path, text)).snapshot_max_age_s == 900.0
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
