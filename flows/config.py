@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ TOP_LEVEL_KEYS = {
     "snapshot",
 }
 SNAPSHOT_KEYS = {"max_age_s"}
+# libyaml's safe loader reads a 500-feed file ten times faster than the pure-Python one, when it is built in.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FEED_KEYS = {"url", "name", "language", "poll_every_s", "country"}
 
 
@@ -186,7 +189,7 @@ def load_config(path: str | Path | None = None) -> Config:
     """Read and validate a sources file; every problem is a ConfigError naming the key."""
     path = Path(path) if path else DEFAULT_SOURCES
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError as error:
         raise ConfigError(f"{path}: no such sources file") from error
     except (OSError, UnicodeDecodeError) as error:
@@ -205,7 +208,7 @@ def load_config(path: str | Path | None = None) -> Config:
         raise fail(path, "feeds", "must be a non-empty list of feeds")
     feeds = tuple(read_feed(path, index, item) for index, item in enumerate(raw_feeds))
     urls = [feed.url for feed in feeds]
-    repeated = sorted({url for url in urls if urls.count(url) > 1})
+    repeated = sorted(url for url, times in Counter(urls).items() if times > 1)
     if repeated:
         raise fail(path, "feeds", f"feed listed twice: {repeated[0]}")
     base = path.resolve().parent

@@ -8,6 +8,8 @@ Hosts that have a folder under `settings.mirror_root` are answered from files (f
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import threading
 import time
 import zlib
@@ -418,9 +420,17 @@ class Fetcher:
         return rules_from_response(attempt.status, attempt.body, None)
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One certificate-verifying TLS context per process: loading the CA bundle costs tens of milliseconds,
+    which every batch (and every feed re-poll) would otherwise pay again."""
+    return httpx.create_ssl_context()
+
+
 def build_transport(settings: FetchSettings) -> RoutingTransport:
     """Network transport (bounded pool) behind the mirror router."""
     network = httpx.AsyncHTTPTransport(
+        verify=shared_ssl_context(),
         limits=httpx.Limits(
             max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
         ),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import duckdb
 import pytest
 
@@ -167,3 +170,52 @@ def test_polling_section_sets_unconditional_cadence(tmp_path, server, warehouse)
         run_poll(tmp_path, warehouse, [url], force=True, extra_yaml="polling:\n  unconditional_every: 2\n")
     sent = ["if-none-match" in hit.headers for hit in server.hits("/feed.xml")]
     assert sent == [False, True, False]
+
+
+class CountingHandler(BaseHTTPRequestHandler):
+    """Keep-alive feeds answering 304 to their ETag; the server counts the TCP connections it accepted."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        """Count one accepted connection."""
+        super().setup()
+        with self.server.lock:
+            self.server.connections += 1
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        """The same small feed on every path, with an ETag."""
+        if self.headers.get("If-None-Match") == '"v1"':
+            self.send_response(304)
+            self.send_header("ETag", '"v1"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = rss(self.path.strip("/"))
+        self.send_response(200)
+        self.send_header("ETag", '"v1"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+        return
+
+
+def test_re_poll_answered_304_reuses_connections(tmp_path, warehouse):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), CountingHandler)
+    httpd.daemon_threads = True
+    httpd.lock, httpd.connections = threading.Lock(), 0
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        urls = [f"http://127.0.0.1:{httpd.server_address[1]}/feed-{n}" for n in range(40)]
+        HOST_SCHEDULE.clear()
+        assert run_poll(tmp_path, warehouse, urls).counts["feeds_ok"] == 40
+        opened = httpd.connections
+        again = run_poll(tmp_path, warehouse, urls, force=True)
+        assert again.counts["feeds_unchanged"] == 40
+        # At most one connection per host slot (FetchSettings.per_host_connections = 2), not one per 304.
+        assert httpd.connections - opened <= FetchSettings().per_host_connections
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
