@@ -29,15 +29,17 @@ WORD_LIST = (
     "district river bridge road checkpoint negotiators envoy delegation refugees camp winter supplies fuel"
 )
 WORDS = tuple(WORD_LIST.split())
+SPAN_DAYS = 100.0
 
-# Stored articles are spread over the last 100 days, as a warehouse that has run for a while would hold them.
+# Stored articles are spread evenly over the last $span_s seconds (100 days unless told), as a warehouse that has run
+# for a while would hold them; the new batch is dated now, so the near-duplicate window (30 days) holds 30 % of them.
 FILL_SQL = """
 INSERT INTO articles (article_id, canonical_url, url, final_url, feed_url, source, title, byline, published_at,
     language, text, word_count, content_hash, categories, first_seen_at, updated_at, extractor_version,
     cleaner_version, run_id)
 SELECT 'stored-' || i, 'http://stored.example/a/' || i, 'http://stored.example/a/' || i,
     'http://stored.example/a/' || i, 'http://stored.example/feed.xml', 'stored.example', 'Stored story ' || i,
-    NULL, now()::TIMESTAMP - INTERVAL (i % 8640000) SECOND, 'en',
+    NULL, now()::TIMESTAMP - to_seconds(i * $span_s // $count), 'en',
     'Stored report ' || i || ' ' || repeat('officials said the talks would resume next week. ', 12),
     75, md5('stored-' || i), [], now()::TIMESTAMP, now()::TIMESTAMP, 'bench', 'bench', 'bench-fill'
 FROM range($count) AS t(i);
@@ -73,12 +75,13 @@ def bands_per_article() -> int:
     return DEFAULT_BANDS
 
 
-def fill_warehouse(db_path: Path, stored: int) -> None:
-    """Create a warehouse holding `stored` synthetic articles with their entries, refs and raw pages."""
+def fill_warehouse(db_path: Path, stored: int, span_days: float = SPAN_DAYS) -> None:
+    """Create a warehouse holding `stored` synthetic articles, dated over `span_days`, with entries, refs and pages."""
     with write_session(db_path) as connection:
         apply_migrations(connection)
         for statement in filter(str.strip, FILL_SQL.split(";")):
-            connection.execute(statement.replace("$count", "?"), [stored])
+            params = {"count": stored, "span_s": round(span_days * 86400)}
+            connection.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
         tables = {row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if {"article_signatures", "article_bands"} <= tables:
             for statement in filter(str.strip, FILL_SIGNATURES_SQL.split(";")):
@@ -127,13 +130,19 @@ def make_plan(entries: list[FeedEntry], bodies: list[bytes], run_id: str) -> Bat
     return plan
 
 
-def measure_growth(work: Path, sizes: tuple[int, ...], batch: int = 500, batches: int = 3) -> dict[int, float]:
-    """Median per-article milliseconds of `load_plan` for new batches, for each count of stored articles."""
+def measure_growth(
+    work: Path, sizes: tuple[int, ...], batch: int = 500, batches: int = 3, span_days: float = SPAN_DAYS
+) -> dict[int, float]:
+    """Median per-article milliseconds of `load_plan` for new batches, for each count of stored articles.
+
+    A short `span_days` (e.g. 1) puts every stored article inside the near-duplicate window: the worst case of
+    the candidate join, which then probes every stored band row.
+    """
     prepared = [make_batch(100_000_000 + k * batch, batch, f"bench-growth-{k}") for k in range(batches)]
     costs = {}
     for stored in sizes:
         db_path = work / f"growth-{stored}.duckdb"
-        fill_warehouse(db_path, stored)
+        fill_warehouse(db_path, stored, span_days)
         per_article = []
         for k, (entries, bodies, outcomes) in enumerate(prepared):
             plan = make_plan(entries, bodies, f"bench-growth-{k}")

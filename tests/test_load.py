@@ -5,6 +5,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
+from transforms.near_dupes import compute_minhash
 from warehouse.load import LoadBatch, insert_rows, load_batch
 from warehouse.migrate import apply_migrations
 
@@ -115,3 +116,169 @@ def test_json_and_lists_round_trip(connection):
     )
     value = connection.execute("SELECT evidence->>'$.forms.Syria' FROM article_topics").fetchone()[0]
     assert value == "2"
+
+
+# The key of every table whose uniqueness the load keeps (no constraint since migration 0004).
+TABLE_KEYS = {
+    "entries": ("feed_url", "guid"),
+    "raw_pages": ("url",),
+    "articles": ("article_id",),
+    "article_refs": ("article_id", "feed_url", "guid"),
+    "duplicates": ("article_id",),
+    "article_topics": ("article_id", "topic_id"),
+    "article_signatures": ("article_id",),
+    "article_bands": ("article_id", "band"),
+}
+
+
+def entry_row(guid, link, title="T"):
+    return {
+        "feed_url": "f",
+        "guid": guid,
+        "link": link,
+        "title": title,
+        "first_seen_at": datetime(2016, 6, 1),
+        "run_id": "r1",
+    }
+
+
+def page_row(url, body):
+    return {
+        "url": url,
+        "final_url": url,
+        "status": 200,
+        "content_type": "text/html",
+        "fetched_at": datetime(2016, 6, 1),
+        "body_zlib": body,
+        "body_bytes": len(body),
+        "body_hash": "h",
+        "run_id": "r1",
+    }
+
+
+def topic_row(article_id, topic_id, score=0.9):
+    return {
+        "article_id": article_id,
+        "topic_id": topic_id,
+        "score": score,
+        "evidence": {},
+        "taxonomy_version": "v",
+    }
+
+
+def full_batch():
+    """A batch touching every table the load keys: entries, pages, signed articles, refs, aliases, topics."""
+    signed = [
+        {
+            **article(f"a{i}", f"https://a.example/{i}", f"h{i}", datetime(2016, 5, i), rank=i),
+            "minhash": compute_minhash(f"story number {i} " * 40 + "with words").astype("<u4").tobytes(),
+            "wire_credit": None,
+        }
+        for i in (1, 2, 3)
+    ]
+    return LoadBatch(
+        "r1",
+        entries=[entry_row(f"g{i}", f"https://a.example/{i}") for i in (1, 2, 3)],
+        raw_pages=[page_row(f"https://a.example/{i}", b"body") for i in (1, 2, 3)],
+        articles=signed,
+        article_refs=[
+            {
+                "article_id": f"a{i}",
+                "feed_url": "f",
+                "guid": f"g{i}",
+                "url": f"https://a.example/{i}",
+                "seen_at": datetime(2016, 6, 1),
+            }
+            for i in (1, 2, 3)
+        ],
+        url_duplicates=[
+            {
+                "article_id": "alias-1",
+                "duplicate_of": "a1",
+                "similarity": 1.0,
+                "method": "url",
+                "url": "https://a.example/1?amp",
+                "detected_at": datetime(2016, 6, 1),
+                "run_id": "r1",
+            }
+        ],
+        article_topics=[topic_row(f"a{i}", "syria") for i in (1, 2, 3)] + [topic_row("a1", "aleppo")],
+    )
+
+
+def all_rows(connection):
+    return {t: connection.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLE_KEYS}
+
+
+def assert_keys_unique(connection):
+    for table, key in TABLE_KEYS.items():
+        columns = ", ".join(key)
+        total, distinct = connection.execute(
+            f"SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT {columns} FROM {table})) FROM {table}"
+        ).fetchone()
+        assert total == distinct, table
+
+
+def test_repeated_batch_adds_no_row_to_any_table(connection):
+    first = load_batch(connection, full_batch())
+    stored = all_rows(connection)
+    assert all(stored[t] for t in TABLE_KEYS)
+    assert first["entries"] == 3 and first["article_topics"] == 4 and first["url_duplicates"] == 1
+    again = load_batch(connection, full_batch())
+    assert all_rows(connection) == stored
+    assert again["entries"] == again["articles"] == again["article_refs"] == 0
+    assert again["url_duplicates"] == again["article_topics"] == again["raw_pages"] == again["signed"] == 0
+    assert_keys_unique(connection)
+
+
+def test_keys_repeated_within_a_batch_are_stored_once(connection):
+    batch = full_batch()
+    batch.entries.append(entry_row("g1", "https://a.example/1", title="later title"))
+    batch.article_refs.append(dict(batch.article_refs[0]))
+    batch.url_duplicates.append({**batch.url_duplicates[0], "duplicate_of": "a2"})
+    batch.article_topics.append(topic_row("a1", "syria", score=0.1))
+    batch.articles.append({**batch.articles[0], "batch_rank": 9})
+    counts = load_batch(connection, batch)
+    assert counts["entries"] == 3 and counts["article_refs"] == 3 and counts["url_duplicates"] == 1
+    assert counts["articles"] == 3 and counts["signed"] == 3
+    assert_keys_unique(connection)
+    # The batch's first row of a key wins, as the stored row would.
+    assert connection.execute("SELECT title FROM entries WHERE guid = 'g1'").fetchone() == ("T",)
+    assert connection.execute(
+        "SELECT duplicate_of FROM duplicates WHERE article_id = 'alias-1'"
+    ).fetchone() == ("a1",)
+    assert connection.execute(
+        "SELECT score FROM article_topics WHERE article_id = 'a1' AND topic_id = 'syria'"
+    ).fetchone() == (0.9,)
+
+
+def test_stored_keys_are_kept_not_overwritten(connection):
+    load_batch(connection, full_batch())
+    later = LoadBatch(
+        "r2",
+        entries=[
+            entry_row("g1", "https://a.example/1", title="changed"),
+            entry_row("g4", "https://a.example/4"),
+        ],
+        article_topics=[topic_row("a1", "syria", score=0.1)],
+    )
+    counts = load_batch(connection, later)
+    assert counts["entries"] == 1 and counts["article_topics"] == 0
+    assert connection.execute("SELECT title FROM entries WHERE guid = 'g1'").fetchone() == ("T",)
+    assert connection.execute(
+        "SELECT score FROM article_topics WHERE topic_id = 'syria' AND article_id = 'a1'"
+    ).fetchone() == (0.9,)
+
+
+def test_refetched_page_replaces_the_stored_one(connection):
+    load_batch(connection, LoadBatch("r1", raw_pages=[page_row("https://a.example/1", b"v1")]))
+    refetch = LoadBatch(
+        "r2", raw_pages=[page_row("https://a.example/1", b"v2"), page_row("https://a.example/1", b"v3")]
+    )
+    assert load_batch(connection, refetch)["raw_pages"] == 0
+    assert connection.execute("SELECT body_zlib FROM raw_pages").fetchall() == [(b"v3",)]  # the batch's last
+
+
+def test_unknown_conflict_rule_is_refused(connection):
+    with pytest.raises(ValueError, match="on_conflict"):
+        insert_rows(connection, "entries", [entry_row("g", "l")], on_conflict="IGNORE")

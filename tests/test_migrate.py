@@ -47,3 +47,112 @@ def test_newer_database_is_refused(tmp_path):
     assert read_schema_version(connection) == 9999
     with pytest.raises(SchemaError, match="newer than this newsdesk"):
         apply_migrations(connection)
+
+
+# Tables that migration 0004 rebuilt without PRIMARY KEY / UNIQUE constraints (the loads keep their keys).
+UNKEYED_TABLES = (
+    "entries",
+    "raw_pages",
+    "articles",
+    "article_refs",
+    "duplicates",
+    "article_topics",
+    "article_signatures",
+    "article_versions",
+)
+
+VERSION_3_ROWS = """
+INSERT INTO entries VALUES ('http://f.example/feed', 'g1', 'http://a.example/1', 'T', 'S',
+    '2016-05-03 08:00', '2016-05-03 09:00', 'r1', '2016-05-04 10:00');
+INSERT INTO entries (feed_url, guid, first_seen_at, run_id) VALUES ('http://f.example/feed', 'g2', now(), 'r1');
+INSERT INTO raw_pages VALUES ('http://a.example/1', 'http://a.example/1?x', 200, 'text/html', '2016-05-03 09:00',
+    '\\x78\\x9c'::BLOB, 2, 'h', 'r1');
+INSERT INTO articles VALUES ('a1', 'http://a.example/1', 'http://a.example/1', 'http://a.example/1?x',
+    'http://f.example/feed', 'a.example', 'Title', 'By', '2016-05-03 08:00', 'en', 'text one', 2, 'c1',
+    ['World', 'Syria'], '2016-05-03 09:00', '2016-05-04 10:00', 'x', '1', 'r1');
+INSERT INTO articles VALUES ('a2', 'http://b.example/2', 'http://b.example/2', 'http://b.example/2', NULL,
+    'b.example', NULL, NULL, NULL, NULL, 'text one', 2, 'c1', NULL, '2016-05-03 10:00', '2016-05-03 10:00',
+    'x', '1', 'r1');
+INSERT INTO article_refs VALUES ('a1', 'http://f.example/feed', 'g1', 'http://a.example/1', '2016-05-03 09:00');
+INSERT INTO duplicates VALUES ('a2', 'a1', 1.0, 'content_hash', 'http://b.example/2', '2016-05-03 10:00', 'r1');
+INSERT INTO topics VALUES ('syria', 'Syria', 'country', [], 'v1');
+INSERT INTO article_topics VALUES ('a1', 'syria', 0.9, '{"forms": {"Syria": 2}}', 'v1');
+INSERT INTO article_tag_versions VALUES ('a1', 'v1', '2016-05-03 09:00');
+INSERT INTO article_signatures VALUES ('a1', 'a1', '2016-05-03 08:00', '2016-05-03 08:00', 8, 'c1',
+    'a.example', 'AP', '\\x01\\x02'::BLOB, 'm1', '2016-05-03 09:00');
+INSERT INTO article_bands VALUES (42, 0, 'a1', '2016-05-03 08:00');
+INSERT INTO article_versions VALUES ('a1', 1, 'c0', 'Old title', 'old text', 2, '2016-05-03 09:00',
+    '2016-05-04 10:00', 'title changed; +1 words, -1 words', 'r2');
+"""
+
+
+def table_rows(connection, table: str) -> list[tuple]:
+    return connection.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def column_definitions(connection) -> list[tuple]:
+    return connection.execute(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name <> 'schema_version' ORDER BY table_name, ordinal_position"
+    ).fetchall()
+
+
+def key_constraints(connection) -> dict[str, set[str]]:
+    rows = connection.execute(
+        "SELECT table_name, constraint_type FROM duckdb_constraints() "
+        "WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')"
+    ).fetchall()
+    found: dict[str, set[str]] = {}
+    for table, kind in rows:
+        found.setdefault(table, set()).add(kind)
+    return found
+
+
+@pytest.fixture
+def version_3_warehouse(tmp_path, monkeypatch):
+    """A warehouse file migrated to version 3 only, holding a row or two in every table."""
+    old_dir = tmp_path / "migrations_upto_3"
+    old_dir.mkdir()
+    for version, _, path in list_migrations():
+        if version <= 3:
+            (old_dir / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    path = tmp_path / "w.duckdb"
+    with monkeypatch.context() as patch, duckdb.connect(str(path)) as connection:
+        patch.setattr("warehouse.migrate.MIGRATIONS_DIR", old_dir)
+        assert apply_migrations(connection) == 3
+        connection.execute(VERSION_3_ROWS)
+    return path
+
+
+def test_version_3_warehouse_keeps_every_row_when_unkeyed(version_3_warehouse):
+    with duckdb.connect(str(version_3_warehouse)) as connection:
+        tables = [row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        tables.remove("schema_version")
+        before = {t: table_rows(connection, t) for t in tables}
+        columns_before = column_definitions(connection)
+        assert set(UNKEYED_TABLES) <= key_constraints(connection).keys()
+    assert all(before[t] for t in UNKEYED_TABLES)
+    with duckdb.connect(str(version_3_warehouse)) as connection:
+        assert apply_migrations(connection) == list_migrations()[-1][0] >= 4
+        assert {t: table_rows(connection, t) for t in tables} == before
+        assert column_definitions(connection) == columns_before  # names, order, types, NOT NULL, defaults
+        assert not set(UNKEYED_TABLES) & key_constraints(connection).keys()
+        # The views still read the rebuilt tables: a2 is a duplicate of a1.
+        assert connection.execute("SELECT article_id FROM canonical_articles").fetchall() == [("a1",)]
+
+
+def test_small_tables_keep_their_keys(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        apply_migrations(connection)
+        keyed = key_constraints(connection)
+    assert {"feeds", "runs", "topics", "article_tag_versions", "schema_version"} <= keyed.keys()
+    assert not set(UNKEYED_TABLES) & keyed.keys()
+
+
+def test_unkeyed_tables_still_refuse_missing_keys(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        apply_migrations(connection)
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
+            connection.execute(
+                "INSERT INTO entries (feed_url, first_seen_at, run_id) VALUES ('f', now(), 'r')"
+            )

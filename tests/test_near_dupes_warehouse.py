@@ -297,3 +297,23 @@ def test_stored_articles_are_signed_and_clustered_afterwards(connection):
     assert clusters(connection) == {"a1": "a1", "b2": "a1", "c3": "a1", "d4": "d4"}
     assert duplicate_rows(connection) == [("b2", "a1", "content_hash"), ("c3", "a1", "near_duplicate")]
     assert sign_stored_articles(connection, "r3", datetime(2016, 6, 3)) == 0
+
+
+def test_an_article_twice_in_one_batch_is_signed_once(connection):
+    row = article("a1", ORIGINAL, DAY)
+    counts = link_near_duplicates(connection, [row, {**row, "text": EDITED_COPY}], "r", DAY)
+    assert counts["signed"] == 1
+    assert connection.execute("SELECT article_id, text_chars FROM article_signatures").fetchall() == [
+        ("a1", len(ORIGINAL))  # the batch's first row
+    ]
+    bands = connection.execute("SELECT count(*), count(DISTINCT band) FROM article_bands").fetchone()
+    assert bands == (32, 32)
+
+
+def test_moved_marks_stay_one_per_article(connection):
+    for batch in family_rows():
+        load(connection, batch)
+    load(connection, article("g0", ORIGINAL, DAY - timedelta(days=1), "first.example"))
+    marks = connection.execute("SELECT article_id, duplicate_of FROM duplicates ORDER BY ALL").fetchall()
+    assert len(marks) == len({article_id for article_id, _ in marks})
+    assert {a: d for a, d in marks if a in {"f1", "e2", "d3"}} == {"f1": "g0", "e2": "g0", "d3": "g0"}

@@ -212,3 +212,49 @@ def test_only_stored_entries_with_a_later_update_are_revised(tmp_path):
         # Once loaded again, the later time is recorded and the same update is not followed twice.
         load_batch(connection, LoadBatch("r", entries=[{**stored[0], "updated_at": datetime(2016, 6, 4)}]))
         assert select_revised_entries(connection, later[:1]) == set()
+
+
+def test_a_revision_loaded_twice_keeps_one_version(tmp_path):
+    from transforms.near_dupes import compute_minhash
+    from warehouse.load import LoadBatch, load_batch
+    from warehouse.migrate import apply_migrations
+    from warehouse.sql import read_sql
+
+    def article_row(text, title):
+        return {
+            "article_id": "a1",
+            "canonical_url": "https://a.example/1",
+            "url": "https://a.example/1",
+            "final_url": "https://a.example/1",
+            "source": "a.example",
+            "title": title,
+            "published_at": datetime(2016, 5, 3, 8, 0),
+            "language": "en",
+            "text": text,
+            "word_count": len(text.split()),
+            "content_hash": hash_content(text),
+            "first_seen_at": datetime(2016, 5, 3, 9, 0),
+            "updated_at": datetime(2016, 5, 3, 9, 0),
+            "extractor_version": "x",
+            "cleaner_version": "1",
+            "run_id": "r",
+            "batch_rank": 0,
+            "minhash": compute_minhash(text).astype("<u4").tobytes(),
+        }
+
+    first = article_row("Ten were killed in the shelling, rescuers said. " * 10, "Ten killed")
+    edited = article_row("Twelve were killed in the shelling, rescuers said. " * 10, "Twelve killed")
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+        apply_migrations(connection)
+        load_batch(connection, LoadBatch("r1", articles=[first]))
+        # The same refetched page twice in one batch, then the whole batch again: one replaced text is kept.
+        for _ in range(2):
+            load_batch(connection, LoadBatch("r2", revised_articles=[edited, dict(edited)]))
+        versions = connection.execute("SELECT article_id, version, title FROM article_versions").fetchall()
+        assert versions == [("a1", 1, "Ten killed")]
+        assert connection.execute("SELECT title FROM articles").fetchall() == [("Twelve killed",)]
+        # The insert itself skips a stored (article_id, version).
+        replaced = connection.execute("SELECT * FROM article_versions").arrow()
+        connection.register("replaced_versions", replaced)
+        connection.execute(read_sql("insert_article_versions"))
+        assert connection.execute("SELECT count(*) FROM article_versions").fetchone() == (1,)
