@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ class PageJob:
 
     url: str
     final_url: str
-    body: bytes
+    body: bytes | None = None  # the raw page; or, smaller in memory and on the way to a worker, body_zlib
     feed_url: str | None = None
     guid: str | None = None
     entry_title: str | None = None
@@ -43,6 +44,13 @@ class PageJob:
     language: str | None = None
     country: str | None = None
     content_type: str | None = None  # the HTTP Content-Type, whose charset decides the decoding
+    body_zlib: bytes | None = None  # the raw page, zlib-compressed, when `body` is not given
+
+    def read_body(self) -> bytes:
+        """The raw page bytes."""
+        if self.body is not None:
+            return self.body
+        return zlib.decompress(self.body_zlib) if self.body_zlib is not None else b""
 
 
 @dataclass(slots=True)
@@ -67,7 +75,7 @@ def choose_published_at(page_date: datetime | None, entry_date: datetime | None)
 def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome:
     """Turn one fetched page into a tagged Article, or say why it cannot be one."""
     try:
-        html = decode_html(job.body, {"content-type": job.content_type} if job.content_type else None)
+        html = decode_html(job.read_body(), {"content-type": job.content_type} if job.content_type else None)
         page = extract_page(html, job.final_url)
     except Exception as error:  # one bad page must never fail the batch
         return PageOutcome(job.url, reason="extract_error", detail=f"{type(error).__name__}: {error}")

@@ -8,7 +8,6 @@ WARC-Record-ID) → `plan_batch` → FetchResults built from the records → `co
 from __future__ import annotations
 
 import time
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -283,7 +282,7 @@ def rebuild_job(page: dict[str, Any], context: DayContext) -> PageJob:
         PageJob(
             url=page["url"],
             final_url=page["final_url"],
-            body=zlib.decompress(page["body_zlib"]),
+            body_zlib=page["body_zlib"],  # decompressed in the worker
             feed_url=page["feed_url"],
             guid=page["guid"],
             entry_title=page["entry_title"],

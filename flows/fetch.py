@@ -111,6 +111,8 @@ class FetchResult:
         return self.status == 304
 
 
+ResultHook = Callable[[FetchResult], FetchResult]
+
 # The running request's total-timeout context: time spent queueing for a host slot is added back to it, so the
 # total timeout bounds the request itself, not how long politeness made it wait its turn.
 _BUDGET: ContextVar[asyncio.Timeout | None] = ContextVar("fetch_budget", default=None)
@@ -445,8 +447,12 @@ def _client_headers(settings: FetchSettings) -> dict[str, str]:
     return {"user-agent": settings.header_user_agent(), "accept-encoding": encodings, "accept": ACCEPT}
 
 
-async def fetch_all(requests: list[FetchRequest], settings: FetchSettings) -> list[FetchResult]:
+async def fetch_all(
+    requests: list[FetchRequest], settings: FetchSettings, finish: ResultHook | None = None
+) -> list[FetchResult]:
     """Fetch every request concurrently within the politeness bounds; results keep the request order."""
+    # `finish` is applied to each result as soon as it arrives (the ingest compresses page bodies there), so a
+    # batch never holds all its raw bodies at once.
     transport = build_transport(settings)
     timeout = httpx.Timeout(
         connect=settings.connect_timeout_s,
@@ -462,21 +468,28 @@ async def fetch_all(requests: list[FetchRequest], settings: FetchSettings) -> li
         trust_env=False,
     ) as client:
         fetcher = Fetcher(client, transport, settings)
-        return list(await asyncio.gather(*(fetcher.fetch(request) for request in requests)))
+
+        async def fetch_one(request: FetchRequest) -> FetchResult:
+            result = await fetcher.fetch(request)
+            return finish(result) if finish is not None else result
+
+        return list(await asyncio.gather(*(fetch_one(request) for request in requests)))
 
 
-def fetch_batch(requests: list[FetchRequest], settings: FetchSettings) -> list[FetchResult]:
+def fetch_batch(
+    requests: list[FetchRequest], settings: FetchSettings, finish: ResultHook | None = None
+) -> list[FetchResult]:
     """Synchronous fetch_all; safe from plain threads and from code already inside an event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(fetch_all(requests, settings))
+        return asyncio.run(fetch_all(requests, settings, finish))
     # A loop is running in this thread: run the batch on a private loop in a helper thread.
     box: dict[str, object] = {}
 
     def run() -> None:
         try:
-            box["results"] = asyncio.run(fetch_all(requests, settings))
+            box["results"] = asyncio.run(fetch_all(requests, settings, finish))
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 

@@ -15,15 +15,21 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.articles import PageJob, PageOutcome, build_articles, close_pool, warm_pool
-from flows.batches import BatchPlan, collect_pages, load_plan, plan_batch, split_batches
+from flows.batches import (
+    BatchPlan,
+    PackedBody,
+    collect_pages,
+    load_plan,
+    make_page_packer,
+    plan_batch,
+    split_batches,
+)
 from flows.config import DEFAULT_DB, Config, load_config
 from flows.fetch import FetchSettings, fetch_batch
 from flows.poll import PollResult, poll_feeds
 from flows.runlog import close_run, open_run
 from flows.summary import render_markdown
 from transforms.records import FeedEntry
-from warehouse.db import write_session
-from warehouse.runs import count_failures_by_reason
 from warehouse.snapshot import publish_snapshot
 
 
@@ -54,13 +60,12 @@ def poll_entries(
 def fetch_pages(
     entries: list[FeedEntry], db_path: Path, run_id: str, settings: FetchSettings, config: Config
 ) -> tuple[BatchPlan, list[PageJob], int, float]:
-    """Plan a batch (skipping known URLs), fetch its pages and keep their raw bodies (compressed, here in the
-    fetch thread rather than while the workers wait); return the plan, the pages to build, the fetch count and
-    the seconds it took."""
+    """Plan a batch (skipping known URLs) and fetch it, each body compressed as it arrives; also timed."""
     started = time.monotonic()
     plan = plan_batch(entries, db_path, run_id)
-    results = fetch_batch(plan.requests, settings)
-    jobs = collect_pages(plan, results, config)
+    packed: dict[str, PackedBody] = {}
+    results = fetch_batch(plan.requests, settings, finish=make_page_packer(packed))
+    jobs = collect_pages(plan, results, config, packed)
     return plan, jobs, len(results), time.monotonic() - started
 
 
@@ -92,11 +97,11 @@ def collect_load(loaded: tuple[dict[str, int], float], counts: Counter[str], sta
     stage_s["load"] += seconds
 
 
-def finish_ingest(db_path: Path, run_id: str, status: str, counts: dict[str, Any]) -> dict[str, Any]:
-    """Close the run's row and return the summary."""
-    with write_session(db_path) as connection:
-        failures = count_failures_by_reason(connection, run_id)
-    return close_run(db_path, run_id, "ingest", status, counts, failures)
+def finish_ingest(
+    db_path: Path, run_id: str, status: str, counts: dict[str, Any], snapshot_max_age_s: float
+) -> dict[str, Any]:
+    """Close the run's row and return the summary, with the decision whether to publish the read snapshot."""
+    return close_run(db_path, run_id, "ingest", status, counts, snapshot_max_age_s=snapshot_max_age_s)
 
 
 @flow(name="ingest", log_prints=True)
@@ -155,9 +160,11 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         close_pool()
         counts.update({f"stage_s_{name}": round(seconds, 3) for name, seconds in stage_s.items()})
         counts["seconds"] = round(time.monotonic() - started, 2)
-        summary = finish_ingest(db_path, run_id, status, dict(counts))
+        summary = finish_ingest(db_path, run_id, status, dict(counts), config.snapshot_max_age_s)
+    # A run that changed nothing analysts read keeps the published snapshot (see decide_snapshot).
     clock = time.monotonic()
-    publish_read_snapshot(db_path)
+    if summary["counts"]["snapshot_published"]:
+        publish_read_snapshot(db_path)
     summary["snapshot_s"] = round(time.monotonic() - clock, 3)
     create_markdown_artifact(
         key="ingest-summary", markdown=render_markdown(summary), description="ingest run"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import zlib
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
@@ -126,7 +125,7 @@ def stored_results(db_path: Path, urls: list[str]) -> dict[str, FetchResult]:
             final_url=page["final_url"],
             status=page["status"],
             headers={"content-type": page["content_type"] or ""},
-            body=zlib.decompress(page["body_zlib"]),
+            body_zlib=page["body_zlib"],  # decompressed in the worker
             elapsed_ms=0.0,
             fetched_at=page["fetched_at"],
             error_class=None,

@@ -114,3 +114,42 @@ def test_workers_do_not_import_the_parents_main_module(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], [], [], []]
+
+
+def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
+    """The fetch hook packs each body as it arrives; the batch holds only compressed bodies, and the ledger the
+    decoded sizes."""
+    import hashlib
+    import zlib
+
+    from flows.batches import collect_pages, make_page_packer, plan_batch
+    from flows.config import load_config
+    from flows.fetch import FetchSettings, fetch_batch
+    from warehouse.db import write_session
+    from warehouse.migrate import apply_migrations
+
+    server = SiteServer()
+    site = build_site(6, server.origin, items_per_feed=6, corpus=NO_CORPUS)
+    server.publish(site)
+    db = tmp_path / "news.duckdb"
+    with write_session(db) as connection:
+        apply_migrations(connection)
+    entries = [FeedEntry(feed_url=server.origin + site.feed_paths[0], guid=str(i),
+                         link=server.origin + site.page_path(i), title=f"Story {i}") for i in range(6)]
+    with run_server(server):
+        sources = write_sources(tmp_path / "sources.yaml", server.origin, site.feed_paths)
+        config = load_config(str(sources))
+        plan = plan_batch(entries, db, "run-1")
+        packed: dict = {}
+        settings = FetchSettings(allow_private_networks=True, per_host_delay_s=0)
+        results = fetch_batch(plan.requests, settings, finish=make_page_packer(packed))
+    assert all(result.ok and result.body == b"" for result in results)  # raw bytes dropped on arrival
+    assert len(packed) == 6
+    jobs = collect_pages(plan, results, config, packed)
+    assert packed == {}  # handed over to the batch
+    for index, (job, row, fetched) in enumerate(zip(jobs, plan.load.raw_pages, plan.load.fetches, strict=True)):
+        raw = site.page_body(index)
+        assert job.body is None and job.body_zlib is row["body_zlib"]  # one compressed copy, shared
+        assert job.read_body() == raw == zlib.decompress(row["body_zlib"])
+        assert row["body_bytes"] == fetched["bytes"] == len(raw)
+        assert row["body_hash"] == hashlib.sha256(raw).hexdigest()
