@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,6 @@ def state_from_row(row: dict[str, Any]) -> FeedState:
 
 def row_from_state(state: FeedState, title: str | None = None) -> dict[str, Any]:
     """A `feeds` update row (for warehouse.feeds.update_feed_states) from a FeedState."""
-    row = asdict(state)
+    row = {name: getattr(state, name) for name in _STATE_FIELDS}  # asdict would deep-copy every value
     row["title"] = title
     return row

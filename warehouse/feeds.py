@@ -63,14 +63,13 @@ def update_feed_states(connection: duckdb.DuckDBPyConnection, states: list[dict[
     """Write back polling state for the feeds that were polled."""
     if not states:
         return
-    rows = [
-        {
-            name: (utc_naive(state.get(name)) if name.endswith("_at") else state.get(name))
-            for name in FEED_STATE_SCHEMA.names
-        }
-        for state in states
-    ]
-    connection.register("feed_updates", pa.Table.from_pylist(rows, schema=FEED_STATE_SCHEMA))
+    columns = {}
+    for column in FEED_STATE_SCHEMA:
+        values = [state.get(column.name) for state in states]
+        if pa.types.is_timestamp(column.type):
+            values = [utc_naive(value) for value in values]
+        columns[column.name] = pa.array(values, column.type)
+    connection.register("feed_updates", pa.table(columns, schema=FEED_STATE_SCHEMA))
     try:
         connection.execute(read_sql("update_feed_states"))
     finally:
