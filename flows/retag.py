@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.articles import close_pool, count_workers, get_pool, submit_job
 from flows.config import DEFAULT_DB, load_config
 from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
-from transforms.article_topics import concat_columns, split_columns, tag_chunk, tag_columns
+from transforms.article_topics import concat_columns, tag_chunk, tag_columns
 from transforms.topics import TopicMatcher, get_matcher
 from warehouse.db import transaction, write_session
 from warehouse.load import SCHEMAS, now_utc
@@ -62,13 +62,36 @@ def id_table(article_ids: list[str]) -> pa.Table:
     return pa.table([pa.array(article_ids, pa.string())], schema=ID_SCHEMA)
 
 
-def read_articles(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> dict[str, list]:
-    """Id, title, text and origin of these articles, as columns."""
+def stream_articles(
+    connection: duckdb.DuckDBPyConnection, article_ids: list[str], rows_per_chunk: int
+) -> pa.RecordBatchReader:
+    """Id, title, text and origin of these articles, read in one scan and streamed as record batches."""
+    # One scan for the whole run: a join per batch would read every article's text once per batch. Each
+    # record batch owns its buffers, so that one pickles to a worker without the others.
     connection.register("candidate_articles", id_table(article_ids))
-    try:
-        return connection.execute(read_sql("select_articles_to_tag")).to_arrow_table().to_pydict()
-    finally:
-        connection.unregister("candidate_articles")
+    return connection.execute(read_sql("select_articles_to_tag")).to_arrow_reader(rows_per_chunk)
+
+
+def group_batches(chunks: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[list[pa.RecordBatch]]:
+    """Regroup a stream of record batches into lists of `batch_size` rows (the last one may hold fewer)."""
+    group: list[pa.RecordBatch] = []
+    rows = 0
+    for chunk in chunks:
+        while chunk.num_rows:
+            take = min(chunk.num_rows, batch_size - rows)
+            group.append(chunk if take == chunk.num_rows else chunk.slice(0, take))
+            chunk = chunk.slice(take)
+            rows += take
+            if rows == batch_size:
+                yield group
+                group, rows = [], 0
+    if group:
+        yield group
+
+
+def ids_of(chunks: list[pa.RecordBatch]) -> list[str]:
+    """The article ids of a batch, in order."""
+    return [article_id for chunk in chunks for article_id in chunk.column("article_id").to_pylist()]
 
 
 def replace_tags(
@@ -109,47 +132,35 @@ def replace_tags_after(
 
 
 def tag_in_process(
-    read: Callable[[list[str]], Future],
-    batches: list[list[str]],
-    matcher: TopicMatcher,
-    countries: dict[str, str],
+    read: Callable[[], Future], matcher: TopicMatcher, countries: dict[str, str]
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
     """Tag each batch here, the next one being read meanwhile; yield (article ids, tag columns)."""
-    upcoming = read(batches[0])
-    for index, article_ids in enumerate(batches):
-        articles = upcoming.result()
-        if index + 1 < len(batches):
-            upcoming = read(batches[index + 1])
-        yield article_ids, tag_columns(matcher, articles, countries)
+    upcoming = read()
+    while (chunks := upcoming.result()) is not None:
+        upcoming = read()
+        tags = [tag_columns(matcher, chunk.to_pydict(), countries) for chunk in chunks]
+        yield ids_of(chunks), concat_columns(tags)
 
 
 def tag_in_pool(
-    read: Callable[[list[str]], Future],
-    batches: list[list[str]],
-    matcher: TopicMatcher,
-    countries: dict[str, str],
-    workers: int,
+    read: Callable[[], Future], matcher: TopicMatcher, countries: dict[str, str], workers: int
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
-    """Tag batches on the worker pool, in chunks; a batch is yielded once the next one is queued, so that the
-    workers tag it while the caller writes."""
+    """Tag batches on the worker pool, a record batch per call; a batch is yielded once the next one is
+    queued, so that the workers tag it while the caller writes."""
     pool = get_pool(workers)
-    matcher_state = pickle.dumps(matcher)  # once, not once per chunk
+    matcher_state = pickle.dumps(matcher)  # once, not once per call
     in_flight: deque = deque()
-    upcoming = read(batches[0])
-    for index, article_ids in enumerate(batches):
-        articles = upcoming.result()
-        if index + 1 < len(batches):
-            upcoming = read(batches[index + 1])
-        chunks = split_columns(articles, CHUNK_ARTICLES)
-        in_flight.append(
-            (article_ids, [submit_job(pool, tag_chunk, matcher_state, chunk, countries) for chunk in chunks])
-        )
+    upcoming = read()
+    while (chunks := upcoming.result()) is not None:
+        upcoming = read()
+        futures = [submit_job(pool, tag_chunk, matcher_state, chunk, countries) for chunk in chunks]
+        in_flight.append((ids_of(chunks), futures))
         if len(in_flight) > 1:
-            done_ids, futures = in_flight.popleft()
-            yield done_ids, concat_columns([future.result() for future in futures])
+            article_ids, futures = in_flight.popleft()
+            yield article_ids, concat_columns([future.result() for future in futures])
     while in_flight:
-        done_ids, futures = in_flight.popleft()
-        yield done_ids, concat_columns([future.result() for future in futures])
+        article_ids, futures = in_flight.popleft()
+        yield article_ids, concat_columns([future.result() for future in futures])
 
 
 def retag_articles(
@@ -173,32 +184,47 @@ def retag_articles(
         counts["articles_stale"] = len(stale)
         if not stale:
             return counts
-        batches = [stale[start : start + batch_size] for start in range(0, len(stale), batch_size)]
         workers = count_workers(workers)
         if use_pool is None:
             use_pool = workers > 1 and len(stale) >= POOL_MIN_ARTICLES
-        # One thread owns the connection from here: it reads the next batch and writes the last one while
-        # this thread (or the pool) tags; DuckDB lets go of the GIL while it works.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retag-warehouse") as warehouse:
+        reader = connection.cursor()  # streams the articles while `connection` writes their tags
+        # One thread does all the warehouse work from here: it reads the next batch and writes the last one
+        # while this thread (or the pool) tags; DuckDB lets go of the GIL while it works.
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retag-warehouse") as warehouse:
+                stream = stream_articles(reader, stale, min(CHUNK_ARTICLES, batch_size))
+                batches = group_batches(stream, batch_size)
 
-            def read(article_ids: list[str]) -> Future:
-                return warehouse.submit(read_articles, connection, article_ids)
+                def read() -> Future:
+                    return warehouse.submit(next, batches, None)
 
-            if use_pool:
-                tagged = tag_in_pool(read, batches, matcher, countries, workers)
-            else:
-                tagged = tag_in_process(read, batches, matcher, countries)
-            writes: deque[Future] = deque()
-            previous = None
-            for article_ids, tags in tagged:
-                previous = warehouse.submit(
-                    replace_tags_after, previous, connection, article_ids, tags, matcher.version
-                )
-                writes.append(previous)
-                while writes and writes[0].done():
-                    counts.update(writes.popleft().result())
-            while writes:
-                counts.update(writes.popleft().result())
+                if use_pool:
+                    tagged = tag_in_pool(read, matcher, countries, workers)
+                else:
+                    tagged = tag_in_process(read, matcher, countries)
+                counts.update(write_tags(warehouse, connection, tagged, matcher.version))
+        finally:
+            reader.close()
+    return counts
+
+
+def write_tags(
+    warehouse: ThreadPoolExecutor,
+    connection: duckdb.DuckDBPyConnection,
+    tagged: Iterator[tuple[list[str], dict[str, list]]],
+    version: str,
+) -> Counter[str]:
+    """Replace each tagged batch's tags on the warehouse thread, as the batches come; return the counts."""
+    counts: Counter[str] = Counter()
+    writes: deque[Future] = deque()
+    previous = None
+    for article_ids, tags in tagged:
+        previous = warehouse.submit(replace_tags_after, previous, connection, article_ids, tags, version)
+        writes.append(previous)
+        while writes and writes[0].done():
+            counts.update(writes.popleft().result())
+    while writes:
+        counts.update(writes.popleft().result())
     return counts
 
 

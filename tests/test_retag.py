@@ -10,10 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from flows.articles import close_pool
-from flows.retag import replace_tags_after, retag_articles
+from flows.retag import group_batches, ids_of, replace_tags_after, retag_articles
 from transforms.topics import get_matcher, tag_article
 from warehouse.load import to_arrow
 from warehouse.migrate import apply_migrations
@@ -105,10 +106,10 @@ def test_pooled_retag_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_p
     matcher = get_matcher(None)
     serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
     pooled = copy_of(corpus_warehouse, tmp_path, "pooled.duckdb")
-    serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=150, use_pool=False)
-    try:
+    serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=300, use_pool=False)
+    try:  # 300: batches of a 250-row chunk and a slice of the next, pickled to the workers
         pooled_counts = retag_articles(
-            pooled, matcher, COUNTRIES, force=True, batch_size=150, workers=2, use_pool=True
+            pooled, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_pool=True
         )
     finally:
         close_pool()
@@ -152,6 +153,11 @@ def test_retag_counts_stale_removed_and_added_then_has_nothing_to_do(corpus_ware
     assert counts["tags_removed"] == old_tags
     assert counts["tags_added"] == query(db, "SELECT count(*) FROM article_topics")[0][0] > 0
     assert query(db, "SELECT DISTINCT taxonomy_version FROM article_topics") == [(matcher.version,)]
+    # one transaction per batch of 100: the batches' tagging times split the articles into hundreds
+    sizes = query(db, "SELECT count(*) FROM article_tag_versions GROUP BY tagged_at ORDER BY 1 DESC")
+    assert [size for (size,) in sizes] == [100] * (articles // 100) + (
+        [articles % 100] if articles % 100 else []
+    )
     before = stored_tags(db)
     again = retag_articles(db, matcher, COUNTRIES, batch_size=100)
     assert dict(again) == {"articles_stale": 0}
@@ -185,3 +191,16 @@ def test_a_batch_after_a_failed_write_is_not_written(corpus_warehouse, tmp_path)
     with duckdb.connect(str(db)) as connection:
         assert replace_tags_after(failed, connection, ["article-0001"], tags, "new") is None
     assert stored_tags(db) == before
+
+
+def test_batches_are_regrouped_to_exact_sizes_across_record_batches() -> None:
+    stream = [
+        pa.record_batch({"article_id": [f"a{n}" for n in range(start, start + 4)]}) for start in (0, 4, 8)
+    ]
+    groups = list(group_batches(stream, 5))
+    assert [sum(chunk.num_rows for chunk in group) for group in groups] == [5, 5, 2]
+    assert [ids_of(group) for group in groups] == [
+        ["a0", "a1", "a2", "a3", "a4"],
+        ["a5", "a6", "a7", "a8", "a9"],
+        ["a10", "a11"],
+    ]

@@ -56,10 +56,11 @@ def tag_columns(
     }
 
 
-def tag_chunk(matcher_state: bytes, articles: dict[str, list], countries: dict[str, str]) -> dict[str, list]:
-    """Worker entry: tag_columns with the pickled matcher, which each process compiles once per version."""
+def tag_chunk(matcher_state: bytes, articles: Any, countries: dict[str, str]) -> dict[str, list]:
+    """Worker entry: tag_columns on an Arrow record batch (or column dict), with the pickled matcher."""
     # Unpickling costs ~1 ms: TopicMatcher pickles as its taxonomy and build_matcher caches by version.
-    return tag_columns(pickle.loads(matcher_state), articles, countries)
+    columns = articles if isinstance(articles, dict) else articles.to_pydict()
+    return tag_columns(pickle.loads(matcher_state), columns, countries)
 
 
 def concat_columns(parts: list[dict[str, list]], columns: tuple[str, ...] = TAG_COLUMNS) -> dict[str, list]:
@@ -67,12 +68,3 @@ def concat_columns(parts: list[dict[str, list]], columns: tuple[str, ...] = TAG_
     if len(parts) == 1:
         return parts[0]
     return {column: [value for part in parts for value in part[column]] for column in columns}
-
-
-def split_columns(articles: dict[str, list], size: int) -> list[dict[str, list]]:
-    """Cut column dicts into pieces of at most `size` rows."""
-    rows = len(articles[ARTICLE_COLUMNS[0]])
-    return [
-        {column: values[start : start + size] for column, values in articles.items()}
-        for start in range(0, rows, size)
-    ]
