@@ -63,7 +63,7 @@ def parse_since(value: str | None) -> datetime | None:
 
 @app.command()
 def snapshot(db: DbOption = Path("data/news.duckdb")) -> None:
-    """Publish the read snapshot (and its search index) now; `ingest` does this after every run."""
+    """Publish the read snapshot (and its search index) now; `ingest` does this after a run with changes."""
     from warehouse.fts import FtsUnavailable
     from warehouse.snapshot import publish_snapshot
 
