@@ -276,7 +276,7 @@ def test_refetched_page_replaces_the_stored_one(connection):
         "r2", raw_pages=[page_row("https://a.example/1", b"v2"), page_row("https://a.example/1", b"v3")]
     )
     assert load_batch(connection, refetch)["raw_pages"] == 0
-    assert connection.execute("SELECT body_zlib FROM raw_pages").fetchall() == [(b"v3",)]  # the batch's last
+    assert connection.execute("SELECT body_zlib FROM raw_pages").fetchall() == [(b"v2",)]  # the batch's first
 
 
 def test_unknown_conflict_rule_is_refused(connection):

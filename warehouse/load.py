@@ -186,8 +186,8 @@ def insert_rows(
 ) -> int:
     """Insert rows into `table` through Arrow; return how many rows the table gained.
 
-    A row whose key is already stored is skipped (NOTHING: the stored row and the batch's first row of a key
-    win) or replaces the stored one (REPLACE: the batch's last row of a key wins).
+    A row whose key is already stored is skipped (NOTHING) or replaces the stored one (REPLACE); within the
+    batch, the first row of a key wins, as DuckDB's ON CONFLICT / INSERT OR REPLACE did.
     """
     if on_conflict not in ("NOTHING", "REPLACE"):
         raise ValueError(f"on_conflict must be NOTHING or REPLACE, got {on_conflict!r}")
@@ -219,17 +219,11 @@ def keyed_insert_sql(table: str, view: str, columns: str, selected: str, on_conf
     keys = LOAD_KEYS[table]
     matches = " AND ".join(f"s.{k} = b.{k}" for k in keys)
     partition = ", ".join(f"b.{k}" for k in keys)
+    first_of_key = f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank) = 1"
+    insert = f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b"
     if on_conflict == "REPLACE":
-        return (
-            f"DELETE FROM {table} AS s USING {view} AS b WHERE {matches}; "
-            f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b "
-            f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank DESC) = 1"
-        )
-    return (
-        f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b "
-        f"ANTI JOIN {table} AS s ON {matches} "
-        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank) = 1"
-    )
+        return f"DELETE FROM {table} AS s USING {view} AS b WHERE {matches}; {insert} {first_of_key}"
+    return f"{insert} ANTI JOIN {table} AS s ON {matches} {first_of_key}"
 
 
 @dataclass
