@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     from flows.config import ConfigError
-    from warehouse.db import WarehouseBusy
+    from warehouse.db import WarehouseBusy, WarehouseSettingError
     from warehouse.migrate import SchemaError
 
     command = typer.main.get_command(app)
@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         print("newsdesk: aborted", file=sys.stderr)
         return 130
-    except (ConfigError, SchemaError, WarehouseBusy, FileNotFoundError, CliError) as error:
+    except (
+        ConfigError, SchemaError, WarehouseBusy, WarehouseSettingError, FileNotFoundError, CliError
+    ) as error:
         print(f"newsdesk: error: {error}", file=sys.stderr)
         return 2
     except duckdb.Error as error:

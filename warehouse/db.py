@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import time
@@ -14,7 +15,13 @@ import duckdb
 
 log = logging.getLogger("newsdesk.warehouse")
 
+DEFAULT_MEMORY_LIMIT = "512MB"
+MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)
 LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+class WarehouseSettingError(ValueError):
+    """A warehouse setting from the environment is not valid."""
 
 
 class WarehouseBusy(RuntimeError):
@@ -57,11 +64,28 @@ def open_connection(path: str | Path, read_only: bool, wait_s: float = 120.0) ->
             delay_s = min(delay_s * 2, 5.0)
 
 
+def read_memory_limit() -> str:
+    """DuckDB's memory limit for pipeline writers: NEWSDESK_DUCKDB_MEMORY_LIMIT, else 512MB."""
+    return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_MEMORY_LIMIT
+
+
+def limit_memory(connection: duckdb.DuckDBPyConnection, limit: str | None = None) -> None:
+    """Cap the database instance's memory; bigger joins and sorts spill to a temporary file instead."""
+    limit = limit or read_memory_limit()
+    if not MEMORY_SIZE.fullmatch(limit):
+        raise WarehouseSettingError(
+            f"NEWSDESK_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GB, not {limit!r}"
+        )
+    connection.execute(f"SET memory_limit = '{limit}'")
+
+
 @contextmanager
 def write_session(path: str | Path, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """Hold the write lock for one unit of work and release it right after."""
     connection = open_connection(path, read_only=False, wait_s=wait_s)
     try:
+        # DuckDB's default (80 % of RAM) lets a long run's cached blocks grow its process by gigabytes.
+        limit_memory(connection)
         yield connection
     finally:
         connection.close()

@@ -1,0 +1,42 @@
+"""Warehouse connections: the memory cap on pipeline writers."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.cli import main
+from warehouse.db import write_session
+from warehouse.migrate import apply_migrations
+
+
+def test_writers_cap_duckdb_memory_by_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", raising=False)
+    with write_session(tmp_path / "news.duckdb") as connection:
+        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
+
+
+def test_the_cap_can_be_raised_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", "2GB")
+    with write_session(tmp_path / "news.duckdb") as connection:
+        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "1.8 GiB"
+
+
+@pytest.mark.parametrize("value", ["lots", "512", "1GB'; DROP TABLE articles; --"])
+def test_a_bad_cap_is_a_one_line_error(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", value)
+    with (
+        pytest.raises(ValueError, match="NEWSDESK_DUCKDB_MEMORY_LIMIT must be a size") as raised,
+        write_session(tmp_path / "news.duckdb"),
+    ):
+        pass
+    assert "\n" not in str(raised.value)
+
+
+def test_the_cli_reports_a_bad_cap_in_one_line(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "news.duckdb"
+    with write_session(db) as connection:
+        apply_migrations(connection)
+    monkeypatch.setenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", "lots")
+    assert main(["feeds", "--db", str(db), "--activate", "http://127.0.0.1:9/feed.xml"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("newsdesk: error: NEWSDESK_DUCKDB_MEMORY_LIMIT must be a size") and error.count("\n") == 1
