@@ -15,6 +15,7 @@ TAG_COLUMNS = ("article_id", "topic_id", "score", "evidence", "taxonomy_version"
 
 # The same spelling warehouse.load.to_arrow gives a dict column, so that retagged rows equal ingested ones.
 _EVIDENCE_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+_MATCHERS_BY_STATE: dict[bytes, TopicMatcher] = {}  # per worker process, by pickled matcher
 
 
 def encode_evidence(evidence: dict[str, Any]) -> str:
@@ -58,9 +59,11 @@ def tag_columns(
 
 def tag_chunk(matcher_state: bytes, articles: Any, countries: dict[str, str]) -> dict[str, list]:
     """Worker entry: tag_columns on an Arrow record batch (or column dict), with the pickled matcher."""
-    # Unpickling costs ~1 ms: TopicMatcher pickles as its taxonomy and build_matcher caches by version.
+    matcher = _MATCHERS_BY_STATE.get(matcher_state)
+    if matcher is None:  # a TopicMatcher pickles as its taxonomy: compiled here once per version
+        matcher = _MATCHERS_BY_STATE[matcher_state] = pickle.loads(matcher_state)
     columns = articles if isinstance(articles, dict) else articles.to_pydict()
-    return tag_columns(pickle.loads(matcher_state), columns, countries)
+    return tag_columns(matcher, columns, countries)
 
 
 def concat_columns(parts: list[dict[str, list]], columns: tuple[str, ...] = TAG_COLUMNS) -> dict[str, list]:
