@@ -94,12 +94,24 @@ def poll_round(
     return new_states, measured
 
 
-def poll_stage_round(urls: list[str], workdir: Path) -> tuple[float, float, dict[str, int]]:
-    """Prime then force-poll every feed through flows.poll.poll_feeds on a real DuckDB file."""
+def poll_stage_round(urls: list[str], workdir: Path) -> tuple[float, float, dict[str, int], float]:
+    """Prime then force-poll every feed through flows.poll.poll_feeds on a real DuckDB file; also return the
+    re-poll's seconds inside fetch_batch (the rest is parsing decisions, state and DuckDB sessions)."""
+    import flows.poll
     from flows.config import load_config
     from flows.poll import poll_feeds
     from warehouse.db import write_session
     from warehouse.migrate import apply_migrations
+
+    http_s = [0.0]
+    real_fetch_batch = flows.poll.fetch_batch
+
+    def timed_fetch_batch(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return real_fetch_batch(*args, **kwargs)
+        finally:
+            http_s[0] += time.perf_counter() - started
 
     db = workdir / "bench.duckdb"
     with write_session(db) as connection:
@@ -111,9 +123,14 @@ def poll_stage_round(urls: list[str], workdir: Path) -> tuple[float, float, dict
     started = time.perf_counter()
     poll_feeds(config, db, "bench-prime", settings, force=True)
     prime_s = time.perf_counter() - started
-    started = time.perf_counter()
-    repoll = poll_feeds(config, db, "bench-repoll", settings, force=True)
-    return prime_s, time.perf_counter() - started, repoll.counts
+    flows.poll.fetch_batch = timed_fetch_batch
+    try:
+        started = time.perf_counter()
+        repoll = poll_feeds(config, db, "bench-repoll", settings, force=True)
+        repoll_s = time.perf_counter() - started
+    finally:
+        flows.poll.fetch_batch = real_fetch_batch
+    return prime_s, repoll_s, repoll.counts, http_s[0]
 
 
 def main() -> None:
@@ -151,7 +168,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as workdir:
                 stage = poll_stage_round(urls, Path(workdir))
             print(
-                f"poll stage with DuckDB: prime_s={stage[0]:.3f} all_304_s={stage[1]:.3f} counts={stage[2]}"
+                f"poll stage with DuckDB: prime_s={stage[0]:.3f} all_304_s={stage[1]:.3f} "
+                f"(http_s={stage[3]:.3f} other_s={stage[1] - stage[3]:.3f}) counts={stage[2]}"
             )
     cond_s = statistics.median(r["wall_s"] for r in conditional_runs)
     uncond_s = statistics.median(r["wall_s"] for r in unconditional_runs)
