@@ -26,7 +26,8 @@ from transforms.urls import canonicalise_url
 
 # Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.
 POOL_THRESHOLD = 48
-CHUNK_SIZE = 16
+# Pages per worker call: small, so that at a batch's end no worker idles long while the other finishes.
+CHUNK_SIZE = 4
 MIN_WORDS = 20
 
 
