@@ -254,7 +254,7 @@ def test_a_revision_loaded_twice_keeps_one_version(tmp_path):
         assert versions == [("a1", 1, "Ten killed")]
         assert connection.execute("SELECT title FROM articles").fetchall() == [("Twelve killed",)]
         # The insert itself skips a stored (article_id, version).
-        replaced = connection.execute("SELECT * FROM article_versions").arrow()
+        replaced = connection.execute("SELECT * FROM article_versions").to_arrow_table()
         connection.register("replaced_versions", replaced)
         connection.execute(read_sql("insert_article_versions"))
         assert connection.execute("SELECT count(*) FROM article_versions").fetchone() == (1,)
