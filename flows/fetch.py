@@ -198,6 +198,8 @@ async def read_body_bounded(response: httpx.Response, max_body_bytes: int) -> tu
 
 async def drain_body(response: httpx.Response, max_bytes: int) -> None:
     """Read an unwanted body to its end (so the connection can be reused), unless it runs past `max_bytes`."""
+    if response.is_stream_consumed or response.is_closed:
+        return  # already read (a mirrored file's response carries its body): nothing to drain
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         return
@@ -207,7 +209,7 @@ async def drain_body(response: httpx.Response, max_bytes: int) -> None:
             received += len(chunk)
             if received > max_bytes:
                 return  # the connection is closed rather than reused; reading on would cost more
-    except httpx.TransportError:
+    except (httpx.TransportError, httpx.StreamError):
         return  # the answer (status, headers) stands; only the connection is lost
 
 
