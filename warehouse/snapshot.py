@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import write_session
+from warehouse.db import limit_memory, write_session
 from warehouse.fts import build_search_index
 from warehouse.migrate import read_schema_version
 from warehouse.runs import count_runs_changed_since
@@ -100,6 +100,7 @@ def publish_snapshot(db_path: str | Path, wait_s: float = 120.0, on_step: StepCa
         lock_held_s = copy_live_file(db_path, staging, wait_s)
         step("index")
         connection = duckdb.connect(str(staging))
+        limit_memory(connection)  # the search index over every article is the run's largest build
         try:
             indexed = build_search_index(connection)
             record_snapshot_info(connection, db_path, lock_held_s, indexed)
