@@ -18,11 +18,6 @@ _EVIDENCE_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 _MATCHERS_BY_STATE: dict[bytes, TopicMatcher] = {}  # per worker process, by pickled matcher
 
 
-def encode_evidence(evidence: dict[str, Any]) -> str:
-    """The JSON text stored for a tag's evidence (keys sorted, non-ASCII kept)."""
-    return _EVIDENCE_ENCODER.encode(evidence)
-
-
 def find_source_country(countries: dict[str, str], feed_url: str | None, canonical_url: str) -> str | None:
     """The configured country of an article's feed, else of its site; None when neither has one."""
     if not countries:

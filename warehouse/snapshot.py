@@ -100,8 +100,8 @@ def publish_snapshot(db_path: str | Path, wait_s: float = 120.0, on_step: StepCa
         lock_held_s = copy_live_file(db_path, staging, wait_s)
         step("index")
         connection = duckdb.connect(str(staging))
-        limit_memory(connection)  # the search index over every article is the run's largest build
         try:
+            limit_memory(connection)  # the search index over every article is the run's largest build
             indexed = build_search_index(connection)
             record_snapshot_info(connection, db_path, lock_held_s, indexed)
             connection.execute("CHECKPOINT")
