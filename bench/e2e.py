@@ -40,14 +40,17 @@ def time_ingest(sources: str, db: str, force_poll: bool) -> dict[str, Any]:
 
 def run_child(sources: str, db: str, nochange: int) -> dict[str, Any]:
     """The child's work: warm-up, then one ingest or a primed series of no-change re-runs."""
+    from flows.run_settings import local_run_settings
+
     started = time.perf_counter()
-    warm_up()
-    report: dict[str, Any] = {"prefect_start_s": time.perf_counter() - started}
-    if nochange:
-        report["prime"] = time_ingest(sources, db, force_poll=True)
-        report["runs"] = [time_ingest(sources, db, force_poll=True) for _ in range(nochange)]
-    else:
-        report["runs"] = [time_ingest(sources, db, force_poll=False)]
+    with local_run_settings():  # as `newsdesk ingest` runs its flow
+        warm_up()
+        report: dict[str, Any] = {"prefect_start_s": time.perf_counter() - started}
+        if nochange:
+            report["prime"] = time_ingest(sources, db, force_poll=True)
+            report["runs"] = [time_ingest(sources, db, force_poll=True) for _ in range(nochange)]
+        else:
+            report["runs"] = [time_ingest(sources, db, force_poll=False)]
     report["process_s"] = time.perf_counter() - started
     return report
 

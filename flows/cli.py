@@ -68,8 +68,10 @@ def ingest(
 
     load_config(sources)  # fail fast, before Prefect starts, on a bad sources file
     from flows.ingest import ingest as ingest_flow
+    from flows.run_settings import local_run_settings
 
-    summary = ingest_flow(sources=str(sources) if sources else None, db=str(db), force_poll=force_poll)
+    with local_run_settings():
+        summary = ingest_flow(sources=str(sources) if sources else None, db=str(db), force_poll=force_poll)
     console.print(render_table(summary))
 
 

@@ -63,18 +63,20 @@ def backfill(
         raise CliError(str(error)) from error
     load_config(sources)  # a bad sources file fails here, before Prefect starts
     from flows.backfill import backfill as backfill_flow
+    from flows.run_settings import local_run_settings
 
-    summary = backfill_flow(
-        start=start,
-        end=end,
-        mode=mode,
-        archive=archive,
-        sources=str(sources) if sources else None,
-        db=str(db),
-        taxonomy=str(taxonomy) if taxonomy else None,
-        all_hosts=all_hosts,
-        force=force,
-    )
+    with local_run_settings():
+        summary = backfill_flow(
+            start=start,
+            end=end,
+            mode=mode,
+            archive=archive,
+            sources=str(sources) if sources else None,
+            db=str(db),
+            taxonomy=str(taxonomy) if taxonomy else None,
+            all_hosts=all_hosts,
+            force=force,
+        )
     print_summary(summary)
 
 
@@ -102,8 +104,10 @@ def replay(
     if not db.exists():
         raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
     from flows.replay import replay as replay_flow
+    from flows.run_settings import local_run_settings
 
-    summary = replay_flow(since=since_time, sources=str(sources) if sources else None, db=str(db))
+    with local_run_settings():
+        summary = replay_flow(since=since_time, sources=str(sources) if sources else None, db=str(db))
     print_summary(summary)
     console.print(f"failures still open: {summary.get('still_open')}")
 
@@ -127,13 +131,15 @@ def retag(
     if not db.exists():
         raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
     from flows.retag import retag as retag_flow
+    from flows.run_settings import local_run_settings
 
-    summary = retag_flow(
-        taxonomy=str(taxonomy) if taxonomy else None,
-        db=str(db),
-        sources=str(sources) if sources else None,
-        force=force,
-    )
+    with local_run_settings():
+        summary = retag_flow(
+            taxonomy=str(taxonomy) if taxonomy else None,
+            db=str(db),
+            sources=str(sources) if sources else None,
+            force=force,
+        )
     print_summary(summary)
 
 

@@ -1,0 +1,70 @@
+"""Heartbeats: off for flows run on the temporary server of a command-line process, kept everywhere else."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+PROBE = """
+import json
+from prefect import flow
+from prefect.context import FlowRunContext
+from prefect.settings import get_current_settings
+from flows.run_settings import local_run_settings
+
+@flow
+def probe():
+    return get_current_settings().flows.heartbeat_frequency
+
+with local_run_settings():
+    inside = probe()
+outside = get_current_settings().flows.heartbeat_frequency
+print(json.dumps({"inside": inside, "outside": outside}))
+"""
+
+
+def run_probe(tmp_path: Path, **extra: str) -> dict:
+    """Run a real flow under local_run_settings in a fresh process with its own Prefect home."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PREFECT_LOGGING_LEVEL="ERROR", PYTHONPATH=str(REPO), **extra)
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_temporary_server_run_sends_no_heartbeats(tmp_path):
+    seen = run_probe(tmp_path)
+    assert seen == {"inside": None, "outside": 180}
+
+
+def test_heartbeats_kept_for_a_standing_server_or_when_asked(prefect_harness):
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    from flows.run_settings import local_run_settings, wants_heartbeats
+
+    assert get_current_settings().api.url  # the harness is a standing server
+    assert wants_heartbeats()
+    with local_run_settings():
+        assert get_current_settings().flows.heartbeat_frequency == 180
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: 60}), local_run_settings():
+        assert get_current_settings().flows.heartbeat_frequency == 60
+
+
+def test_an_explicit_heartbeat_setting_is_respected_without_a_server(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from flows.run_settings import local_run_settings, wants_heartbeats
+
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert not get_current_settings().api.url
+        assert not wants_heartbeats()
+        monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "45")
+        assert wants_heartbeats()
+        before = get_current_settings().flows.heartbeat_frequency
+        with local_run_settings():
+            assert get_current_settings().flows.heartbeat_frequency == before is not None
