@@ -15,6 +15,8 @@ CASE_RULES = ("cap", "exact", "any")
 AMBIGUITY = ("word", "name", "support", "place")
 DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "seeds" / "taxonomy.yaml"
 DEFAULT_THRESHOLDS = {"country": 1.0, "region": 1.0, "city": 1.0, "org": 1.0, "person": 1.0, "theme": 1.5}
+# LibYAML's safe loader when PyYAML has it: the same documents, read ~8x faster than the pure-Python one.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TOPIC_ID_RE = re.compile(r"^[a-z0-9][a-z0-9:\-]*$")
 TOPIC_KEYS = frozenset(
     {
@@ -108,7 +110,7 @@ def parse_taxonomy(raw: bytes | str, source: str = "<taxonomy>") -> Taxonomy:
     """Build a Taxonomy from YAML text; `source` names the file in error messages."""
     raw_bytes = raw.encode("utf-8") if isinstance(raw, str) else raw
     try:
-        doc = yaml.safe_load(raw_bytes)
+        doc = yaml.load(raw_bytes, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

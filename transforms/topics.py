@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import itertools
 import math
+import pickle
 import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import ahocorasick
 
 from transforms.gazetteer import Place, build_gazetteer, merge_gazetteer, strip_accents
+from transforms.matcher_cache import cache_file_for, read_state, write_state
 from transforms.records import TopicTag
 from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, Alias, Taxonomy, Topic, default_case, load_taxonomy
 
@@ -89,8 +91,7 @@ WORD_RE = re.compile(r"[^\W\d_][\w'’\-]*")
 CAP_WORD_BEFORE_RE = re.compile(r"([^\W\d_][\w'’\-]*) $")
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One reading of a matched surface: which topic (None for an exclusion phrase) and how it may match."""
 
     topic_id: str | None
@@ -103,34 +104,42 @@ class Candidate:
 
 
 class TopicMatcher:
-    """A compiled taxonomy plus gazetteer: the automaton, merged topics, places and per-kind thresholds."""
+    """A compiled taxonomy plus gazetteer: the automata, merged topics, places and per-kind thresholds."""
 
     def __init__(
-        self,
-        taxonomy: Taxonomy,
-        topics: dict[str, Topic],
-        places: dict[str, Place],
-        ascii_automaton: ahocorasick.Automaton,
-        other_automaton: ahocorasick.Automaton,
-        country_ids: dict[str, str],
+        self, taxonomy: Taxonomy, state: dict[str, Any], topics: dict[str, Topic] | None = None
     ) -> None:
         self.taxonomy = taxonomy
         self.version = taxonomy.version
-        self.topics = topics
-        self.places = places
-        # Every form in the spellings its case rule allows: ASCII keys, and keys with other characters.
-        self.ascii_automaton = ascii_automaton
-        self.other_automaton = other_automaton
-        self.country_ids = country_ids
+        # Topics are read only to list them (list_topic_rows) or look one up: a matcher from the disk cache
+        # unpickles them on first use, so that a worker that only tags never pays for them.
+        self._topics = topics
+        self._topics_blob: bytes | None = state.get("topics_blob")
+        self.places: dict[str, Place] = state["places"]
+        # Every form in the spellings its case rule allows: ASCII keys, and keys with other characters. Both
+        # automata store an index into `readings`: (key length, the readings that name a topic).
+        self.ascii_automaton: ahocorasick.Automaton = state["ascii_automaton"]
+        self.other_automaton: ahocorasick.Automaton = state["other_automaton"]
+        self.readings: list[tuple[int, tuple[Candidate, ...]]] = state["readings"]
+        self.country_ids: dict[str, str] = state["country_ids"]
         self.thresholds = taxonomy.thresholds
-        self.order = _children_first(topics)
+        self.order: list[str] = state["order"]
         self.rank = {topic_id: i for i, topic_id in enumerate(self.order)}
-        self.ancestors = {topic_id: _ancestors(topics, topic_id) for topic_id in topics}
-        self.topic_parents = {topic_id: topic.parents for topic_id, topic in topics.items()}
+        self.ancestors: dict[str, tuple[str, ...]] = state["ancestors"]
+        self.topic_parents: dict[str, tuple[str, ...]] = state["topic_parents"]
+        self.topic_thresholds: dict[str, float] = state["topic_thresholds"]
+        self.topic_requires: dict[str, tuple[str, ...]] = state["topic_requires"]
+        self.topic_conflicts: dict[str, tuple[str, ...]] = state["topic_conflicts"]
+        self.cache_file = state.get("cache_file")
         self._context_cache: dict[str, tuple] = {}
-        self.topic_thresholds = {
-            topic_id: self.thresholds.get(topic.kind, 1.0) for topic_id, topic in topics.items()
-        }
+
+    @property
+    def topics(self) -> dict[str, Topic]:
+        """Every topic the matcher can emit (taxonomy and gazetteer), by id."""
+        if self._topics is None:
+            self._topics = pickle.loads(self._topics_blob)
+            self._topics_blob = None
+        return self._topics
 
     def context_of(self, topic_id: str) -> tuple[frozenset, frozenset, frozenset, frozenset]:
         """A topic with its ancestors, and their countries, continents and neighbouring countries (cached)."""
@@ -152,11 +161,12 @@ class TopicMatcher:
         return cached
 
     def __reduce__(self):
-        # Workers (ProcessPoolExecutor) rebuild from the taxonomy data, once per process thanks to the cache.
+        # Workers (ProcessPoolExecutor) get the taxonomy (~50 kB) and rebuild from it: once per process, from
+        # the disk cache when the parent left one there.
         return (build_matcher, (self.taxonomy,))
 
     def __repr__(self) -> str:
-        return f"TopicMatcher(version={self.version!r}, topics={len(self.topics)})"
+        return f"TopicMatcher(version={self.version!r}, topics={len(self.order)})"
 
 
 _BUILD_LOCK = threading.Lock()
@@ -164,17 +174,37 @@ _MATCHERS_BY_VERSION: dict[str, TopicMatcher] = {}
 _MATCHERS_BY_PATH: dict[tuple[str, int, int], TopicMatcher] = {}
 
 
-def build_matcher(taxonomy: Taxonomy) -> TopicMatcher:
-    """Compile a taxonomy and the gazetteer into a matcher; cached per process by taxonomy version."""
+def build_matcher(taxonomy: Taxonomy, use_cache: bool = True) -> TopicMatcher:
+    """Compile a taxonomy and the gazetteer into a matcher, or load it from the disk cache; kept per process
+    by taxonomy version. `use_cache=False` compiles afresh and leaves the disk cache alone."""
+    if not use_cache:
+        return _compile_matcher(taxonomy)
     cached = _MATCHERS_BY_VERSION.get(taxonomy.version)
     if cached is not None:
         return cached
     with _BUILD_LOCK:
         cached = _MATCHERS_BY_VERSION.get(taxonomy.version)
         if cached is None:
-            cached = _compile_matcher(taxonomy)
+            cached = load_or_compile_matcher(taxonomy)
             _MATCHERS_BY_VERSION[taxonomy.version] = cached
     return cached
+
+
+def load_or_compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
+    """The matcher of a taxonomy from its disk cache file; compiled (and the file written) when that file is
+    missing, stale or corrupt. Not kept in memory: build_matcher does that."""
+    path = cache_file_for(taxonomy.version)
+    if path is not None:
+        state = read_state(path, taxonomy.version)
+        if isinstance(state, dict) and state.get("version") == taxonomy.version:
+            state["cache_file"] = path
+            return TopicMatcher(taxonomy, state)
+    matcher = _compile_matcher(taxonomy)
+    if path is not None:
+        state = _stored_state(matcher)
+        if write_state(path, taxonomy.version, state):
+            matcher.cache_file = path
+    return matcher
 
 
 def get_matcher(taxonomy_path: str | Path | None = None) -> TopicMatcher:
@@ -275,24 +305,65 @@ def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
 
     # Two automata: pyahocorasick walks a text several times faster when its keys are all ASCII, and most
     # articles need only those; the other one runs when the text has letters beyond ASCII.
-    ascii_automaton = _make_automaton({k: v for k, v in table.items() if k.isascii()})
-    other_automaton = _make_automaton({k: v for k, v in table.items() if not k.isascii()})
+    readings: list[tuple[int, tuple[Candidate, ...]]] = []
+    ascii_automaton = _make_automaton({k: v for k, v in table.items() if k.isascii()}, readings)
+    other_automaton = _make_automaton({k: v for k, v in table.items() if not k.isascii()}, readings)
     country_ids = dict(gazetteer.country_ids)
     for tid, place in places.items():
         if place.kind == "country" and place.country_code:
             country_ids[place.country_code] = tid
-    return TopicMatcher(taxonomy, topics, places, ascii_automaton, other_automaton, country_ids)
+    state = {
+        "version": taxonomy.version,
+        "places": places,
+        "ascii_automaton": ascii_automaton,
+        "other_automaton": other_automaton,
+        "readings": readings,
+        "country_ids": country_ids,
+        "order": _children_first(topics),
+        "ancestors": {topic_id: _ancestors(topics, topic_id) for topic_id in topics},
+        "topic_parents": {topic_id: topic.parents for topic_id, topic in topics.items()},
+        "topic_thresholds": {
+            topic_id: taxonomy.thresholds.get(topic.kind, 1.0) for topic_id, topic in topics.items()
+        },
+        "topic_requires": {tid: topic.requires_any for tid, topic in topics.items() if topic.requires_any},
+        "topic_conflicts": {tid: topic.conflicts for tid, topic in topics.items() if topic.conflicts},
+    }
+    return TopicMatcher(taxonomy, state, topics)
 
 
-def _make_automaton(table: dict[str, list[Candidate]]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
+def _stored_state(matcher: TopicMatcher) -> dict[str, Any]:
+    """What the disk cache keeps of a compiled matcher: everything but the taxonomy, topics pickled apart."""
+    return {
+        "version": matcher.version,
+        "places": matcher.places,
+        "ascii_automaton": matcher.ascii_automaton,
+        "other_automaton": matcher.other_automaton,
+        "readings": matcher.readings,
+        "country_ids": matcher.country_ids,
+        "order": matcher.order,
+        "ancestors": matcher.ancestors,
+        "topic_parents": matcher.topic_parents,
+        "topic_thresholds": matcher.topic_thresholds,
+        "topic_requires": matcher.topic_requires,
+        "topic_conflicts": matcher.topic_conflicts,
+        "topics_blob": pickle.dumps(matcher.topics, protocol=pickle.HIGHEST_PROTOCOL),
+    }
+
+
+def _make_automaton(
+    table: dict[str, list[Candidate]], readings: list[tuple[int, tuple[Candidate, ...]]]
+) -> ahocorasick.Automaton:
+    """An automaton of integers: each key's value is its index in `readings` (appended to here), so that the
+    automaton pickles as one flat buffer."""
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
     # pyahocorasick tries a node's children in the order they were added: keys added in SCAN_ORDER put the
     # letters that text has most often first (the matches are the same in any order; the scan is faster).
     for key in sorted(table, key=_scan_order_key):
         bucket = table[key]
         bucket.sort(key=lambda c: c.rank)
-        # The value holds the readings that name a topic; none left means an exclusion phrase.
-        automaton.add_word(key, (len(key), tuple(c for c in bucket if c.topic_id is not None)))
+        # The readings that name a topic; none left means an exclusion phrase.
+        automaton.add_word(key, len(readings))
+        readings.append((len(key), tuple(c for c in bucket if c.topic_id is not None)))
     automaton.make_automaton()
     return automaton
 
@@ -423,8 +494,8 @@ def _make_tags(matcher: TopicMatcher, totals: dict[str, list], present: dict) ->
     """TopicTags with their evidence, best first; topics whose required context is absent are dropped."""
     tags = []
     for topic_id, (weight, children) in present.items():
-        topic = matcher.topics[topic_id]
-        if topic.requires_any and not any(r in present and r != topic_id for r in topic.requires_any):
+        requires = matcher.topic_requires.get(topic_id)
+        if requires and not any(r in present and r != topic_id for r in requires):
             continue
         own, forms, count, first_offset, in_title = totals.get(topic_id) or (0.0, {}, 0, None, False)
         own_ok = own >= matcher.topic_thresholds[topic_id]
@@ -457,14 +528,18 @@ def _find_mentions(matcher: TopicMatcher, doc: str, body_start: int) -> tuple[li
     # Offsets stay those of `doc` (one character replaced by one), shifted by the leading space.
     spaced = " " + normalise_separators(doc)
     # iter_long reports the longest matches without overlaps, so "Syria" inside "Syrian" costs no Python work.
+    readings_of = matcher.readings
     if doc.isascii() or not NON_ASCII_LETTER_RE.search(doc):
-        raw = matcher.ascii_automaton.iter_long(spaced)
+        raw = ((end, readings_of[index]) for end, index in matcher.ascii_automaton.iter_long(spaced))
         merged = False
     else:
         both = itertools.chain(
             matcher.ascii_automaton.iter_long(spaced), matcher.other_automaton.iter_long(spaced)
         )
-        raw = sorted(both, key=lambda hit: (hit[0] - hit[1][0], -hit[1][0]))
+        raw = sorted(
+            ((end, readings_of[index]) for end, index in both),
+            key=lambda hit: (hit[0] - hit[1][0], -hit[1][0]),
+        )
         merged = True
     mentions = []
     person_words: set[str] = set()
@@ -675,8 +750,8 @@ def _choose_candidate(
                 continue
             if nxt and nxt[0].isupper() and nxt not in PLACE_FOLLOWERS and not (in_title and title_case):
                 continue
-        topic = matcher.topics[candidate.topic_id]
-        conflicted = any(c in context.topics for c in topic.conflicts)
+        conflicts = matcher.topic_conflicts.get(candidate.topic_id, ())
+        conflicted = any(c in context.topics for c in conflicts)
         if context.supports(candidate.topic_id):
             supported.insert(0, candidate)
         elif cue and not conflicted and candidate.ambiguous != "support":
