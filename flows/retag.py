@@ -6,7 +6,7 @@ import pickle
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +19,19 @@ from prefect.cache_policies import NO_CACHE
 from flows.articles import close_pool, count_workers, get_pool, submit_job
 from flows.config import DEFAULT_DB, load_config
 from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
-from transforms.article_topics import concat_columns, tag_chunk, tag_columns
+from transforms.article_topics import concat_columns, prepare_chunk, prepare_worker, tag_chunk, tag_columns
 from transforms.topics import TopicMatcher, get_matcher
 from warehouse.db import transaction, write_session
 from warehouse.load import SCHEMAS, now_utc
 from warehouse.sql import read_sql
 
 RETAG_BATCH = 1000
-# Stale articles from which tagging goes to the worker pool. Measured on this 2-core machine: a cold pool
-# costs ~1.3 s before its first tag (each worker compiles the matcher), and two busy processes give ~1.6x
-# one core's throughput, not 2x, while the parent keeps reading and writing; one core tags ~4,500 articles/s
-# in-process. The pool wins from ~20,000 articles on an idle machine, and not at all on a loaded one.
+# Stale articles from which the worker pool tags beside this process. A worker gets the matcher from the disk
+# cache (transforms.matcher_cache) in ~0.1 s and this process tags until the workers are ready, so the pool
+# pays from a few hundred articles; below that its start costs more CPU than it saves (measured on 2 cores).
 POOL_MIN_ARTICLES = 20_000
-CHUNK_ARTICLES = 250  # articles per worker call: few calls, yet both workers busy until a batch's end
+CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
+CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
 
 
@@ -143,25 +143,82 @@ def tag_in_process(
         yield ids_of(chunks), concat_columns(tags)
 
 
+class _Batch:
+    """A batch on its way through the shared tagging: its ids and its chunks' tags as they come."""
+
+    __slots__ = ("article_ids", "parts", "missing")
+
+    def __init__(self, article_ids: list[str], chunks: int) -> None:
+        self.article_ids = article_ids
+        self.parts: list[dict[str, list] | None] = [None] * chunks
+        self.missing = chunks
+
+    def fill(self, index: int, tags: dict[str, list]) -> None:
+        """Set the tags of chunk `index`."""
+        self.parts[index] = tags
+        self.missing -= 1
+
+
 def tag_in_pool(
     read: Callable[[], Future], matcher: TopicMatcher, countries: dict[str, str], workers: int
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
-    """Tag batches on the worker pool, a record batch per call; a batch is yielded once the next one is
-    queued, so that the workers tag it while the caller writes."""
+    """Tag batches on the worker pool and here at once; yield (article ids, tag columns) in batch order.
+
+    Chunks are handed out as they come: each ready worker gets up to CHUNKS_PER_WORKER, this process tags
+    the next one itself meanwhile (all of them while the workers start), and at the end it takes back the
+    chunks no worker has begun.
+    """
     pool = get_pool(workers)
-    matcher_state = pickle.dumps(matcher)  # once, not once per call
-    in_flight: deque = deque()
-    upcoming = read()
-    while (chunks := upcoming.result()) is not None:
-        upcoming = read()
-        futures = [submit_job(pool, tag_chunk, matcher_state, chunk, countries) for chunk in chunks]
-        in_flight.append((ids_of(chunks), futures))
-        if len(in_flight) > 1:
-            article_ids, futures = in_flight.popleft()
-            yield article_ids, concat_columns([future.result() for future in futures])
-    while in_flight:
-        article_ids, futures = in_flight.popleft()
-        yield article_ids, concat_columns([future.result() for future in futures])
+    matcher_state = pickle.dumps(matcher)  # once, not once per call: a worker unpickles it once
+    warming = [submit_job(pool, prepare_worker, matcher_state) for _ in range(workers)]
+    ready = 0
+    batches: deque[_Batch] = deque()
+    todo: deque[tuple[_Batch, int, dict[str, list]]] = deque()
+    running: dict[Future, tuple[_Batch, int, dict[str, list]]] = {}
+    upcoming: Future | None = read()
+    try:
+        while True:
+            if upcoming is not None and len(todo) <= workers * CHUNKS_PER_WORKER:
+                chunks = upcoming.result()
+                upcoming = read() if chunks is not None else None
+                if chunks is not None:
+                    batch = _Batch(ids_of(chunks), len(chunks))
+                    batches.append(batch)
+                    todo.extend(
+                        (batch, i, prepare_chunk(c.to_pydict(), countries)) for i, c in enumerate(chunks)
+                    )
+            for future in [future for future in running if future.done()]:
+                batch, index, _ = running.pop(future)
+                batch.fill(index, future.result())
+            if ready < workers:
+                ready = sum(1 for future in warming if future.done() and future.result())
+            while todo and len(running) < ready * CHUNKS_PER_WORKER:
+                item = todo.popleft()
+                running[submit_job(pool, tag_chunk, matcher_state, item[2])] = item
+            while batches and not batches[0].missing:
+                batch = batches.popleft()
+                yield batch.article_ids, concat_columns(batch.parts)
+            if todo:
+                batch, index, columns = todo.popleft()
+                batch.fill(index, tag_columns(matcher, columns))
+            elif running:
+                if not _take_back(running, matcher):
+                    wait(list(running), return_when=FIRST_COMPLETED)
+            elif upcoming is None and not batches:
+                return
+    finally:
+        for future in running:
+            future.cancel()
+
+
+def _take_back(running: dict[Future, tuple[_Batch, int, dict[str, list]]], matcher: TopicMatcher) -> bool:
+    """Tag here the last queued chunk that no worker has begun; False when there is none."""
+    for future in reversed(list(running)):
+        if future.cancel():
+            batch, index, columns = running.pop(future)
+            batch.fill(index, tag_columns(matcher, columns))
+            return True
+    return False
 
 
 def retag_articles(

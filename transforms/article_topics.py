@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import pickle
 from typing import Any
 
 from transforms.topics import TopicMatcher, tag_article
-from transforms.urls import registered_site_of
 
 # The columns a batch of articles comes in (an Arrow result's `to_pydict()`), and the ones its tags leave in.
 ARTICLE_COLUMNS = ("article_id", "title", "text", "feed_url", "canonical_url")
+# What a worker gets: the source country is found beforehand (it needs the URL library, ~0.4 s to import).
+CHUNK_COLUMNS = ("article_id", "title", "text", "source_country")
 TAG_COLUMNS = ("article_id", "topic_id", "score", "evidence", "taxonomy_version")
 
 # The same spelling warehouse.load.to_arrow gives a dict column, so that retagged rows equal ingested ones.
@@ -22,22 +25,41 @@ def find_source_country(countries: dict[str, str], feed_url: str | None, canonic
     """The configured country of an article's feed, else of its site; None when neither has one."""
     if not countries:
         return None
+    from transforms.urls import registered_site_of  # here: a worker that only tags never imports it
+
     return countries.get(feed_url or "") or countries.get(registered_site_of(canonical_url))
 
 
+def prepare_chunk(articles: dict[str, list], countries: dict[str, str]) -> dict[str, list]:
+    """Articles as ARTICLE_COLUMNS -> CHUNK_COLUMNS: each article's source country in place of its URLs."""
+    if countries:
+        source_countries = [
+            find_source_country(countries, feed_url, canonical_url)
+            for feed_url, canonical_url in zip(articles["feed_url"], articles["canonical_url"], strict=True)
+        ]
+    else:
+        source_countries = [None] * len(articles["article_id"])
+    return {
+        "article_id": articles["article_id"],
+        "title": articles["title"],
+        "text": articles["text"],
+        "source_country": source_countries,
+    }
+
+
 def tag_columns(
-    matcher: TopicMatcher, articles: dict[str, list], countries: dict[str, str]
+    matcher: TopicMatcher, articles: dict[str, list], countries: dict[str, str] | None = None
 ) -> dict[str, list]:
-    """Tag articles given as columns (ARTICLE_COLUMNS); return their `article_topics` rows as TAG_COLUMNS."""
+    """Tag articles given as columns (ARTICLE_COLUMNS, or CHUNK_COLUMNS with their source countries); return
+    their `article_topics` rows as TAG_COLUMNS."""
+    if "source_country" not in articles:
+        articles = prepare_chunk(articles, countries or {})
     article_ids: list[str] = []
     topic_ids: list[str] = []
     scores: list[float] = []
     evidence: list[str] = []
     encode = _EVIDENCE_ENCODER.encode
-    for article_id, title, text, feed_url, canonical_url in zip(
-        *(articles[column] for column in ARTICLE_COLUMNS), strict=True
-    ):
-        country = find_source_country(countries, feed_url, canonical_url)
+    for article_id, title, text, country in zip(*(articles[column] for column in CHUNK_COLUMNS), strict=True):
         for tag in tag_article(matcher, title, text, source_country=country):
             article_ids.append(article_id)
             topic_ids.append(tag.topic_id)
@@ -52,13 +74,28 @@ def tag_columns(
     }
 
 
-def tag_chunk(matcher_state: bytes, articles: Any, countries: dict[str, str]) -> dict[str, list]:
-    """Worker entry: tag_columns on an Arrow record batch (or column dict), with the pickled matcher."""
+def load_matcher(matcher_state: bytes) -> TopicMatcher:
+    """The matcher of a pickled TopicMatcher, unpickled once per process (from the disk cache when it can)."""
     matcher = _MATCHERS_BY_STATE.get(matcher_state)
-    if matcher is None:  # a TopicMatcher pickles as its taxonomy: compiled here once per version
+    if matcher is None:
         matcher = _MATCHERS_BY_STATE[matcher_state] = pickle.loads(matcher_state)
+        # Its few hundred thousand objects live as long as the process: out of the cyclic collector's walks.
+        gc.freeze()
+    return matcher
+
+
+def prepare_worker(matcher_state: bytes) -> int:
+    """Worker warm-up: load the matcher before the first chunk comes; returns the process id."""
+    load_matcher(matcher_state)
+    return os.getpid()
+
+
+def tag_chunk(
+    matcher_state: bytes, articles: Any, countries: dict[str, str] | None = None
+) -> dict[str, list]:
+    """Worker entry: tag_columns on a column dict (or an Arrow record batch), with the pickled matcher."""
     columns = articles if isinstance(articles, dict) else articles.to_pydict()
-    return tag_columns(matcher, columns, countries)
+    return tag_columns(load_matcher(matcher_state), columns, countries)
 
 
 def concat_columns(parts: list[dict[str, list]], columns: tuple[str, ...] = TAG_COLUMNS) -> dict[str, list]:

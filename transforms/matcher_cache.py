@@ -14,8 +14,9 @@ import logging
 import os
 import pickle
 import sys
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import ahocorasick
 CACHE_ENV = "NEWSDESK_MATCHER_CACHE"  # a directory; empty, "0" or "off" turns the cache off
 CACHE_FORMAT = "1"
 MAGIC = b"newsdesk-matcher\n"
-KEY_CHARS = 64
+CHECKSUM_CHARS = 8  # CRC-32 of the payload, in hex: a flipped byte anywhere reads as damage (~10 ms)
 # The modules whose code decides what a compiled matcher holds: a change to any of them is a new key.
 SOURCE_MODULES = ("topics.py", "gazetteer.py", "taxonomy.py", "matcher_cache.py")
 KEEP_FILES = 8  # files a folder keeps (most recently written); each is ~12 MB
@@ -64,31 +65,34 @@ def read_state(path: Path, version: str) -> Any | None:
         data = path.read_bytes()
     except OSError:
         return None
-    header = MAGIC + compute_cache_key(version).encode() + b"\n"
-    if not data.startswith(header):
+    key = MAGIC + compute_cache_key(version).encode() + b" "
+    header_end = len(key) + CHECKSUM_CHARS + 1
+    payload = memoryview(data)[header_end:]
+    if not data.startswith(key) or data[len(key) : header_end] != _checksum_line(payload):
         _logger.info("matcher cache %s is of another key or damaged: rebuilding it", path)
         return None
     try:
         with _collector_paused():
-            return pickle.loads(memoryview(data)[len(header) :])
-    except Exception as error:  # any damage in the payload: the caller compiles the matcher again
+            return pickle.loads(payload)
+    except Exception as error:  # any damage the checksum missed: the caller compiles the matcher again
         _logger.warning("matcher cache %s is unreadable (%s): rebuilding it", path, type(error).__name__)
         return None
 
 
 def write_state(path: Path, version: str, state: Any) -> bool:
     """Store `state` for `version` in `path` atomically (no reader sees half a file); False on failure."""
-    header = MAGIC + compute_cache_key(version).encode() + b"\n"
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         path.parent.mkdir(parents=True, exist_ok=True)
         with temporary.open("wb") as handle:
-            handle.write(header)
-            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.write(MAGIC + compute_cache_key(version).encode() + b" " + _checksum_line(payload))
+            handle.write(payload)
         os.replace(temporary, path)
     except (OSError, pickle.PicklingError) as error:
         _logger.warning("cannot write matcher cache %s: %s", path, error)
-        temporary.unlink(missing_ok=True)
+        with suppress(OSError):  # nothing was written there
+            temporary.unlink(missing_ok=True)
         return False
     prune_cache(path.parent)
     return True
@@ -121,6 +125,10 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _checksum_line(payload: bytes | memoryview) -> bytes:
+    return b"%08x\n" % zlib.crc32(payload)
 
 
 @cache

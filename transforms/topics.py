@@ -130,7 +130,8 @@ class TopicMatcher:
         self.topic_thresholds: dict[str, float] = state["topic_thresholds"]
         self.topic_requires: dict[str, tuple[str, ...]] = state["topic_requires"]
         self.topic_conflicts: dict[str, tuple[str, ...]] = state["topic_conflicts"]
-        self.cache_file = state.get("cache_file")
+        self.cache_file: Path | None = state.get("cache_file")  # the disk cache file that holds it, if any
+        self.from_cache = self.cache_file is not None  # loaded from that file rather than compiled here
         self._context_cache: dict[str, tuple] = {}
 
     @property
