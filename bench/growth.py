@@ -13,11 +13,11 @@ import hashlib
 import random
 import statistics
 import time
-import zlib
 from pathlib import Path
 
 from flows.articles import PageJob, PageOutcome, build_articles
 from flows.batches import BatchPlan, entry_row, load_plan
+from transforms.page_bodies import ZSTD, compress_body
 from transforms.records import FeedEntry
 from warehouse.db import write_session
 from warehouse.load import LoadBatch, now_utc
@@ -49,9 +49,10 @@ SELECT 'http://stored.example/feed.xml', 'stored-' || i, 'http://stored.example/
 INSERT INTO article_refs (article_id, feed_url, guid, url, seen_at)
 SELECT 'stored-' || i, 'http://stored.example/feed.xml', 'stored-' || i, 'http://stored.example/a/' || i,
     now()::TIMESTAMP FROM range($count) AS t(i);
-INSERT INTO raw_pages (url, final_url, status, content_type, fetched_at, body_zlib, body_bytes, body_hash, run_id)
+INSERT INTO raw_pages (url, final_url, status, content_type, fetched_at, body_compressed, body_codec, body_bytes,
+    body_hash, run_id)
 SELECT 'http://stored.example/a/' || i, 'http://stored.example/a/' || i, 200, 'text/html', now()::TIMESTAMP,
-    encode(repeat('x', 64)), 64, md5('page-' || i), 'bench-fill' FROM range($count) AS t(i);
+    encode(repeat('x', 64)), 'zstd', 64, md5('page-' || i), 'bench-fill' FROM range($count) AS t(i);
 """
 
 # With the near-duplicate tables present, stored articles get signatures and band hashes that match nothing new.
@@ -124,7 +125,8 @@ def make_plan(entries: list[FeedEntry], bodies: list[bytes], run_id: str) -> Bat
         plan.entries_by_url[entry.link] = [entry]
         plan.load.raw_pages.append({
             "url": entry.link, "final_url": entry.link, "status": 200, "content_type": "text/html",
-            "fetched_at": seen_at, "body_zlib": zlib.compress(body, 6), "body_bytes": len(body),
+            "fetched_at": seen_at, "body_compressed": compress_body(body), "body_codec": ZSTD,
+            "body_bytes": len(body),
             "body_hash": hashlib.sha256(body).hexdigest(), "run_id": run_id,
         })
     return plan

@@ -7,7 +7,6 @@ import ctypes.util
 import multiprocessing
 import os
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from transforms.extract import EXTRACTOR_VERSION, extract_page
 from transforms.hashing import hash_content, make_article_id
 from transforms.near_dupes import compute_minhash
 from transforms.outlets import outlet_of
+from transforms.page_bodies import decompress_body
 from transforms.records import Article
 from transforms.syndication import detect_wire_credit
 from transforms.topics import get_matcher, tag_article
@@ -42,7 +42,7 @@ class PageJob:
 
     url: str
     final_url: str
-    body: bytes | None = None  # the raw page; or, smaller in memory and on the way to a worker, body_zlib
+    body: bytes | None = None  # the raw page; or, smaller in memory and on the way to a worker, compressed
     feed_url: str | None = None
     guid: str | None = None
     entry_title: str | None = None
@@ -50,13 +50,16 @@ class PageJob:
     language: str | None = None
     country: str | None = None
     content_type: str | None = None  # the HTTP Content-Type, whose charset decides the decoding
-    body_zlib: bytes | None = None  # the raw page, zlib-compressed, when `body` is not given
+    body_compressed: bytes | None = None  # the raw page compressed with body_codec, when `body` is not given
+    body_codec: str | None = None  # see transforms/page_bodies.py; None: zlib (pages stored before 0005)
 
     def read_body(self) -> bytes:
         """The raw page bytes."""
         if self.body is not None:
             return self.body
-        return zlib.decompress(self.body_zlib) if self.body_zlib is not None else b""
+        if self.body_compressed is None:
+            return b""
+        return decompress_body(self.body_compressed, self.body_codec)
 
 
 @dataclass(slots=True)

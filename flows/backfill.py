@@ -282,7 +282,8 @@ def rebuild_job(page: dict[str, Any], context: DayContext) -> PageJob:
         PageJob(
             url=page["url"],
             final_url=page["final_url"],
-            body_zlib=page["body_zlib"],  # decompressed in the worker
+            body_compressed=page["body_compressed"],  # decompressed in the worker
+            body_codec=page["body_codec"],
             feed_url=page["feed_url"],
             guid=page["guid"],
             entry_title=page["entry_title"],

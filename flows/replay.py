@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.articles import build_articles, close_pool
 from flows.backfill import DayContext, complete_job, damage_row, process_records
-from flows.batches import collect_pages, load_plan, plan_batch
+from flows.batches import PackedBody, collect_pages, load_plan, plan_batch
 from flows.config import DEFAULT_DB, Config, FeedSource, load_config
 from flows.fetch import FetchResult, FetchSettings, fetch_batch
 from flows.ingest import make_fetch_settings
@@ -114,10 +114,10 @@ def rebuild_entries(db_path: Path, failures: list[dict[str, Any]]) -> list[FeedE
     return entries
 
 
-def stored_results(db_path: Path, urls: list[str]) -> dict[str, FetchResult]:
-    """FetchResults for the URLs whose raw page is stored, so they are rebuilt without fetching."""
+def stored_results(db_path: Path, urls: list[str]) -> tuple[dict[str, FetchResult], dict[str, PackedBody]]:
+    """FetchResults for the URLs whose raw page is stored, with their bodies as stored (still compressed)."""
     table = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
-    results = {}
+    results, bodies = {}, {}
     for page in select_rows(db_path, "select_stored_pages", "wanted_urls", table):
         results[page["url"]] = FetchResult(
             url=page["url"],
@@ -125,13 +125,16 @@ def stored_results(db_path: Path, urls: list[str]) -> dict[str, FetchResult]:
             final_url=page["final_url"],
             status=page["status"],
             headers={"content-type": page["content_type"] or ""},
-            body_zlib=page["body_zlib"],  # decompressed in the worker
+            body=b"",  # the body travels compressed in `bodies`, as a fetched one does
             elapsed_ms=0.0,
             fetched_at=page["fetched_at"],
             error_class=None,
             error=None,
         )
-    return results
+        bodies[page["url"]] = PackedBody(
+            page["body_compressed"], page["body_bytes"], page["body_hash"], page["body_codec"]
+        )
+    return results, bodies
 
 
 def replay_entries(
@@ -143,13 +146,13 @@ def replay_entries(
         return counts
     plan = plan_batch(entries, context.db_path, context.run_id)
     urls = [request.url for request in plan.requests]
-    stored = stored_results(context.db_path, urls) if prefer_stored else {}
+    stored, packed = stored_results(context.db_path, urls) if prefer_stored else ({}, {})
     to_fetch = [request for request in plan.requests if request.url not in stored]
     fetched = {result.url: result for result in fetch_batch(to_fetch, settings)} if to_fetch else {}
     results = [stored.get(url) or fetched[url] for url in urls]
     counts["pages_from_store"] = sum(1 for url in urls if url in stored)
     counts["pages_fetched"] = len(fetched)
-    jobs = [complete_job(job, context) for job in collect_pages(plan, results, context.config)]
+    jobs = [complete_job(job, context) for job in collect_pages(plan, results, context.config, packed)]
     outcomes = build_articles(jobs, context.taxonomy_path, workers=context.config.workers)
     counts.update({f"loaded_{k}": v for k, v in load_plan(plan, outcomes, context.db_path).items()})
     counts.update({f"failed_{k}": v for k, v in count_failure_rows(plan.load.failures).items()})

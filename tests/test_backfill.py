@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import zlib
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 
 from flows.backfill import BackfillError, backfill, validate_window
 from flows.warc import read_warc
+from transforms.page_bodies import ZSTD, decompress_body
 from transforms.topics import get_matcher
 
 REPO = Path(__file__).resolve().parent.parent
@@ -197,3 +199,19 @@ def test_cli_rejects_a_bad_date_before_anything_runs(tmp_path, capsys) -> None:
     assert main(["backfill", "--start", "2016-05-32", "--end", "2016-06-01", "--db", str(db)]) == 2
     assert "start: '2016-05-32' is not a date" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_reprocess_reads_pages_stored_with_zlib_before_codecs(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), archive=str(ARCHIVE), db=str(db))
+    texts = dict(query(db, "SELECT article_id, text FROM articles"))
+    assert query(db, "SELECT DISTINCT body_codec FROM raw_pages") == [("zstd",)]
+    with duckdb.connect(str(db)) as connection:
+        # Every page as an older newsdesk stored it: zlib bytes, marked 'zlib' by migration 0005.
+        for url, body in connection.execute("SELECT url, body_compressed FROM raw_pages").fetchall():
+            connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib' WHERE url = ?",
+                               [zlib.compress(decompress_body(body, ZSTD), 6), url])
+        connection.execute("UPDATE articles SET extractor_version = 'old', text = 'stale text'")
+    summary = backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), mode="reprocess", db=str(db))
+    assert summary["counts"]["articles_rebuilt"] == len(texts) > 1
+    assert dict(query(db, "SELECT article_id, text FROM articles")) == texts

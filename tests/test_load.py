@@ -149,7 +149,8 @@ def page_row(url, body):
         "status": 200,
         "content_type": "text/html",
         "fetched_at": datetime(2016, 6, 1),
-        "body_zlib": body,
+        "body_compressed": body,
+        "body_codec": "zstd",
         "body_bytes": len(body),
         "body_hash": "h",
         "run_id": "r1",
@@ -276,7 +277,7 @@ def test_refetched_page_replaces_the_stored_one(connection):
         "r2", raw_pages=[page_row("https://a.example/1", b"v2"), page_row("https://a.example/1", b"v3")]
     )
     assert load_batch(connection, refetch)["raw_pages"] == 0
-    assert connection.execute("SELECT body_zlib FROM raw_pages").fetchall() == [(b"v2",)]  # the batch's first
+    assert connection.execute("SELECT body_compressed FROM raw_pages").fetchall() == [(b"v2",)]  # the batch's first
 
 
 def test_unknown_conflict_rule_is_refused(connection):

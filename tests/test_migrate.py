@@ -1,8 +1,11 @@
 """Migrations bring an empty file to the current schema, are idempotent, and refuse a newer database."""
 
+import zlib
+
 import duckdb
 import pytest
 
+from transforms.page_bodies import decompress_body
 from warehouse.migrate import SchemaError, apply_migrations, list_migrations, read_schema_version
 
 
@@ -108,23 +111,29 @@ def key_constraints(connection) -> dict[str, set[str]]:
     return found
 
 
+def migrate_up_to(connection, tmp_path, monkeypatch, version: int) -> int:
+    """Apply the migrations up to `version` only, as an older newsdesk did."""
+    old_dir = tmp_path / f"migrations_upto_{version}"
+    old_dir.mkdir(exist_ok=True)
+    for number, _, path in list_migrations():
+        if number <= version:
+            (old_dir / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    with monkeypatch.context() as patch:
+        patch.setattr("warehouse.migrate.MIGRATIONS_DIR", old_dir)
+        return apply_migrations(connection)
+
+
 @pytest.fixture
 def version_3_warehouse(tmp_path, monkeypatch):
     """A warehouse file migrated to version 3 only, holding a row or two in every table."""
-    old_dir = tmp_path / "migrations_upto_3"
-    old_dir.mkdir()
-    for version, _, path in list_migrations():
-        if version <= 3:
-            (old_dir / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     path = tmp_path / "w.duckdb"
-    with monkeypatch.context() as patch, duckdb.connect(str(path)) as connection:
-        patch.setattr("warehouse.migrate.MIGRATIONS_DIR", old_dir)
-        assert apply_migrations(connection) == 3
+    with duckdb.connect(str(path)) as connection:
+        assert migrate_up_to(connection, tmp_path, monkeypatch, 3) == 3
         connection.execute(VERSION_3_ROWS)
     return path
 
 
-def test_version_3_warehouse_keeps_every_row_when_unkeyed(version_3_warehouse):
+def test_version_3_warehouse_keeps_every_row_when_unkeyed(version_3_warehouse, tmp_path, monkeypatch):
     with duckdb.connect(str(version_3_warehouse)) as connection:
         tables = [row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         tables.remove("schema_version")
@@ -133,7 +142,7 @@ def test_version_3_warehouse_keeps_every_row_when_unkeyed(version_3_warehouse):
         assert set(UNKEYED_TABLES) <= key_constraints(connection).keys()
     assert all(before[t] for t in UNKEYED_TABLES)
     with duckdb.connect(str(version_3_warehouse)) as connection:
-        assert apply_migrations(connection) == list_migrations()[-1][0] >= 4
+        assert migrate_up_to(connection, tmp_path, monkeypatch, 4) == 4
         assert {t: table_rows(connection, t) for t in tables} == before
         assert column_definitions(connection) == columns_before  # names, order, types, NOT NULL, defaults
         assert not set(UNKEYED_TABLES) & key_constraints(connection).keys()
@@ -155,4 +164,34 @@ def test_unkeyed_tables_still_refuse_missing_keys(tmp_path):
         with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
             connection.execute(
                 "INSERT INTO entries (feed_url, first_seen_at, run_id) VALUES ('f', now(), 'r')"
+            )
+
+
+def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(version_3_warehouse, tmp_path, monkeypatch):
+    page = b"<html><body><p>An Aleppo page stored by an older newsdesk.</p></body></html>"
+    with duckdb.connect(str(version_3_warehouse)) as connection:
+        migrate_up_to(connection, tmp_path, monkeypatch, 4)
+        connection.execute(
+            "INSERT INTO raw_pages VALUES ('http://a.example/2', 'http://a.example/2', 200, 'text/html', "
+            "'2016-05-04 09:00', ?, ?, 'h2', 'r1')",
+            [zlib.compress(page, 1), len(page)],
+        )
+        other_rows = {t: table_rows(connection, t) for t in ("articles", "entries", "article_topics")}
+    with duckdb.connect(str(version_3_warehouse)) as connection:
+        assert apply_migrations(connection) == list_migrations()[-1][0] >= 5
+        rows = connection.execute(
+            "SELECT url, body_codec, body_compressed FROM raw_pages ORDER BY url"
+        ).fetchall()
+        assert [(url, codec) for url, codec, _ in rows] == [
+            ("http://a.example/1", "zlib"),
+            ("http://a.example/2", "zlib"),
+        ]
+        assert rows[0][2] == b"\x78\x9c"  # the stored bytes are left as they were
+        assert decompress_body(rows[1][2], rows[1][1]) == page
+        assert {t: table_rows(connection, t) for t in other_rows} == other_rows
+        # a new row must say how its body is compressed
+        with pytest.raises(duckdb.ConstraintException, match="body_codec"):
+            connection.execute(
+                "INSERT INTO raw_pages (url, final_url, status, fetched_at, body_compressed, body_bytes, "
+                "body_hash, run_id) VALUES ('u', 'u', 200, now(), 'x'::BLOB, 1, 'h', 'r')"
             )

@@ -120,11 +120,11 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
     """The fetch hook packs each body as it arrives; the batch holds only compressed bodies, and the ledger the
     decoded sizes."""
     import hashlib
-    import zlib
 
     from flows.batches import collect_pages, make_page_packer, plan_batch
     from flows.config import load_config
     from flows.fetch import FetchSettings, fetch_batch
+    from transforms.page_bodies import ZSTD, decompress_body
     from warehouse.db import write_session
     from warehouse.migrate import apply_migrations
 
@@ -149,7 +149,9 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
     assert packed == {}  # handed over to the batch
     for index, (job, row, fetched) in enumerate(zip(jobs, plan.load.raw_pages, plan.load.fetches, strict=True)):
         raw = site.page_body(index)
-        assert job.body is None and job.body_zlib is row["body_zlib"]  # one compressed copy, shared
-        assert job.read_body() == raw == zlib.decompress(row["body_zlib"])
+        assert job.body is None and job.body_compressed is row["body_compressed"]  # one compressed copy, shared
+        assert job.body_codec == row["body_codec"] == ZSTD
+        assert job.read_body() == raw == decompress_body(row["body_compressed"], ZSTD)
+        assert len(row["body_compressed"]) < len(raw) / 2
         assert row["body_bytes"] == fetched["bytes"] == len(raw)
         assert row["body_hash"] == hashlib.sha256(raw).hexdigest()

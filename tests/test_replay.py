@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import zlib
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from flows.backfill import backfill
 from flows.ingest import ingest
 from flows.replay import replay
 from flows.warc import read_warc
+from transforms.page_bodies import ZSTD, decompress_body
 
 REPO = Path(__file__).resolve().parent.parent
 MONTH = REPO / "seeds" / "archive" / "2016" / "05"
@@ -70,3 +73,48 @@ def test_replay_reads_a_repaired_warc_record(prefect_harness, tmp_path) -> None:
     summary = replay(db=str(db))
     assert summary["still_open"] == 0
     assert query(db, "SELECT count(*) FROM articles") == [(1,)]
+
+
+def forget_article(db: Path, article_id: str) -> None:
+    """Remove an article from every table that names it, as if it had never been built."""
+    with duckdb.connect(str(db)) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'article_id' "
+            "AND table_name IN (SELECT table_name FROM duckdb_tables())").fetchall()]
+        for table in tables:
+            connection.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+
+
+def test_replay_rebuilds_failed_pages_from_their_stored_bodies_of_either_codec(
+    prefect_harness, seed_site, tmp_path
+) -> None:
+    db = tmp_path / "news.duckdb"
+    ingest(sources=str(seed_site.sources_path), db=str(db))
+    stored = query(db, "SELECT a.article_id, a.url, a.feed_url, e.guid, a.text, a.content_hash, r.body_compressed "
+                       "FROM articles a JOIN raw_pages r USING (url) JOIN entries e ON e.link = a.url "
+                       "ORDER BY a.url LIMIT 2")
+    assert len(stored) == 2
+    zstd_row, old_row = stored
+    with duckdb.connect(str(db)) as connection:
+        # The second page as an older newsdesk stored it: zlib, which migration 0005 marked as such.
+        connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib' WHERE url = ?",
+                           [zlib.compress(decompress_body(old_row[6], ZSTD), 1), old_row[1]])
+        for _, url, feed_url, guid, *_ in stored:
+            connection.execute(
+                "INSERT INTO failures VALUES ('r0', 'extract', ?, ?, 'extract_error', 'a worker crashed', ?, now(), NULL)",
+                [url, feed_url, json.dumps({"guid": guid, "link": url})])
+    for row in stored:
+        forget_article(db, row[0])
+    urls = "', '".join(row[1] for row in stored)
+    fetched_before = query(db, f"SELECT count(*) FROM fetches WHERE kind = 'page' AND url IN ('{urls}')")
+
+    summary = replay(sources=str(seed_site.sources_path), db=str(db))
+
+    assert summary["counts"]["pages_from_store"] == 2
+    # nothing refetched
+    assert query(db, f"SELECT count(*) FROM fetches WHERE kind = 'page' AND url IN ('{urls}')") == fetched_before
+    for article_id, url, _, _, text, content_hash, _ in stored:
+        assert query(db, f"SELECT article_id, text, content_hash FROM articles WHERE url = '{url}'") == [
+            (article_id, text, content_hash)]
+        assert query(db, f"SELECT resolved_at IS NOT NULL FROM failures WHERE url = '{url}' AND stage = 'extract'") == [
+            (True,)]

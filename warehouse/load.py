@@ -54,10 +54,11 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("status", pa.int32()),
             ("content_type", STR),
             ("fetched_at", TS),
-            ("body_zlib", pa.binary()),
+            ("body_compressed", pa.binary()),
             ("body_bytes", pa.int64()),
             ("body_hash", STR),
             ("run_id", STR),
+            ("body_codec", STR),
         ]
     ),
     "articles": pa.schema(

@@ -3,7 +3,8 @@
 SELECT
     r.url,
     r.final_url,
-    r.body_zlib,
+    r.body_compressed,
+    r.body_codec,
     a.article_id,
     a.feed_url,
     e.guid,
