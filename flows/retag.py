@@ -6,7 +6,7 @@ import pickle
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ POOL_MIN_ARTICLES = 20_000
 CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
+# select_articles_to_tag's columns when every stored article is to be tagged (a forced retag of all).
+ALL_ARTICLES_SQL = "SELECT article_id, title, text, feed_url, canonical_url FROM articles"
 
 
 def select_stale_articles(
@@ -69,6 +71,9 @@ def stream_articles(
     """Id, title, text and origin of these articles, read in one scan and streamed as record batches."""
     # One scan for the whole run: a join per batch would read every article's text once per batch. Each
     # record batch owns its buffers, so that one pickles to a worker without the others.
+    (stored,) = connection.execute("SELECT count(*) FROM articles").fetchone()
+    if len(article_ids) == stored:  # the ids are distinct stored ids: all of them, so no join (~2x faster)
+        return connection.execute(ALL_ARTICLES_SQL).to_arrow_reader(rows_per_chunk)
     connection.register("candidate_articles", id_table(article_ids))
     return connection.execute(read_sql("select_articles_to_tag")).to_arrow_reader(rows_per_chunk)
 
@@ -159,8 +164,20 @@ class _Batch:
         self.missing -= 1
 
 
+def start_workers(matcher: TopicMatcher, workers: int) -> tuple[Executor, bytes, list[Future]]:
+    """Start the worker pool and have each worker load the matcher; return the pool, the pickled matcher
+    and the warm-up futures (not awaited: the caller reads the first articles meanwhile)."""
+    pool = get_pool(workers)
+    matcher_state = pickle.dumps(matcher)  # once, not once per call: a worker unpickles it once
+    return pool, matcher_state, [submit_job(pool, prepare_worker, matcher_state) for _ in range(workers)]
+
+
 def tag_in_pool(
-    read: Callable[[], Future], matcher: TopicMatcher, countries: dict[str, str], workers: int
+    read: Callable[[], Future],
+    matcher: TopicMatcher,
+    countries: dict[str, str],
+    workers: int,
+    started: tuple[Executor, bytes, list[Future]] | None = None,
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
     """Tag batches on the worker pool and here at once; yield (article ids, tag columns) in batch order.
 
@@ -168,9 +185,7 @@ def tag_in_pool(
     the next one itself meanwhile (all of them while the workers start), and at the end it takes back the
     chunks no worker has begun.
     """
-    pool = get_pool(workers)
-    matcher_state = pickle.dumps(matcher)  # once, not once per call: a worker unpickles it once
-    warming = [submit_job(pool, prepare_worker, matcher_state) for _ in range(workers)]
+    pool, matcher_state, warming = started or start_workers(matcher, workers)
     ready = 0
     batches: deque[_Batch] = deque()
     todo: deque[tuple[_Batch, int, dict[str, list]]] = deque()
@@ -245,6 +260,7 @@ def retag_articles(
         workers = count_workers(workers)
         if use_pool is None:
             use_pool = workers > 1 and len(stale) >= POOL_MIN_ARTICLES
+        started = start_workers(matcher, workers) if use_pool else None  # they start while we read
         reader = connection.cursor()  # streams the articles while `connection` writes their tags
         # One thread does all the warehouse work from here: it reads the next batch and writes the last one
         # while this thread (or the pool) tags; DuckDB lets go of the GIL while it works.
@@ -257,7 +273,7 @@ def retag_articles(
                     return warehouse.submit(next, batches, None)
 
                 if use_pool:
-                    tagged = tag_in_pool(read, matcher, countries, workers)
+                    tagged = tag_in_pool(read, matcher, countries, workers, started)
                 else:
                     tagged = tag_in_process(read, matcher, countries)
                 counts.update(write_tags(warehouse, connection, tagged, matcher.version))
