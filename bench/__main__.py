@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python -m bench [--pages 2000] [--runs 3] [--quick] [--parts floor,e2e,peer,nochange,growth,retag]
 Prints the table, writes it to bench/results/latest.md and ends with one line
-`bench: e2e_vs_floor=R vs_peer=R nochange_s=S dedup_growth=R retag_per_s=N peak_rss_mb=N`.
+`bench: e2e_vs_floor=R vs_peer=R nochange_s=S dedup_growth=R retag_per_s=N peak_rss_mb=N peak_pss_mb=N`.
 See docs/benchmarks.md for what each figure means and the aims.
 """
 
@@ -74,12 +74,15 @@ def run_e2e(figures: Figures, sources: Path, work: Path, prefect_home: Path, run
     figures.e2e_with_start_per_s.append(pages / result.report["process_s"])
     figures.prefect_start_s.append(result.report["prefect_start_s"])
     figures.peak_rss_mb.append(result.peak_rss_mb)
+    figures.peak_pss_mb.append(result.peak_pss_mb)
     figures.peak_processes = result.extra["peak_processes"]
+    figures.peak_pss_processes = result.extra["peak_pss_processes"]
     for stage, seconds in stage_seconds(counts).items():
         figures.stage_s.setdefault(stage, []).append(seconds)
     figures.stage_s.setdefault("whole flow", []).append(flow_s)
     print(f"  e2e run {run}: {pages} pages, {articles} articles in {flow_s:.1f} s "
-          f"(+{result.report['prefect_start_s']:.1f} s Prefect start), peak {result.peak_rss_mb:.0f} MiB")
+          f"(+{result.report['prefect_start_s']:.1f} s Prefect start), peak PSS {result.peak_pss_mb:.0f} MiB "
+          f"(RSS {result.peak_rss_mb:.0f})")
     return db
 
 

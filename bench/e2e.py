@@ -57,12 +57,13 @@ def run_child(sources: str, db: str, nochange: int) -> dict[str, Any]:
 
 @dataclass
 class ChildResult:
-    """What one child run reported, plus its wall time and its process tree's peak memory."""
+    """What one child run reported, plus its wall time and its process tree's peak memory (summed RSS and PSS)."""
 
     report: dict[str, Any]
     wall_s: float
     peak_rss_mb: float
     log_path: Path
+    peak_pss_mb: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,7 +96,8 @@ def run_ingest_child(sources: Path, db: Path, work: Path, prefect_home: Path, no
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise RuntimeError(f"bench child {label} failed with exit code {code}; log tail:\n{tail}")
     return ChildResult(json.loads(out.read_text(encoding="utf-8")), wall_s, sampler.peak_mb, log_path,
-                       {"peak_processes": sampler.peak_processes})
+                       sampler.peak_pss_mb, {"peak_processes": sampler.peak_processes,
+                                              "peak_pss_processes": sampler.peak_pss_processes})
 
 
 def main() -> None:
