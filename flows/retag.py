@@ -26,10 +26,12 @@ from warehouse.load import SCHEMAS, now_utc
 from warehouse.sql import read_sql
 
 RETAG_BATCH = 1000
-# Stale articles from which the worker pool tags beside this process. A worker gets the matcher from the disk
-# cache (transforms.matcher_cache) in ~0.1 s and this process tags until the workers are ready, so the pool
-# pays from a few hundred articles; below that its start costs more CPU than it saves (measured on 2 cores).
-POOL_MIN_ARTICLES = 20_000
+# Stale articles from which worker processes tag beside this one. A worker gets the matcher from the disk
+# cache (transforms.matcher_cache): ~0.18 s of CPU from spawn to ready, where compiling it took ~1.1 s, and
+# this process tags until it is ready. Estimated from those CPU figures, on an idle 2-core machine one worker
+# pays back its start from ~1,500 articles (two busy processes give ~1.6x one core); measured on a machine
+# whose cores other jobs kept busy, it did not pay even at 10,000 (within noise). 5,000 keeps that loss small.
+POOL_MIN_ARTICLES = 5_000
 CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
@@ -248,8 +250,9 @@ def retag_articles(
 ) -> Counter[str]:
     """Re-tag every stale article (all, or among `candidates`), one transaction per batch; return counts.
 
-    Many stale articles are tagged on the run's worker pool (`workers`, 0: one per core); `use_pool` forces
-    the choice. The pool is left running for the caller to close (flows.articles.close_pool).
+    From POOL_MIN_ARTICLES stale articles, worker processes tag beside this one (`workers` taggers in all,
+    0: one per core); `use_pool` forces the choice. The pool is left running for the caller to close
+    (flows.articles.close_pool).
     """
     counts: Counter[str] = Counter()
     with write_session(db_path) as connection:
@@ -260,6 +263,8 @@ def retag_articles(
         workers = count_workers(workers)
         if use_pool is None:
             use_pool = workers > 1 and len(stale) >= POOL_MIN_ARTICLES
+        # This process is one of the taggers: a worker per core but one (and at least one).
+        workers = max(1, workers - 1)
         started = start_workers(matcher, workers) if use_pool else None  # they start while we read
         reader = connection.cursor()  # streams the articles while `connection` writes their tags
         # One thread does all the warehouse work from here: it reads the next batch and writes the last one

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +15,17 @@ import pyarrow as pa
 import pytest
 
 from flows.articles import close_pool
-from flows.retag import group_batches, ids_of, replace_tags_after, retag_articles
+from flows.retag import (
+    CHUNK_ARTICLES,
+    group_batches,
+    ids_of,
+    replace_tags_after,
+    retag_articles,
+    start_workers,
+    tag_in_pool,
+    tag_in_process,
+)
+from transforms.article_topics import ARTICLE_COLUMNS
 from transforms.topics import get_matcher, tag_article
 from warehouse.load import to_arrow
 from warehouse.migrate import apply_migrations
@@ -204,3 +215,28 @@ def test_batches_are_regrouped_to_exact_sizes_across_record_batches() -> None:
         ["a5", "a6", "a7", "a8", "a9"],
         ["a10", "a11"],
     ]
+
+
+def test_workers_and_this_process_share_chunks_and_tag_like_in_process(corpus_warehouse) -> None:
+    matcher = get_matcher(None)
+    rows = query(corpus_warehouse, "SELECT article_id, title, text, feed_url, canonical_url FROM articles")
+    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(ARTICLE_COLUMNS)})
+    chunks = table.to_batches(max_chunksize=CHUNK_ARTICLES // 4)  # many chunks: both sides get some
+
+    def tag_all(tagger, *args) -> list[tuple[list[str], dict[str, list]]]:
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            batches = group_batches(iter(chunks), 120)
+            return list(tagger(lambda: reader.submit(next, batches, None), matcher, COUNTRIES, *args))
+
+    try:
+        started = start_workers(matcher, 1)
+        _, _, warming = started
+        worker_pids = {future.result(timeout=120) for future in warming}
+        assert os.getpid() not in worker_pids  # ready before the first chunk: it gets chunks from the start
+        pooled = tag_all(tag_in_pool, 1, started)
+    finally:
+        close_pool()
+    serial = tag_all(tag_in_process)
+    assert [ids for ids, _ in pooled] == [ids for ids, _ in serial]
+    assert [tags for _, tags in pooled] == [tags for _, tags in serial]
+    assert sum(len(tags["topic_id"]) for _, tags in serial) > len(rows)
