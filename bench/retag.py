@@ -37,7 +37,11 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     copy.unlink(missing_ok=True)
     articles = counts.get("articles_retagged", 0)
     pooled = articles >= POOL_MIN_ARTICLES
-    where = "on the worker pool" if pooled else f"in-process (the pool takes over from {POOL_MIN_ARTICLES:,})"
+    where = (
+        "here and on worker processes (each loads the matcher from the disk cache)"
+        if pooled
+        else f"in-process (worker processes join in from {POOL_MIN_ARTICLES:,})"
+    )
     return {
         "articles": articles,
         "seconds": seconds,
