@@ -34,14 +34,21 @@ class BatchPlan:
 
 
 def split_batches(entries: list[FeedEntry], size: int) -> list[list[FeedEntry]]:
-    """Cut entries into batches that start small and double up to `size`, so the workers start early."""
+    """Cut entries into batches that start small, double up to `size`, and halve again towards the end."""
     # The workers wait for the first batch's pages; after it, fetching batch k+1 overlaps building batch k.
-    current = min(size, max(POOL_THRESHOLD, size // 8))
+    # At the end nothing overlaps the last batch's load, so the last batches shrink: each takes half of what
+    # remains, and the final load is of a few dozen pages instead of hundreds.
+    first = min(size, max(POOL_THRESHOLD, size // 8))
+    current = first
     batches = []
     start = 0
     while start < len(entries):
-        batches.append(entries[start : start + current])
-        start += current
+        remaining = len(entries) - start
+        take = current if remaining > 2 * current else min(size, max(first, (remaining + 1) // 2))
+        if remaining - take < first and remaining <= size:
+            take = remaining  # no crumb of a batch after this one
+        batches.append(entries[start : start + take])
+        start += take
         current = min(size, current * 2)
     return batches
 

@@ -81,13 +81,14 @@ def test_ingest_holds_a_bounded_number_of_batches(prefect_harness, tmp_path):
     assert sum(1 for at in fetched if at <= loaded[0]) < pages  # the first load came before the last fetch
 
 
-def test_batches_start_small_and_double_up_to_the_batch_size():
+def test_batches_start_small_double_up_to_the_batch_size_and_taper_at_the_end():
     from flows.batches import split_batches
 
     entries = [FeedEntry(feed_url="http://127.0.0.1:9/feed.xml", guid=str(i), link=f"http://127.0.0.1:9/{i}")
                for i in range(1500)]
     sizes = [len(batch) for batch in split_batches(entries, 500)]
-    assert sizes == [62, 124, 248, 496, 500, 70]
+    assert sizes == [62, 124, 248, 496, 285, 143, 71, 71]
+    assert [len(b) for b in split_batches(entries + entries, 500)] == [62, 124, 248, 496, 500, 500, 500, 285, 143, 71, 71]
     assert [e.guid for batch in split_batches(entries, 500) for e in batch] == [e.guid for e in entries]
     assert [len(b) for b in split_batches(entries[:100], 40)] == [40, 40, 20]  # small sizes: no ramp
     assert split_batches([], 500) == []
