@@ -18,8 +18,8 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     shutil.copyfile(db_path, copy)
     matcher = get_matcher(None)
     try:
-        from flows.articles import close_pool
-        from flows.retag import POOL_MIN_ARTICLES, RETAG_BATCH, retag_articles
+        from flows.articles import close_pool, count_workers
+        from flows.retag import POOL_MIN_ARTICLES, RETAG_BATCH, pool_pays, read_load, retag_articles
         from flows.runlog import freeze_long_lived
     except ImportError:
         return measure_tagging(copy) | {"method": "tag_article only (flows.retag missing)"}
@@ -28,6 +28,7 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     # pyarrow.dataset imported (DuckDB imports it at the first Arrow table a run registers).
     freeze_long_lived(matcher)
     importlib.import_module("pyarrow.dataset")
+    load = read_load()  # what retag_articles reads to decide on worker processes
     started = time.perf_counter()
     try:
         counts = retag_articles(copy, matcher, {}, force=True)
@@ -36,11 +37,12 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
         close_pool()
     copy.unlink(missing_ok=True)
     articles = counts.get("articles_retagged", 0)
-    pooled = articles >= POOL_MIN_ARTICLES
+    pooled = pool_pays(articles, count_workers(0), load)
     where = (
         "here and on worker processes (each loads the matcher from the disk cache)"
         if pooled
-        else f"in-process (worker processes join in from {POOL_MIN_ARTICLES:,})"
+        else f"in-process (worker processes join in from {POOL_MIN_ARTICLES:,} on otherwise idle cores;"
+        f" load {load if load is None else round(load, 1)})"
     )
     return {
         "articles": articles,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from collections import Counter, deque
@@ -26,11 +27,12 @@ from warehouse.load import SCHEMAS, now_utc
 from warehouse.sql import read_sql
 
 RETAG_BATCH = 1000
-# Stale articles from which worker processes tag beside this one. A worker gets the matcher from the disk
-# cache (transforms.matcher_cache): ~0.18 s of CPU from spawn to ready, where compiling it took ~1.1 s, and
-# this process tags until it is ready. Estimated from those CPU figures, on an idle 2-core machine one worker
-# pays back its start from ~1,500 articles (two busy processes give ~1.6x one core); measured on a machine
-# whose cores other jobs kept busy, it did not pay even at 10,000 (within noise). 5,000 keeps that loss small.
+# Stale articles from which worker processes tag beside this one, when the cores are otherwise idle. A worker
+# gets the matcher from the disk cache (transforms.matcher_cache): ~0.18 s of CPU from spawn to ready, where
+# compiling it took ~1.1 s, and this process tags until it is ready. The pool costs ~16-20 % more CPU in all
+# (chunks pickled both ways, two processes sharing caches), so it pays only where the extra core is free:
+# measured on 2 cores that other jobs kept busy (load 5-7), it lost 16 % at 9,950 articles and 8 % at 19,900.
+# On idle cores it should win from a few thousand articles (estimated from the CPU figures; not measured).
 POOL_MIN_ARTICLES = 5_000
 CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
@@ -166,6 +168,22 @@ class _Batch:
         self.missing -= 1
 
 
+def read_load() -> float | None:
+    """The system's load average over the last minute (None where the system has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def pool_pays(stale: int, cores: int, load: float | None) -> bool:
+    """Whether worker processes should tag beside this one: many stale articles, and cores that no other
+    work keeps busy (the last minute's load leaves a core free besides this process's own)."""
+    if cores < 2 or stale < POOL_MIN_ARTICLES:
+        return False
+    return load is None or load <= cores - 1
+
+
 def start_workers(matcher: TopicMatcher, workers: int) -> tuple[Executor, bytes, list[Future]]:
     """Start the worker pool and have each worker load the matcher; return the pool, the pickled matcher
     and the warm-up futures (not awaited: the caller reads the first articles meanwhile)."""
@@ -250,9 +268,9 @@ def retag_articles(
 ) -> Counter[str]:
     """Re-tag every stale article (all, or among `candidates`), one transaction per batch; return counts.
 
-    From POOL_MIN_ARTICLES stale articles, worker processes tag beside this one (`workers` taggers in all,
-    0: one per core); `use_pool` forces the choice. The pool is left running for the caller to close
-    (flows.articles.close_pool).
+    From POOL_MIN_ARTICLES stale articles, when the cores are otherwise idle (pool_pays), worker processes
+    tag beside this one (`workers` taggers in all, 0: one per core); `use_pool` forces the choice. The pool
+    is left running for the caller to close (flows.articles.close_pool).
     """
     counts: Counter[str] = Counter()
     with write_session(db_path) as connection:
@@ -262,7 +280,7 @@ def retag_articles(
             return counts
         workers = count_workers(workers)
         if use_pool is None:
-            use_pool = workers > 1 and len(stale) >= POOL_MIN_ARTICLES
+            use_pool = pool_pays(len(stale), workers, read_load())
         # This process is one of the taggers: a worker per core but one (and at least one).
         workers = max(1, workers - 1)
         started = start_workers(matcher, workers) if use_pool else None  # they start while we read

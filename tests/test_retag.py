@@ -17,8 +17,11 @@ import pytest
 from flows.articles import close_pool
 from flows.retag import (
     CHUNK_ARTICLES,
+    POOL_MIN_ARTICLES,
     group_batches,
     ids_of,
+    pool_pays,
+    read_load,
     replace_tags_after,
     retag_articles,
     start_workers,
@@ -240,3 +243,14 @@ def test_workers_and_this_process_share_chunks_and_tag_like_in_process(corpus_wa
     assert [ids for ids, _ in pooled] == [ids for ids, _ in serial]
     assert [tags for _, tags in pooled] == [tags for _, tags in serial]
     assert sum(len(tags["topic_id"]) for _, tags in serial) > len(rows)
+
+
+def test_the_pool_joins_only_for_many_articles_on_cores_no_other_work_keeps_busy() -> None:
+    assert pool_pays(POOL_MIN_ARTICLES, cores=2, load=0.3)
+    assert pool_pays(POOL_MIN_ARTICLES * 4, cores=8, load=6.5)
+    assert pool_pays(POOL_MIN_ARTICLES, cores=2, load=None)  # no load average: cores taken as free
+    assert not pool_pays(POOL_MIN_ARTICLES - 1, cores=2, load=0.0)
+    assert not pool_pays(POOL_MIN_ARTICLES * 4, cores=1, load=0.0)
+    assert not pool_pays(POOL_MIN_ARTICLES * 4, cores=2, load=5.2)  # measured: it lost 8-16 % there
+    load = read_load()
+    assert load is None or load >= 0.0
