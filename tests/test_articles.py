@@ -40,3 +40,11 @@ def test_feed_time_wins_when_the_page_only_knows_the_day():
     assert choose_published_at(page_day, None) == page_day
     other_day = datetime(2016, 5, 20, 9, 0, tzinfo=UTC)
     assert choose_published_at(other_day, entry_time) == other_day
+
+
+def test_a_stored_body_that_does_not_decode_is_a_failure_with_its_reason():
+    job = PageJob(url="https://a.example/x", final_url="https://a.example/x", body_compressed=b"not zstd at all",
+                  body_codec="zstd")
+    outcome = build_article(job)
+    assert outcome.article is None and outcome.reason == "extract_error"
+    assert outcome.detail.startswith("BodyCodecError: zstd body of 15 bytes does not decode")

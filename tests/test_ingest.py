@@ -167,3 +167,16 @@ def test_keys_are_unique_and_not_null(ingested):
         "where topics.topic_id is null",
     )
     assert orphans == [(0,)]
+
+
+def test_run_records_cpu_seconds_of_each_stage_thread_and_of_the_process(ingested):
+    counts = ingested["first"]["counts"]
+    for stage in ("entries", "pages", "articles", "load"):
+        # one thread's CPU cannot exceed the wall time it ran for
+        assert 0 < counts[f"cpu_s_{stage}"] <= counts[f"stage_s_{stage}"] + 0.01
+    stages_cpu = sum(counts[f"cpu_s_{stage}"] for stage in ("entries", "pages", "articles", "load"))
+    assert stages_cpu <= counts["cpu_s_ingest_process"] + 0.05
+    assert counts["cpu_s_workers"] >= 0  # the seed site's batches are small: built in-process, no workers
+    stored = query(ingested, "select counts->>'$.cpu_s_pages' from runs where run_id = ?",
+                   [ingested["first"]["run_id"]])
+    assert float(stored[0][0]) == counts["cpu_s_pages"]
