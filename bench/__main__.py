@@ -77,6 +77,7 @@ def run_e2e(figures: Figures, sources: Path, work: Path, prefect_home: Path, run
     figures.peak_pss_mb.append(result.peak_pss_mb)
     figures.peak_processes = result.extra["peak_processes"]
     figures.peak_pss_processes = result.extra["peak_pss_processes"]
+    figures.peak_pss_at_s = result.extra["peak_pss_at_s"]
     for stage, seconds in stage_seconds(counts).items():
         figures.stage_s.setdefault(stage, []).append(seconds)
     figures.stage_s.setdefault("whole flow", []).append(flow_s)

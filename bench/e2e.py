@@ -97,7 +97,8 @@ def run_ingest_child(sources: Path, db: Path, work: Path, prefect_home: Path, no
         raise RuntimeError(f"bench child {label} failed with exit code {code}; log tail:\n{tail}")
     return ChildResult(json.loads(out.read_text(encoding="utf-8")), wall_s, sampler.peak_mb, log_path,
                        sampler.peak_pss_mb, {"peak_processes": sampler.peak_processes,
-                                              "peak_pss_processes": sampler.peak_pss_processes})
+                                              "peak_pss_processes": sampler.peak_pss_processes,
+                                              "peak_pss_at_s": sampler.peak_pss_at_s})
 
 
 def main() -> None:

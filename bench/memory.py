@@ -131,7 +131,9 @@ class TreeSampler:
         self.peak_processes: list[tuple[str, float]] = []  # (command, RSS MiB) at the RSS peak
         self.peak_pss_bytes = 0
         self.peak_pss_processes: list[tuple[str, float]] = []  # (command, PSS MiB) at the PSS peak
+        self.peak_pss_at_s = 0.0  # seconds after the sampler started
         self.samples = 0
+        self._started = time.monotonic()
         self._shared: dict[int, tuple[float, int]] = {}  # pid → (read at, shared PSS bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -159,6 +161,7 @@ class TreeSampler:
             self.peak_processes = [(read_command(pid), r.rss_bytes / 2**20) for pid, r in residents.items()]
         if sum(pss.values()) > self.peak_pss_bytes:
             self.peak_pss_bytes = sum(pss.values())
+            self.peak_pss_at_s = time.monotonic() - self._started
             self.peak_pss_processes = [(read_command(pid), size / 2**20) for pid, size in pss.items()]
         for gone in set(self._shared) - set(residents):
             del self._shared[gone]

@@ -73,6 +73,7 @@ class Figures:
     peak_pss_mb: list[float] = field(default_factory=list)
     peak_processes: list[tuple[str, float]] = field(default_factory=list)  # RSS MiB per process at the RSS peak
     peak_pss_processes: list[tuple[str, float]] = field(default_factory=list)  # PSS MiB at the PSS peak
+    peak_pss_at_s: float = 0.0  # when the PSS peak came, seconds after the child started
     stage_s: dict[str, list[float]] = field(default_factory=dict)
     peer_pages_per_s: list[float] = field(default_factory=list)
     peer_note: str = ""
@@ -178,7 +179,8 @@ def render_markdown(figures: Figures) -> str:
             f"{spread(figures.nochange_stage_s.get(stage, []), 2)} |"
         )
     if figures.peak_pss_processes:
-        lines += ["", "PSS at the PSS peak (last e2e run): " + "; ".join(
+        lines += ["", f"PSS at the PSS peak (last e2e run, {figures.peak_pss_at_s:.0f} s after its child started): "
+                  + "; ".join(
             f"`{command}` {size:.0f} MiB" for command, size in figures.peak_pss_processes)]
     if figures.peak_processes:
         lines += ["", "RSS at the RSS peak (last e2e run): " + "; ".join(
