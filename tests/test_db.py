@@ -15,6 +15,14 @@ def test_writers_cap_duckdb_memory_by_default(tmp_path, monkeypatch):
         assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
 
 
+def test_a_session_can_ask_for_its_own_cap(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", raising=False)
+    with write_session(tmp_path / "w.duckdb", memory_limit="256MB") as connection:
+        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
+    with write_session(tmp_path / "w.duckdb") as connection:  # the next session is back to the default
+        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"
+
+
 def test_the_cap_can_be_raised_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", "2GB")
     with write_session(tmp_path / "news.duckdb") as connection:

@@ -80,12 +80,14 @@ def limit_memory(connection: duckdb.DuckDBPyConnection, limit: str | None = None
 
 
 @contextmanager
-def write_session(path: str | Path, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Hold the write lock for one unit of work and release it right after."""
+def write_session(
+    path: str | Path, wait_s: float = 120.0, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Hold the write lock for one unit of work and release it right after; `memory_limit` beats the cap."""
     connection = open_connection(path, read_only=False, wait_s=wait_s)
     try:
         # DuckDB's default (80 % of RAM) lets a long run's cached blocks grow its process by gigabytes.
-        limit_memory(connection)
+        limit_memory(connection, memory_limit)
         yield connection
     finally:
         connection.close()
