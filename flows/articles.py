@@ -140,6 +140,23 @@ def release_free_memory() -> None:
         trim(0)
 
 
+# mallopt parameters (glibc's malloc.h). Page bodies of ~250 kB raise glibc's dynamic mmap threshold, after
+# which they come from the heap and leave it fragmented: measured at 3,000 pages, the ingest process held
+# 114-275 MB of freed heap it never returned. A fixed 64 kB threshold keeps big buffers in their own mappings
+# (returned when freed), and two arenas stop every thread from growing one of its own.
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
+HEAP_SETTINGS = {M_MMAP_THRESHOLD: 65_536, M_ARENA_MAX: 2}
+HEAP_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX")
+
+
+def tune_heap() -> bool:
+    """Set glibc's mmap threshold and arena count for page-sized buffers (not if the user set MALLOC_*)."""
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None or any(name in os.environ for name in HEAP_VARIABLES):
+        return False
+    return all(mallopt(parameter, value) == 1 for parameter, value in HEAP_SETTINGS.items())
+
+
 @cache
 def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
@@ -158,8 +175,11 @@ def get_pool(workers: int) -> Executor:
     global _pool, _pool_size
     if _pool is None or _pool_size != workers:
         close_pool()
+        tune_heap()
         # spawn: forking a process that runs Prefect's threads and event loop can deadlock.
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        _pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=tune_heap
+        )
         _pool_size = workers
     return _pool
 

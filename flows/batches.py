@@ -16,7 +16,7 @@ from transforms.hashing import make_article_id
 from transforms.page_bodies import ZSTD, compress_body
 from transforms.records import Article, FeedEntry
 from transforms.urls import canonicalise_url, is_http_url
-from warehouse.db import write_session
+from warehouse.db import read_load_memory_limit, write_session
 from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
 from warehouse.revisions import entry_changed_at, is_newer_version, select_last_fetches
@@ -325,7 +325,7 @@ def add_articles(plan: BatchPlan, outcomes: list[PageOutcome], known: dict[str, 
 def load_plan(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> dict[str, int]:
     """Write the batch in one transaction, resolving canonical URLs that arrived meanwhile."""
     canonical_urls = [o.article.canonical_url for o in outcomes if o.article is not None]
-    with write_session(db_path) as connection:
+    with write_session(db_path, memory_limit=read_load_memory_limit()) as connection:
         known = select_known_urls(connection, canonical_urls)
         add_articles(plan, outcomes, known)
         return load_batch(connection, plan.load)

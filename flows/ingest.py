@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.articles import PageJob, PageOutcome, build_articles, close_pool, warm_pool
+from flows.articles import PageJob, PageOutcome, build_articles, close_pool, tune_heap, warm_pool
 from flows.batches import (
     BatchPlan,
     PackedBody,
@@ -141,6 +141,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     """Poll the sources' feeds and load new articles into the DuckDB warehouse."""
     started = time.monotonic()
     cpu_started = time.process_time(), children_cpu_s()
+    tune_heap()  # page bodies otherwise fragment the C heap (flows/articles.py)
     config = load_config(sources)
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())

@@ -16,6 +16,7 @@ import duckdb
 log = logging.getLogger("newsdesk.warehouse")
 
 DEFAULT_MEMORY_LIMIT = "512MB"
+LOAD_MEMORY_LIMIT = "256MB"
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)
 LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
@@ -62,6 +63,12 @@ def open_connection(path: str | Path, read_only: bool, wait_s: float = 120.0) ->
             log.warning("%s is locked by %s; retrying in %.2f s", path, describe_lock_holder(error), delay_s)
             time.sleep(delay_s * (0.5 + random.random()))
             delay_s = min(delay_s * 2, 5.0)
+
+
+def read_load_memory_limit() -> str:
+    """DuckDB's memory limit for batch loads: NEWSDESK_DUCKDB_MEMORY_LIMIT, else 256MB."""
+    # A batch load needs little; at 20,000 pages the 512 MB cap let the ingest process hold 314 MiB more.
+    return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or LOAD_MEMORY_LIMIT
 
 
 def read_memory_limit() -> str:
