@@ -106,8 +106,8 @@ def run_nochange(figures: Figures, sources: Path, db: Path, work: Path, prefect_
     figures.nochange_note = (
         f"No-change re-run: {min(unchanged)} of {due} feeds answered 304 (conditional GET with the stored ETag); "
         f"the flow opens and closes its run, polls and records the fetches; the read snapshot: "
-        f"{', '.join(sorted(set(snapshot_reasons)))} (kept when `unchanged`). Prefect 3.9 waits for its heartbeat "
-        f"thread at the end of each run, which sleeps in whole seconds: a flow body of 1.1 s takes ~2.1 s."
+        f"{', '.join(sorted(set(snapshot_reasons)))} (kept when `unchanged`). The child runs its flows as "
+        f"`newsdesk ingest` does (flows/run_settings.py): on Prefect's temporary server, without heartbeats."
     )
     if min(unchanged) < due:
         figures.nochange_note += " Not every feed was conditional: the poll stage did not send stored validators."
