@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import pickle
 import re
@@ -116,10 +115,10 @@ class TopicMatcher:
         self._topics = topics
         self._topics_blob: bytes | None = state.get("topics_blob")
         self.places: dict[str, Place] = state["places"]
-        # Every form in the spellings its case rule allows: ASCII keys, and keys with other characters. Both
-        # automata store an index into `readings`: (key length, the readings that name a topic).
+        # Every form in the spellings its case rule allows: the ASCII keys alone, and all keys. Both automata
+        # store an index into `readings`: (key length, the readings that name a topic).
         self.ascii_automaton: ahocorasick.Automaton = state["ascii_automaton"]
-        self.other_automaton: ahocorasick.Automaton = state["other_automaton"]
+        self.full_automaton: ahocorasick.Automaton = state["full_automaton"]
         self.readings: list[tuple[int, tuple[Candidate, ...]]] = state["readings"]
         self.country_ids: dict[str, str] = state["country_ids"]
         self.thresholds = taxonomy.thresholds
@@ -304,11 +303,12 @@ def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
         for form in _form_variants(phrase):
             add(form, _candidate(None, form, Alias(text=form, case=default_case(form)), 0))
 
-    # Two automata: pyahocorasick walks a text several times faster when its keys are all ASCII, and most
-    # articles need only those; the other one runs when the text has letters beyond ASCII.
+    # Two automata: the ASCII keys alone, for texts without letters beyond ASCII (most), and all keys, for the
+    # others: one scan of those instead of a scan per key set and a merge (half the scanning of such a text).
     readings: list[tuple[int, tuple[Candidate, ...]]] = []
-    ascii_automaton = _make_automaton({k: v for k, v in table.items() if k.isascii()}, readings)
-    other_automaton = _make_automaton({k: v for k, v in table.items() if not k.isascii()}, readings)
+    index_of = _index_readings(table, readings)
+    ascii_automaton = _make_automaton([key for key in index_of if key.isascii()], index_of)
+    full_automaton = _make_automaton(list(index_of), index_of)
     country_ids = dict(gazetteer.country_ids)
     for tid, place in places.items():
         if place.kind == "country" and place.country_code:
@@ -317,7 +317,7 @@ def _compile_matcher(taxonomy: Taxonomy) -> TopicMatcher:
         "version": taxonomy.version,
         "places": places,
         "ascii_automaton": ascii_automaton,
-        "other_automaton": other_automaton,
+        "full_automaton": full_automaton,
         "readings": readings,
         "country_ids": country_ids,
         "order": _children_first(topics),
@@ -338,7 +338,7 @@ def _stored_state(matcher: TopicMatcher) -> dict[str, Any]:
         "version": matcher.version,
         "places": matcher.places,
         "ascii_automaton": matcher.ascii_automaton,
-        "other_automaton": matcher.other_automaton,
+        "full_automaton": matcher.full_automaton,
         "readings": matcher.readings,
         "country_ids": matcher.country_ids,
         "order": matcher.order,
@@ -351,20 +351,29 @@ def _stored_state(matcher: TopicMatcher) -> dict[str, Any]:
     }
 
 
-def _make_automaton(
+def _index_readings(
     table: dict[str, list[Candidate]], readings: list[tuple[int, tuple[Candidate, ...]]]
-) -> ahocorasick.Automaton:
-    """An automaton of integers: each key's value is its index in `readings` (appended to here), so that the
-    automaton pickles as one flat buffer."""
-    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+) -> dict[str, int]:
+    """Append each key's (length, readings that name a topic) to `readings`; return each key's index there,
+    the keys in SCAN_ORDER."""
+    index_of = {}
     # pyahocorasick tries a node's children in the order they were added: keys added in SCAN_ORDER put the
     # letters that text has most often first (the matches are the same in any order; the scan is faster).
     for key in sorted(table, key=_scan_order_key):
         bucket = table[key]
         bucket.sort(key=lambda c: c.rank)
         # The readings that name a topic; none left means an exclusion phrase.
-        automaton.add_word(key, len(readings))
+        index_of[key] = len(readings)
         readings.append((len(key), tuple(c for c in bucket if c.topic_id is not None)))
+    return index_of
+
+
+def _make_automaton(keys: list[str], index_of: dict[str, int]) -> ahocorasick.Automaton:
+    """An automaton of integers: each key's value is its index in `readings`, so that the automaton pickles
+    as one flat buffer; the keys are added in the order given."""
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    for key in keys:
+        automaton.add_word(key, index_of[key])
     automaton.make_automaton()
     return automaton
 
@@ -530,29 +539,18 @@ def _find_mentions(matcher: TopicMatcher, doc: str, body_start: int) -> tuple[li
     spaced = " " + normalise_separators(doc)
     # iter_long reports the longest matches without overlaps, so "Syria" inside "Syrian" costs no Python work.
     readings_of = matcher.readings
-    if doc.isascii() or not NON_ASCII_LETTER_RE.search(doc):
-        raw = ((end, readings_of[index]) for end, index in matcher.ascii_automaton.iter_long(spaced))
-        merged = False
+    # The separators gone, most texts are ASCII (a flag lookup); the rest are searched for a letter beyond it.
+    if spaced.isascii() or not NON_ASCII_LETTER_RE.search(spaced):
+        automaton = matcher.ascii_automaton
     else:
-        both = itertools.chain(
-            matcher.ascii_automaton.iter_long(spaced), matcher.other_automaton.iter_long(spaced)
-        )
-        raw = sorted(
-            ((end, readings_of[index]) for end, index in both),
-            key=lambda hit: (hit[0] - hit[1][0], -hit[1][0]),
-        )
-        merged = True
+        automaton = matcher.full_automaton
     mentions = []
     person_words: set[str] = set()
-    last_end = -1
-    for end, (length, readings) in raw:
+    for end, index in automaton.iter_long(spaced):
         if end < size and doc[end].isalnum():
             continue
+        length, readings = readings_of[index]
         start = end - length + 1
-        if merged:
-            if start < last_end:
-                continue  # inside a longer match of the other automaton
-            last_end = end
         if not readings:  # an exclusion phrase; a person's name gives away a surname
             words = doc[start:end].split()
             if len(words) > 1 and all(w[:1].isupper() for w in words):
