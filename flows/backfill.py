@@ -52,6 +52,7 @@ from warehouse.db import transaction, write_session
 from warehouse.feeds import select_unseen_entries
 from warehouse.load import insert_rows, now_utc, to_arrow
 from warehouse.near_dupes import link_near_duplicates
+from warehouse.page_files import attach_page_bodies, pages_dir_for
 from warehouse.sql import read_sql
 
 MODES = ("warc", "reprocess")
@@ -268,6 +269,24 @@ def select_reprocess_pages(db_path: Path, day: date, force: bool) -> list[dict[s
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+def record_missing_bodies(context: DayContext, pages: list[dict[str, Any]]) -> int:
+    """Record the stale pages whose body file is gone as extract failures (a replay fetches them again)."""
+    rows = [
+        failure_row(
+            context.run_id,
+            "extract",
+            "page_file_missing",
+            f"its stored body is not in {page['body_file']} under {pages_dir_for(context.db_path)}",
+            page["url"],
+            page["feed_url"],
+            {"guid": page["guid"], "link": page["url"]},
+        )
+        for page in pages
+    ]
+    with write_session(context.db_path) as connection:
+        return insert_rows(connection, "failures", rows)
+
+
 def select_day_articles(db_path: Path, day: date) -> list[str]:
     """Ids of the articles built from the day's raw pages."""
     with write_session(db_path) as connection:
@@ -385,7 +404,11 @@ def reprocess_day(context: DayContext, day: date, force: bool) -> Counter[str]:
     pages = select_reprocess_pages(context.db_path, day, force)
     counts["pages_stale"] = len(pages)
     for start in range(0, len(pages), context.config.batch_size):
-        counts.update(rebuild_articles(context, pages[start : start + context.config.batch_size]))
+        batch, missing = attach_page_bodies(context.db_path, pages[start : start + context.config.batch_size])
+        if missing:
+            counts["failed_page_file_missing"] += record_missing_bodies(context, missing)
+        if batch:
+            counts.update(rebuild_articles(context, batch))
     candidates = select_day_articles(context.db_path, day)
     counts["articles_of_day"] = len(candidates)
     matcher = get_matcher(context.taxonomy_path)

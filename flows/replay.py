@@ -42,6 +42,7 @@ from transforms.records import FeedEntry
 from transforms.warc_records import WARC_FEED_PREFIX
 from warehouse.db import write_session
 from warehouse.load import utc_naive
+from warehouse.page_files import attach_page_bodies
 from warehouse.sql import read_sql
 
 FEED_STAGES = {"poll", "parse"}
@@ -118,7 +119,10 @@ def stored_results(db_path: Path, urls: list[str]) -> tuple[dict[str, FetchResul
     """FetchResults for the URLs whose raw page is stored, with their bodies as stored (still compressed)."""
     table = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
     results, bodies = {}, {}
-    for page in select_rows(db_path, "select_stored_pages", "wanted_urls", table):
+    # A page whose body file is gone counts as not stored: it is fetched again.
+    rows = select_rows(db_path, "select_stored_pages", "wanted_urls", table)
+    pages, _missing = attach_page_bodies(db_path, rows)
+    for page in pages:
         results[page["url"]] = FetchResult(
             url=page["url"],
             kind="stored",

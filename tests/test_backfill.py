@@ -13,8 +13,9 @@ import yaml
 
 from flows.backfill import BackfillError, backfill, validate_window
 from flows.warc import read_warc
-from transforms.page_bodies import ZSTD, decompress_body
+from transforms.page_bodies import decompress_body
 from transforms.topics import get_matcher
+from warehouse.page_files import pages_dir_for, read_page_bodies
 
 REPO = Path(__file__).resolve().parent.parent
 ARCHIVE = REPO / "seeds" / "archive"
@@ -207,11 +208,33 @@ def test_reprocess_reads_pages_stored_with_zlib_before_codecs(prefect_harness, t
     texts = dict(query(db, "SELECT article_id, text FROM articles"))
     assert query(db, "SELECT DISTINCT body_codec FROM raw_pages") == [("zstd",)]
     with duckdb.connect(str(db)) as connection:
-        # Every page as an older newsdesk stored it: zlib bytes, marked 'zlib' by migration 0005.
-        for url, body in connection.execute("SELECT url, body_compressed FROM raw_pages").fetchall():
-            connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib' WHERE url = ?",
-                               [zlib.compress(decompress_body(body, ZSTD), 6), url])
+        # Every page as an older newsdesk stored it: zlib bytes in the table, marked 'zlib' by migration 0005,
+        # no page file (0006 left such rows as they were).
+        pages = connection.execute("SELECT url, body_file FROM raw_pages").fetchall()
+        for url, (body, codec) in read_page_bodies(pages_dir_for(db), pages).items():
+            connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib', body_file = NULL "
+                               "WHERE url = ?", [zlib.compress(decompress_body(body, codec), 6), url])
         connection.execute("UPDATE articles SET extractor_version = 'old', text = 'stale text'")
+    shutil.rmtree(pages_dir_for(db))
     summary = backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), mode="reprocess", db=str(db))
     assert summary["counts"]["articles_rebuilt"] == len(texts) > 1
     assert dict(query(db, "SELECT article_id, text FROM articles")) == texts
+
+
+def test_reprocess_records_pages_whose_body_file_is_gone_and_rebuilds_the_rest(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), archive=str(ARCHIVE), db=str(db))
+    files = sorted(pages_dir_for(db).rglob("*.parquet"))
+    assert files and query(db, "SELECT count(*) FROM raw_pages WHERE body_compressed IS NOT NULL") == [(0,)]
+    lost = files[0].relative_to(pages_dir_for(db)).as_posix()
+    lost_urls = {url for (url,) in query(db, f"SELECT url FROM raw_pages WHERE body_file = '{lost}'")}
+    stale = query(db, "SELECT count(*) FROM articles")[0][0]
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("UPDATE articles SET extractor_version = 'old'")
+    files[0].unlink()
+    summary = backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), mode="reprocess", db=str(db))
+    assert 0 < len(lost_urls) < stale
+    assert summary["counts"]["articles_rebuilt"] == stale - len(lost_urls)
+    recorded = query(db, "SELECT url, stage, detail FROM failures WHERE reason = 'page_file_missing'")
+    assert {url for url, _, _ in recorded} == lost_urls
+    assert all(stage == "extract" and lost in detail for _, stage, detail in recorded)

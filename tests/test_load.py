@@ -1,5 +1,6 @@
 """Batches load through Arrow in one transaction; exact text copies become duplicates."""
 
+import hashlib
 from datetime import datetime
 
 import duckdb
@@ -8,6 +9,7 @@ import pytest
 from transforms.near_dupes import compute_minhash
 from warehouse.load import LoadBatch, insert_rows, load_batch
 from warehouse.migrate import apply_migrations
+from warehouse.page_files import attach_page_bodies, database_file_of
 
 
 @pytest.fixture
@@ -152,7 +154,7 @@ def page_row(url, body):
         "body_compressed": body,
         "body_codec": "zstd",
         "body_bytes": len(body),
-        "body_hash": "h",
+        "body_hash": hashlib.sha256(body).hexdigest(),
         "run_id": "r1",
     }
 
@@ -277,7 +279,24 @@ def test_refetched_page_replaces_the_stored_one(connection):
         "r2", raw_pages=[page_row("https://a.example/1", b"v2"), page_row("https://a.example/1", b"v3")]
     )
     assert load_batch(connection, refetch)["raw_pages"] == 0
-    assert connection.execute("SELECT body_compressed FROM raw_pages").fetchall() == [(b"v2",)]  # the batch's first
+    assert stored_bodies(connection) == {"https://a.example/1": b"v2"}  # the batch's first
+
+
+def test_repeated_page_keeps_its_row_and_writes_no_file(connection, tmp_path):
+    load_batch(connection, LoadBatch("r1", raw_pages=[page_row("https://a.example/1", b"v1")]))
+    before = connection.execute("SELECT * FROM raw_pages").fetchall()
+    load_batch(connection, LoadBatch("r2", raw_pages=[page_row("https://a.example/1", b"v1")]))
+    assert connection.execute("SELECT * FROM raw_pages").fetchall() == before
+    assert len(list((tmp_path / "w.pages").rglob("*.parquet"))) == 1
+
+
+def stored_bodies(connection):
+    """The stored body of every raw page, wherever it is kept."""
+    cursor = connection.execute("SELECT url, body_compressed, body_codec, body_file FROM raw_pages")
+    rows = [dict(zip(("url", "body_compressed", "body_codec", "body_file"), row, strict=True)) for row in cursor.fetchall()]
+    complete, missing = attach_page_bodies(database_file_of(connection), rows)
+    assert not missing
+    return {row["url"]: row["body_compressed"] for row in complete}
 
 
 def test_unknown_conflict_rule_is_refused(connection):

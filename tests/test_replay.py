@@ -14,7 +14,8 @@ from flows.backfill import backfill
 from flows.ingest import ingest
 from flows.replay import replay
 from flows.warc import read_warc
-from transforms.page_bodies import ZSTD, decompress_body
+from transforms.page_bodies import decompress_body
+from warehouse.page_files import pages_dir_for, read_page_bodies
 
 REPO = Path(__file__).resolve().parent.parent
 MONTH = REPO / "seeds" / "archive" / "2016" / "05"
@@ -90,15 +91,17 @@ def test_replay_rebuilds_failed_pages_from_their_stored_bodies_of_either_codec(
 ) -> None:
     db = tmp_path / "news.duckdb"
     ingest(sources=str(seed_site.sources_path), db=str(db))
-    stored = query(db, "SELECT a.article_id, a.url, a.feed_url, e.guid, a.text, a.content_hash, r.body_compressed "
+    stored = query(db, "SELECT a.article_id, a.url, a.feed_url, e.guid, a.text, a.content_hash, r.body_file "
                        "FROM articles a JOIN raw_pages r USING (url) JOIN entries e ON e.link = a.url "
-                       "ORDER BY a.url LIMIT 2")
+                       "WHERE r.body_compressed IS NULL ORDER BY a.url LIMIT 2")
     assert len(stored) == 2
     zstd_row, old_row = stored
+    old_body, codec = read_page_bodies(pages_dir_for(db), [(old_row[1], old_row[6])])[old_row[1]]
     with duckdb.connect(str(db)) as connection:
-        # The second page as an older newsdesk stored it: zlib, which migration 0005 marked as such.
-        connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib' WHERE url = ?",
-                           [zlib.compress(decompress_body(old_row[6], ZSTD), 1), old_row[1]])
+        # The first page stays in its page file; the second as an older newsdesk stored it: zlib, in the table
+        # (which migration 0005 marked as such, and 0006 left there).
+        connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib', body_file = NULL "
+                           "WHERE url = ?", [zlib.compress(decompress_body(old_body, codec), 1), old_row[1]])
         for _, url, feed_url, guid, *_ in stored:
             connection.execute(
                 "INSERT INTO failures VALUES ('r0', 'extract', ?, ?, 'extract_error', 'a worker crashed', ?, now(), NULL)",

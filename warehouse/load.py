@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from warehouse.db import transaction
 from warehouse.near_dupes import link_near_duplicates
+from warehouse.page_files import move_bodies_out, remove_page_file
 from warehouse.revisions import record_entry_updates, store_revisions
 from warehouse.sql import read_sql
 
@@ -59,6 +60,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("body_hash", STR),
             ("run_id", STR),
             ("body_codec", STR),
+            ("body_file", STR),
         ]
     ),
     "articles": pa.schema(
@@ -246,11 +248,51 @@ class LoadBatch:
 def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[str, int]:
     """Write one batch: ledger rows, raw pages, new articles with exact-duplicate marking, refs and topics."""
     counts: dict[str, int] = {}
+    # Page bodies go to a file beside the database first; it is deleted again if the transaction fails. A page
+    # stored before with the same body is left as it is (a repeated batch changes nothing, writes no file).
+    changed = drop_unchanged_pages(connection, batch.raw_pages)
+    raw_pages, pages_dir, page_file = move_bodies_out(connection, batch.run_id, changed)
+    try:
+        write_batch(connection, batch, raw_pages, counts)
+    except BaseException:
+        if page_file is not None:
+            remove_page_file(pages_dir, page_file)
+        raise
+    return counts
+
+
+def drop_unchanged_pages(
+    connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The raw page rows whose URL is not stored yet with the same body hash."""
+    if not rows:
+        return rows
+    keys = pa.table(
+        {
+            "url": pa.array([row["url"] for row in rows], STR),
+            "body_hash": pa.array([row["body_hash"] for row in rows], STR),
+        }
+    )
+    connection.register("batch_page_keys", keys)
+    try:
+        unchanged = {url for (url,) in connection.execute(read_sql("select_unchanged_pages")).fetchall()}
+    finally:
+        connection.unregister("batch_page_keys")
+    return [row for row in rows if row["url"] not in unchanged] if unchanged else rows
+
+
+def write_batch(
+    connection: duckdb.DuckDBPyConnection,
+    batch: LoadBatch,
+    raw_pages: list[dict[str, Any]],
+    counts: dict[str, int],
+) -> None:
+    """The transaction of load_batch, its row counts added to `counts`."""
     with transaction(connection):
         counts["entries"] = insert_rows(connection, "entries", batch.entries)
         record_entry_updates(connection, to_arrow("entries", batch.entries))
         counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
-        counts["raw_pages"] = insert_rows(connection, "raw_pages", batch.raw_pages, on_conflict="REPLACE")
+        counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
         counts["articles"] = insert_articles(connection, batch)
         revised_arrow = to_arrow("articles", batch.revised_articles)
         revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
@@ -263,7 +305,6 @@ def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[
         counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
         counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)
         counts["failures"] = insert_rows(connection, "failures", batch.failures)
-    return counts
 
 
 def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> int:

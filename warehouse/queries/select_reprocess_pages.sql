@@ -5,6 +5,7 @@ SELECT
     r.final_url,
     r.body_compressed,
     r.body_codec,
+    r.body_file,
     a.article_id,
     a.feed_url,
     e.guid,

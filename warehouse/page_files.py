@@ -1,0 +1,159 @@
+"""Raw page bodies kept beside the warehouse: one Parquet file per loaded batch, named in raw_pages.body_file.
+
+`data/news.duckdb` keeps its page bodies under `data/news.pages/<YYYY-MM>/<run>-<id>.parquet`. The rows of
+`raw_pages` stay in DuckDB (URL, status, size, hash, run) and name the file holding each body; the bodies
+(already compressed, see transforms/page_bodies.py) stay out of the database, so that batch loads,
+checkpoints and the read snapshot never copy them. Each file is self-describing (URL, final URL, status,
+content type, fetch time, codec, body, size, hash) and can be read with any Parquet reader:
+
+    SELECT url, body_bytes FROM read_parquet('data/news.pages/*/*.parquet');
+
+Rows stored before migration 0006 keep their body in `raw_pages.body_compressed` (body_file NULL), as does a
+database without a file (in memory).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PAGES_SUFFIX = ".pages"
+PAGE_FILE_SCHEMA = pa.schema(
+    [
+        ("url", pa.string()),
+        ("final_url", pa.string()),
+        ("status", pa.int32()),
+        ("content_type", pa.string()),
+        ("fetched_at", pa.timestamp("us")),
+        ("body_codec", pa.string()),
+        ("body_compressed", pa.binary()),
+        ("body_bytes", pa.int64()),
+        ("body_hash", pa.string()),
+    ]
+)
+# The bodies are compressed already: a second codec would cost CPU for nothing. The other columns are small.
+COLUMN_CODECS = {name: "none" if name == "body_compressed" else "zstd" for name in PAGE_FILE_SCHEMA.names}
+
+
+class PageFileError(RuntimeError):
+    """A page file named by raw_pages is missing or does not hold the page."""
+
+
+def pages_dir_for(db_path: str | Path) -> Path:
+    """The folder of page files beside a warehouse file: data/news.duckdb → data/news.pages."""
+    db_path = Path(db_path)
+    return db_path.with_name(db_path.stem + PAGES_SUFFIX)
+
+
+def database_file_of(connection: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file of the connection's current database; None for a database in memory."""
+    row = connection.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return Path(row[0]) if row and row[0] else None
+
+
+def name_page_file(run_id: str, when: datetime | None = None) -> str:
+    """A new page file's name relative to the pages folder: `<YYYY-MM>/<run>-<random>.parquet`."""
+    when = when or datetime.now(UTC)
+    return f"{when:%Y-%m}/{run_id[:8]}-{uuid.uuid4().hex[:12]}.parquet"
+
+
+def write_page_file(pages_dir: Path, run_id: str, rows: list[dict[str, Any]]) -> str:
+    """Write the rows' bodies to a new page file (complete or not at all) and return its relative name."""
+    name = name_page_file(run_id)
+    path = pages_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = {field.name: [row.get(field.name) for row in rows] for field in PAGE_FILE_SCHEMA}
+    columns["fetched_at"] = [naive_utc(value) for value in columns["fetched_at"]]
+    table = pa.Table.from_pydict(columns, schema=PAGE_FILE_SCHEMA)
+    partial = path.with_name(path.name + ".partial")
+    pq.write_table(
+        table,
+        partial,
+        compression=COLUMN_CODECS,
+        use_dictionary=["url", "final_url", "content_type", "body_codec"],
+        row_group_size=max(1, len(rows)),
+    )
+    os.replace(partial, path)
+    return name
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    """A datetime as naive UTC, as the warehouse stores them."""
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def remove_page_file(pages_dir: Path, name: str) -> None:
+    """Delete a page file whose rows were not committed."""
+    (pages_dir / name).unlink(missing_ok=True)
+
+
+def move_bodies_out(
+    connection: duckdb.DuckDBPyConnection, run_id: str, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Path | None, str | None]:
+    """Write the rows' bodies to a page file beside the connection's database. Return the rows to store in
+    raw_pages, the folder and the file's name; in memory, the rows as they were."""
+    db_file = database_file_of(connection)
+    if db_file is None or not rows:
+        return rows, None, None
+    pages_dir = pages_dir_for(db_file)
+    name = write_page_file(pages_dir, run_id, rows)
+    stored = [{**row, "body_compressed": None, "body_file": name} for row in rows]
+    return stored, pages_dir, name
+
+
+def read_page_bodies(pages_dir: Path, wanted: Iterable[tuple[str, str]]) -> dict[str, tuple[bytes, str]]:
+    """Bodies (compressed, codec) of the wanted (url, page file) pairs; a missing file or URL is left out."""
+    urls_by_file: dict[str, set[str]] = defaultdict(set)
+    for url, name in wanted:
+        urls_by_file[name].add(url)
+    bodies: dict[str, tuple[bytes, str]] = {}
+    for name, urls in urls_by_file.items():
+        path = pages_dir / name
+        if not path.is_file():
+            continue
+        table = pq.read_table(path, columns=["url", "body_compressed", "body_codec"])
+        for url, body, codec in zip(
+            table.column("url").to_pylist(),
+            table.column("body_compressed").to_pylist(),
+            table.column("body_codec").to_pylist(),
+            strict=True,
+        ):
+            if url in urls and url not in bodies:  # a batch's first copy of a URL, as raw_pages keeps it
+                bodies[url] = (body, codec)
+    return bodies
+
+
+def attach_page_bodies(
+    db_path: str | Path, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fill `body_compressed` and `body_codec` of raw_pages rows whose body is in a page file; return the rows
+    that have their body, and those whose page file is missing or lacks them."""
+    wanted = [
+        (row["url"], row["body_file"])
+        for row in rows
+        if row.get("body_compressed") is None and row.get("body_file")
+    ]
+    bodies = read_page_bodies(pages_dir_for(db_path), wanted) if wanted else {}
+    complete, missing = [], []
+    for row in rows:
+        if row.get("body_compressed") is None:
+            found = bodies.get(row["url"]) if row.get("body_file") else None
+            if found is None:
+                missing.append(row)
+                continue
+            row["body_compressed"], row["body_codec"] = found
+        complete.append(row)
+    return complete, missing
