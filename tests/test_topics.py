@@ -319,3 +319,22 @@ def test_georgia_the_us_state_is_not_the_country(matcher):
 def test_georgia_the_country_with_its_capital(matcher):
     tags = ids(tag_article(matcher, None, "Protesters marched in Tbilisi against the government of Georgia."))
     assert "georgia" in tags and "caucasus" in tags
+
+
+def test_text_with_letters_beyond_ascii_finds_both_kinds_of_spelling(matcher):
+    # One scan covers the accented and Arabic forms and the plain ones; a longer plain match ("Homs Governorate"
+    # if present) or an accented one never hides the other.
+    text = "Shelling hit Ḥalab (حلب) and Homs on Monday; Damascus and Ḥimṣ were quiet, residents said."
+    tags = {tag.topic_id: tag for tag in tag_article(matcher, None, text)}
+    assert {"aleppo", "homs", "damascus", "syria"} <= set(tags)
+    assert tags["aleppo"].evidence["forms"] == {"Ḥalab": 1, "حلب": 1}
+    assert tags["homs"].evidence["forms"] == {"Homs": 1, "Ḥimṣ": 1}
+    assert tags["damascus"].evidence["first_offset"] == text.index("Damascus")
+
+
+def test_letters_beyond_ascii_elsewhere_do_not_change_plain_mentions(matcher):
+    plain = "Rebels in Aleppo and Idlib held out, the Syrian Observatory said."
+    mixed = plain + " Свидетели: «Ärzte übernahmen die Versorgung», sagte er."
+    assert tag_article(matcher, "Aleppo under siege", mixed) == tag_article(
+        matcher, "Aleppo under siege", plain
+    )
