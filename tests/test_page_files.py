@@ -47,6 +47,7 @@ def stored_rows(connection: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def test_pages_folder_sits_beside_the_warehouse_file(tmp_path):
     assert pages_dir_for(tmp_path / "data" / "news.duckdb") == tmp_path / "data" / "news.pages"
+    assert pages_dir_for(tmp_path / "data" / "news.read.duckdb") == tmp_path / "data" / "news.pages"
 
 
 def test_ingest_keeps_every_body_in_a_page_file_that_reads_back_to_the_fetched_bytes(

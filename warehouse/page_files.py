@@ -49,9 +49,14 @@ class PageFileError(RuntimeError):
 
 
 def pages_dir_for(db_path: str | Path) -> Path:
-    """The folder of page files beside a warehouse file: data/news.duckdb → data/news.pages."""
+    """The folder of page files beside a warehouse file: data/news.duckdb (and its read snapshot,
+    data/news.read.duckdb) → data/news.pages."""
+    from warehouse.snapshot import SNAPSHOT_SUFFIX  # snapshot → runs → load → here: imported when called
+
     db_path = Path(db_path)
-    return db_path.with_name(db_path.stem + PAGES_SUFFIX)
+    snapshot = db_path.name.endswith(SNAPSHOT_SUFFIX)
+    stem = db_path.name.removesuffix(SNAPSHOT_SUFFIX) if snapshot else db_path.stem
+    return db_path.with_name(stem + PAGES_SUFFIX)
 
 
 def database_file_of(connection: duckdb.DuckDBPyConnection) -> Path | None:
