@@ -18,7 +18,7 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     shutil.copyfile(db_path, copy)
     matcher = get_matcher(None)
     try:
-        from flows.articles import close_pool, count_workers
+        from flows.articles import count_workers
         from flows.retag import POOL_MIN_ARTICLES, RETAG_BATCH, pool_pays, read_load, retag_articles
         from flows.runlog import freeze_long_lived
     except ImportError:
@@ -30,11 +30,8 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     importlib.import_module("pyarrow.dataset")
     load = read_load()  # what retag_articles reads to decide on worker processes
     started = time.perf_counter()
-    try:
-        counts = retag_articles(copy, matcher, {}, force=True)
-        seconds = time.perf_counter() - started
-    finally:
-        close_pool()
+    counts = retag_articles(copy, matcher, {}, force=True)  # shuts its worker pool down, if it starts one
+    seconds = time.perf_counter() - started
     copy.unlink(missing_ok=True)
     articles = counts.get("articles_retagged", 0)
     pooled = pool_pays(articles, count_workers(0), load)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import shutil
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +16,6 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from flows.articles import close_pool
 from flows.retag import (
     CHUNK_ARTICLES,
     POOL_MIN_ARTICLES,
@@ -121,12 +122,14 @@ def test_pooled_retag_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_p
     serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
     pooled = copy_of(corpus_warehouse, tmp_path, "pooled.duckdb")
     serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=300, use_pool=False)
-    try:  # 300 rows: three 100-row chunks per batch, shared between this process and the worker
-        pooled_counts = retag_articles(
-            pooled, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_pool=True
-        )
-    finally:
-        close_pool()
+    # 300 rows: three 100-row chunks per batch, shared between this process and the worker
+    pooled_counts = retag_articles(
+        pooled, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_pool=True
+    )
+    deadline = time.monotonic() + 30
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()  # the retag shut its workers down
     assert pooled_counts == serial_counts
     assert stored_tags(pooled) == stored_tags(serial)
     versions = "SELECT article_id, taxonomy_version FROM article_tag_versions ORDER BY article_id"
@@ -231,14 +234,14 @@ def test_workers_and_this_process_share_chunks_and_tag_like_in_process(corpus_wa
             batches = group_batches(iter(chunks), 120)
             return list(tagger(lambda: reader.submit(next, batches, None), matcher, COUNTRIES, *args))
 
+    started = start_workers(matcher, 1)
+    pool, _, warming = started
     try:
-        started = start_workers(matcher, 1)
-        _, _, warming = started
         worker_pids = {future.result(timeout=120) for future in warming}
         assert os.getpid() not in worker_pids  # ready before the first chunk: it gets chunks from the start
         pooled = tag_all(tag_in_pool, 1, started)
     finally:
-        close_pool()
+        pool.shutdown(cancel_futures=True)
     serial = tag_all(tag_in_process)
     assert [ids for ids, _ in pooled] == [ids for ids, _ in serial]
     assert [tags for _, tags in pooled] == [tags for _, tags in serial]
