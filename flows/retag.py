@@ -36,11 +36,13 @@ from warehouse.sql import read_sql
 
 RETAG_BATCH = 1000
 # Stale articles from which worker processes tag beside this one, when the cores are otherwise idle. A worker
-# gets the matcher from the disk cache (transforms.matcher_cache): ~0.18 s of CPU from spawn to ready, where
-# compiling it took ~1.1 s, and this process tags until it is ready. The pool costs ~16-20 % more CPU in all
-# (chunks pickled both ways, two processes sharing caches), so it pays only where the extra core is free:
-# measured on 2 cores that other jobs kept busy (load 5-7), it lost 16 % at 9,950 articles and 8 % at 19,900.
-# On idle cores it should win from a few thousand articles (estimated from the CPU figures; not measured).
+# gets the matcher from the disk cache (transforms.matcher_cache) in a pool of its own (start_workers): 0.15 s
+# of CPU and ~0.18 s from spawn to ready, while this process tags. The pool costs more CPU in all (chunks
+# pickled both ways, two processes sharing caches), so it pays only where the extra core is free. Measured on
+# 2 cores with the bench's articles copied 2x and 4x (medians, pool and in-process alternated): at 1,990 it
+# lost 25-40 % even with the other core mostly free (0.91-1.03 s against 0.72-0.75 s); at 7,960 it won
+# 16-22 % when the other jobs left a core free (load 1.7 with this run: 1.58-1.79 s against 2.03-2.13 s) and
+# lost 12-20 % at 3,980 and 7,960 when they kept it busy (load 2-4).
 POOL_MIN_ARTICLES = 5_000
 CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
