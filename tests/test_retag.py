@@ -26,6 +26,7 @@ from flows.retag import (
     replace_tags_after,
     retag_articles,
     start_workers,
+    stream_articles,
     tag_in_pool,
     tag_in_process,
 )
@@ -221,6 +222,24 @@ def test_batches_are_regrouped_to_exact_sizes_across_record_batches() -> None:
         ["a5", "a6", "a7", "a8", "a9"],
         ["a10", "a11"],
     ]
+
+
+def test_every_stored_article_streams_once_in_chunks_also_after_deletes(corpus_warehouse, tmp_path) -> None:
+    db = copy_of(corpus_warehouse, tmp_path, "stream.duckdb")
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("DELETE FROM articles WHERE article_id IN ('article-0001', 'article-0004')")
+        stored = sorted(row[0] for row in connection.execute("SELECT article_id FROM articles").fetchall())
+        chunks = list(stream_articles(connection, None, 3))
+        some = stored[::5]
+        picked = list(stream_articles(connection, some, 3))
+    streamed = [article_id for chunk in chunks for article_id in chunk.column("article_id").to_pylist()]
+    assert sorted(streamed) == stored and len(set(streamed)) == len(streamed) > 3
+    assert max(chunk.num_rows for chunk in chunks) <= 3
+    assert chunks[0].column_names == ["article_id", "title", "text", "feed_url", "canonical_url"]
+    assert (
+        sorted(article_id for chunk in picked for article_id in chunk.column("article_id").to_pylist())
+        == some
+    )
 
 
 def test_workers_and_this_process_share_chunks_and_tag_like_in_process(corpus_warehouse) -> None:
