@@ -7,7 +7,10 @@ from copy import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import justext.core
 import trafilatura
+import trafilatura.external
+from htmldate.extractors import get_external_parser
 from trafilatura.settings import Extractor
 from trafilatura.utils import decode_file
 
@@ -109,3 +112,20 @@ def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | N
         page_canonical=document.url or None,
         categories=categories,
     )
+
+
+WARM_UP_PAGE = (
+    "<html lang='en'><head><title>Warm-up</title></head><body><article><h1>Warm-up</h1>"
+    + "<p>A paragraph long enough to be kept as the body of this page, written on 3 May 2016.</p>" * 4
+    + "</article></body></html>"
+)
+
+
+def warm_extractor() -> None:
+    """Build now the tables trafilatura's helpers make on first use (jusText's stoplists of all languages,
+    ~150k words; dateparser's ~200 locales and their regexes; the TLD list): a process forked after this
+    shares those pages instead of building its own copy. Output is unchanged: they are caches."""
+    stoplist = trafilatura.external.JT_STOPLIST or trafilatura.external.jt_stoplist_init()
+    justext.core.define_stoplist(stoplist)  # lru-cached under the same tuple that trafilatura passes
+    get_external_parser().get_date_data("qqzx 12 2016")  # no locale reads it: every one is loaded and tried
+    extract_page(WARM_UP_PAGE, "https://warm-up.example.org/2016/05/03/page.html")
