@@ -8,10 +8,11 @@ measures:
   lxml... mapped by every process of the tree) are counted once per process, so the sum overstates the tree.
 - PSS (proportional set size): each shared page is split between the processes that map it, so the sum is what
   the tree really holds. `smaps_rollup`, which gives it, walks every page of a process (~45 ms for 800 MB), too
-  slow for every sample; so PSS is taken as the anonymous resident bytes (from `statm`, every sample; the tree's
-  processes are started by exec, never forked, so none of their anonymous pages is shared) plus the
-  proportional share of file-backed and shared-memory pages (`Pss - Pss_Anon` from `smaps_rollup`), which moves
-  slowly (libraries mapped at start) and is re-read for each process every `shared_refresh_s`.
+  slow for every sample; so PSS is taken as the anonymous resident bytes (from `statm`, every sample) times
+  the process's share of them (`Pss_Anon / Anonymous`: 1 for a process started by exec; below 1 for the
+  article workers, forked from a fork server whose pages they share) plus the proportional share of
+  file-backed and shared-memory pages (`Pss - Pss_Anon`); both move slowly and are re-read from
+  `smaps_rollup` for each process every `shared_refresh_s`.
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ def read_pss_bytes(pid: int) -> int:
     return read_rollup_kb(pid).get("Pss", 0) * 1024
 
 
-def read_shared_pss_bytes(pid: int) -> int | None:
+def read_shared_pss_bytes(pid: int, fields: dict[str, int] | None = None) -> int | None:
     """This process's proportional share of its file-backed and shared-memory pages; None when unknown."""
-    fields = read_rollup_kb(pid)
+    fields = read_rollup_kb(pid) if fields is None else fields
     if "Pss" not in fields or "Pss_Anon" not in fields:
         return None
     return (fields["Pss"] - fields["Pss_Anon"]) * 1024
@@ -134,26 +135,35 @@ class TreeSampler:
         self.peak_pss_at_s = 0.0  # seconds after the sampler started
         self.samples = 0
         self._started = time.monotonic()
-        self._shared: dict[int, tuple[float, int]] = {}  # pid → (read at, shared PSS bytes)
+        self._shared: dict[int, tuple[float, int, float]] = {}  # pid → (read at, shared PSS bytes, anon share)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def shared_pss(self, pid: int, resident: Resident) -> int:
         """The process's shared-page PSS, re-read when older than `shared_refresh_s`."""
         now = time.monotonic()
-        read_at, value = self._shared.get(pid, (float("-inf"), 0))
+        read_at, value, _ = self._shared.get(pid, (float("-inf"), 0, 1.0))
         if now - read_at >= self.shared_refresh_s:
-            fresh = read_shared_pss_bytes(pid)
+            fields = read_rollup_kb(pid)
+            fresh = read_shared_pss_bytes(pid, fields)
             # Without the rollup (old kernel), count shared pages whole, as RSS does: never an underestimate.
             value = fresh if fresh is not None else resident.rss_bytes - resident.anon_bytes
-            self._shared[pid] = (now, value)
+            share = 1.0
+            if fields.get("Anonymous") and "Pss_Anon" in fields:
+                share = min(1.0, fields["Pss_Anon"] / fields["Anonymous"])
+            self._shared[pid] = (now, value, share)
         return value
+
+    def anon_share(self, pid: int) -> float:
+        """The share of its anonymous pages a process holds alone (1: none shared), as last read."""
+        return self._shared.get(pid, (0.0, 0, 1.0))[2]
 
     def sample(self) -> None:
         """Take one sample of the tree and update the peaks."""
         residents = {pid: read_resident(pid) for pid in list_tree(self.root)}
         residents = {pid: resident for pid, resident in residents.items() if resident.rss_bytes}
-        pss = {pid: resident.anon_bytes + self.shared_pss(pid, resident) for pid, resident in residents.items()}
+        shared = {pid: self.shared_pss(pid, resident) for pid, resident in residents.items()}
+        pss = {pid: int(r.anon_bytes * self.anon_share(pid)) + shared[pid] for pid, r in residents.items()}
         self.samples += 1
         rss_total = sum(resident.rss_bytes for resident in residents.values())
         if rss_total > self.peak_bytes:

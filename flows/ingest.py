@@ -152,6 +152,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         "ingest",
         {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll},
         taxonomy_path,
+        keep_matcher=False,  # the worker processes tag; this one only lists the topics
     )
     settings = make_fetch_settings(config)
     counts: Counter[str] = Counter()

@@ -13,7 +13,8 @@ import pyarrow as pa
 from prefect.runtime import flow_run
 
 from flows.config import Config
-from transforms.topics import TopicMatcher, get_matcher, list_topic_rows
+from transforms.taxonomy import load_taxonomy
+from transforms.topics import TopicMatcher, get_matcher, list_topic_rows, load_or_compile_matcher
 from transforms.urls import registered_site_of
 from warehouse.db import transaction, write_session
 from warehouse.load import now_utc
@@ -51,16 +52,31 @@ def freeze_long_lived(matcher: TopicMatcher) -> None:
 
 
 def open_run(
-    db_path: Path, run_id: str, flow_name: str, params: dict[str, Any], taxonomy_path: str | None = None
+    db_path: Path,
+    run_id: str,
+    flow_name: str,
+    params: dict[str, Any],
+    taxonomy_path: str | None = None,
+    keep_matcher: bool = True,
 ) -> None:
-    """Migrate the warehouse, store the taxonomy's topics and record that the run started."""
-    matcher = get_matcher(taxonomy_path)
-    freeze_long_lived(matcher)
-    rows = list_topic_rows(matcher)
+    """Migrate the warehouse, store the taxonomy's topics and record that the run started. With
+    `keep_matcher=False` they come from a matcher this process drops (its workers do all the tagging)."""
+    if keep_matcher:
+        matcher = get_matcher(taxonomy_path)
+        freeze_long_lived(matcher)
+        rows = list_topic_rows(matcher)
+    else:
+        rows = list_topic_rows_once(taxonomy_path)
     with write_session(db_path) as connection:
         apply_migrations(connection)
         store_topics(connection, rows)
         begin_run(connection, run_id, flow_name, params)
+
+
+def list_topic_rows_once(taxonomy_path: str | None = None) -> list[dict]:
+    """The taxonomy's topic rows, from a matcher (read from its disk cache) this process does not keep."""
+    # The ingest process tags nothing (its workers do): keeping the matcher would hold ~30 MB all run long.
+    return list_topic_rows(load_or_compile_matcher(load_taxonomy(taxonomy_path)))
 
 
 def close_run(

@@ -156,3 +156,36 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
         assert len(row["body_compressed"]) < len(raw) / 2
         assert row["body_bytes"] == fetched["bytes"] == len(raw)
         assert row["body_hash"] == hashlib.sha256(raw).hexdigest()
+
+
+def read_worker_state() -> dict:
+    """What a worker holds before it builds anything: frozen objects, jusText's stoplists, its parent."""
+    import gc
+
+    import justext.core
+
+    return {"frozen": gc.get_freeze_count(), "stoplists": justext.core.define_stoplist.cache_info().currsize,
+            "parent": os.getppid()}
+
+
+@pytest.mark.slow
+def test_workers_fork_from_a_server_that_made_their_state():
+    import multiprocessing.forkserver
+
+    from flows.articles import submit_job
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform")
+    close_pool()
+    try:
+        pool = get_pool(2)
+        states = [submit_job(pool, read_worker_state).result() for _ in range(4)]
+        server = multiprocessing.forkserver._forkserver._forkserver_pid
+    finally:
+        close_pool()
+    assert server is not None and server != os.getpid()
+    for state in states:
+        assert state["parent"] == server  # forked by the server, not spawned by this process
+        assert state["stoplists"] == 1  # warmed there, not built by the worker
+        assert state["frozen"] > 100_000  # the matcher and libraries, out of the collector's reach
+    assert multiprocessing.forkserver._forkserver._forkserver_pid is None  # close_pool stopped the server
