@@ -22,7 +22,7 @@ from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run, count_failures_by_reason, finish_run
 from warehouse.snapshot import SnapshotDecision, count_changed_rows, plan_snapshot
 from warehouse.sql import read_sql
-from warehouse.topics import store_topics
+from warehouse.topics import has_topics, store_topics
 
 _FROZEN_MATCHERS: set[int] = set()  # ids of matchers already frozen (get_matcher keeps them alive)
 
@@ -60,13 +60,20 @@ def open_run(
     keep_matcher: bool = True,
 ) -> None:
     """Migrate the warehouse, store the taxonomy's topics and record that the run started. With
-    `keep_matcher=False` they come from a matcher this process drops (its workers do all the tagging)."""
+    `keep_matcher=False` the topics come from a matcher this process drops (its workers do all the tagging),
+    and only when the warehouse does not hold this taxonomy version's topics yet."""
     if keep_matcher:
         matcher = get_matcher(taxonomy_path)
         freeze_long_lived(matcher)
         rows = list_topic_rows(matcher)
     else:
-        rows = list_topic_rows_once(taxonomy_path)
+        version = load_taxonomy(taxonomy_path).version  # the file alone: no gazetteer, no matcher
+        with write_session(db_path) as connection:
+            apply_migrations(connection)
+            if has_topics(connection, version):  # the usual case: a run with the taxonomy of the last one
+                begin_run(connection, run_id, flow_name, params)
+                return
+        rows = list_topic_rows_once(taxonomy_path)  # outside the write lock: a cold matcher takes seconds
     with write_session(db_path) as connection:
         apply_migrations(connection)
         store_topics(connection, rows)
