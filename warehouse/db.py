@@ -66,7 +66,8 @@ def open_connection(path: str | Path, read_only: bool, wait_s: float = 120.0) ->
 
 
 def read_load_memory_limit() -> str:
-    """DuckDB's memory limit for batch loads: NEWSDESK_DUCKDB_MEMORY_LIMIT, else 256MB."""
+    """DuckDB's memory limit for batch loads and the snapshot's search index: NEWSDESK_DUCKDB_MEMORY_LIMIT,
+    else 256MB."""
     # A batch load needs little; at 20,000 pages the 512 MB cap let the ingest process hold 314 MiB more.
     return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or LOAD_MEMORY_LIMIT
 
