@@ -75,11 +75,13 @@ def name_page_file(run_id: str, when: datetime | None = None) -> str:
 
 def write_page_file(pages_dir: Path, run_id: str, rows: list[dict[str, Any]]) -> str:
     """Write the rows' bodies to a new page file (complete or not at all) and return its relative name."""
+    from warehouse.load import utc_naive  # load → here: imported when called
+
     name = name_page_file(run_id)
     path = pages_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = {field.name: [row.get(field.name) for row in rows] for field in PAGE_FILE_SCHEMA}
-    columns["fetched_at"] = [naive_utc(value) for value in columns["fetched_at"]]
+    columns["fetched_at"] = [utc_naive(value) for value in columns["fetched_at"]]
     table = pa.Table.from_pydict(columns, schema=PAGE_FILE_SCHEMA)
     partial = path.with_name(path.name + ".partial")
     pq.write_table(
@@ -91,13 +93,6 @@ def write_page_file(pages_dir: Path, run_id: str, rows: list[dict[str, Any]]) ->
     )
     os.replace(partial, path)
     return name
-
-
-def naive_utc(value: datetime | None) -> datetime | None:
-    """A datetime as naive UTC, as the warehouse stores them."""
-    if value is None or value.tzinfo is None:
-        return value
-    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def remove_page_file(pages_dir: Path, name: str) -> None:
