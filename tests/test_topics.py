@@ -338,15 +338,3 @@ def test_letters_beyond_ascii_elsewhere_do_not_change_plain_mentions(matcher):
     assert tag_article(matcher, "Aleppo under siege", mixed) == tag_article(
         matcher, "Aleppo under siege", plain
     )
-
-
-def test_ascii_text_walks_only_nodes_of_ascii_keys(matcher):
-    # Why one automaton of all keys scans ASCII text as one of the ASCII keys alone would: the ASCII start of
-    # every key with other characters ("Ḥalab" -> " "; "Jarābulus" -> " Jar") also starts an ASCII key.
-    keys = list(matcher.automaton.keys())
-    ascii_prefixes = {key[:end] for key in keys if key.isascii() for end in range(1, len(key) + 1)}
-    other_keys = [key for key in keys if not key.isascii()]
-    assert other_keys
-    for key in other_keys:
-        ascii_start = key[: next(i for i, char in enumerate(key) if not char.isascii())]
-        assert ascii_start in ascii_prefixes, key

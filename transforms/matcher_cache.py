@@ -1,8 +1,8 @@
 """A compiled topic matcher kept on disk, so that a process gets it in milliseconds instead of compiling it.
 
 One file per cache key: the taxonomy version (which already hashes the taxonomy file and the gazetteer data)
-plus a fingerprint of the code that compiles and reads it (these modules' source, pyahocorasick's build, the
-Python version). A file that is missing, of another key, truncated or corrupt reads as None: the caller
+plus a fingerprint of the code that compiles and reads it (these modules' source, ahocorasick-rs's version,
+the Python version). A file that is missing, of another key, truncated or corrupt reads as None: the caller
 compiles the matcher again and writes a new file.
 """
 
@@ -18,10 +18,9 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
-
-import ahocorasick
 
 CACHE_ENV = "NEWSDESK_MATCHER_CACHE"  # a directory; empty, "0" or "off" turns the cache off
 CACHE_FORMAT = "1"
@@ -141,10 +140,12 @@ def _code_fingerprint() -> bytes:
         except OSError:
             digest.update(f"missing:{name}".encode())
     digest.update(f"|{sys.implementation.cache_tag}|{sys.version_info[:3]}|".encode())
-    # pyahocorasick has no version attribute; its extension file's size and time tell one build from another.
-    try:
-        stat = os.stat(ahocorasick.__file__)
-        digest.update(f"ahocorasick={stat.st_size}:{stat.st_mtime_ns}".encode())
-    except (OSError, TypeError):
-        digest.update(b"ahocorasick=?")
+    digest.update(f"ahocorasick-rs={_package_version('ahocorasick-rs')}".encode())
     return digest.digest()
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "?"
