@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from transforms.extract import extract_page, parse_page_date, read_html_language
+from transforms.extract import extract_page, parse_page_date, read_html_language, read_published_time
 
 PARAGRAPH = "Fighters massed on the edges of the divided city as diplomats argued over the truce. " * 6
 
@@ -57,3 +57,29 @@ def test_full_timestamp_from_json_ld_is_kept():
     page = extract_page(html, "https://news.example/2016/05/24/rebels-mass.html")
     assert page is not None
     assert page.published_at == datetime(2016, 5, 24, 17, 45, tzinfo=UTC)
+
+
+def test_published_time_in_any_letter_case_and_either_quote():
+    assert read_published_time("<meta PROPERTY='Article:Published_Time' content='2016-05-24T18:30:00Z'>") == datetime(
+        2016, 5, 24, 18, 30, tzinfo=UTC
+    )
+    assert read_published_time('{"DatePublished" :\n "2016-05-24 18:30:00+02:00"}') == datetime(
+        2016, 5, 24, 16, 30, tzinfo=UTC
+    )
+
+
+def test_published_time_is_the_first_full_timestamp_after_other_letters():
+    html = (
+        "<title>Алеппо: «осада»</title>"
+        '<meta name="pubdate" content="2016-05-24">'  # a date without time: not taken
+        '<meta itemprop="datePublished" content="not a timestamp at all">'
+        '<meta name="publishdate" content="2016-05-25T07:00:00+00:00">'
+        '<meta property="article:published_time" content="2016-05-26T07:00:00+00:00">'
+    )
+    assert read_published_time(html) == datetime(2016, 5, 25, 7, tzinfo=UTC)
+
+
+def test_published_time_only_in_the_first_200000_characters():
+    meta = '<meta property="article:published_time" content="2016-05-24T18:30:00Z">'
+    assert read_published_time("é" * 199_000 + meta) is not None
+    assert read_published_time("é" * 200_000 + meta) is None
