@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -14,9 +15,11 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
+from flows.dask_cluster import ClusterUnavailable, close_cluster_clients, run_on_cluster, share_with_cluster
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
 from transforms.encodings import decode_html
 from transforms.extract import EXTRACTOR_VERSION, extract_page, warm_extractor
@@ -26,8 +29,11 @@ from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
 from transforms.records import Article
 from transforms.syndication import detect_wire_credit
-from transforms.topics import get_matcher, tag_article
+from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy, load_taxonomy
+from transforms.topics import TopicMatcher, build_matcher, get_matcher, tag_article
 from transforms.urls import canonicalise_url
+
+_log = logging.getLogger(__name__)
 
 # Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.
 POOL_THRESHOLD = 48
@@ -83,8 +89,11 @@ def choose_published_at(page_date: datetime | None, entry_date: datetime | None)
     return page_date
 
 
-def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome:
-    """Turn one fetched page into a tagged Article, or say why it cannot be one."""
+def build_article(
+    job: PageJob, taxonomy_path: str | None = None, matcher: TopicMatcher | None = None
+) -> PageOutcome:
+    """Turn one fetched page into a tagged Article, or say why it cannot be one (tagged with `matcher`, else
+    with the taxonomy file's)."""
     try:
         html = decode_html(job.read_body(), {"content-type": job.content_type} if job.content_type else None)
         page = extract_page(html, job.final_url)
@@ -98,7 +107,7 @@ def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome
     if words < MIN_WORDS:
         return PageOutcome(job.url, reason="too_short", detail=f"{words} words after cleaning")
     canonical_url = canonicalise_url(job.final_url, page.page_canonical)
-    matcher = get_matcher(taxonomy_path)
+    matcher = matcher or get_matcher(taxonomy_path)
     article = Article(
         article_id=make_article_id(canonical_url),
         url=job.url,
@@ -124,14 +133,56 @@ def build_article(job: PageJob, taxonomy_path: str | None = None) -> PageOutcome
     return PageOutcome(job.url, article=article)
 
 
-def build_chunk(jobs: list[PageJob], taxonomy_path: str | None) -> list[PageOutcome]:
+def build_chunk(
+    jobs: list[PageJob], taxonomy_path: str | None, matcher: TopicMatcher | None = None
+) -> list[PageOutcome]:
     """Build a chunk of pages in one worker call."""
-    outcomes = [build_article(job, taxonomy_path) for job in jobs]
+    outcomes = [build_article(job, taxonomy_path, matcher) for job in jobs]
     global _chunks_built
     _chunks_built += 1
     if _chunks_built % TRIM_EVERY_CHUNKS == 0:
         release_free_memory()
     return outcomes
+
+
+def build_chunk_with_taxonomy(jobs: list[PageJob], taxonomy: Taxonomy) -> list[PageOutcome]:
+    """build_chunk on a machine that may lack the taxonomy file (a Dask worker): the matcher is built from
+    `taxonomy` itself, once per version."""
+    return build_chunk(jobs, None, build_matcher(taxonomy))
+
+
+def build_on_cluster(
+    jobs: list[PageJob], taxonomy_path: str | None, scheduler: str
+) -> list[PageOutcome] | None:
+    """build_articles on the Dask cluster at `scheduler`; chunks that fail there are built here; None when the
+    cluster cannot be reached (the caller then builds the batch here)."""
+    chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
+    try:
+        taxonomy = read_taxonomy(taxonomy_path)
+        shared = share_with_cluster(scheduler, f"taxonomy:{taxonomy.version}", taxonomy)
+        results = run_on_cluster(scheduler, build_chunk_with_taxonomy, chunks, shared)
+    except ClusterUnavailable as error:
+        _log.warning("%s: building this batch's articles here", error)
+        return None
+    outcomes: list[PageOutcome] = []
+    for chunk, (built, error) in zip(chunks, results, strict=True):
+        if error is not None:
+            _log.warning("a chunk failed on the Dask cluster at %s (%s): building it here", scheduler, error)
+            built = build_chunk(chunk, taxonomy_path)
+        outcomes.extend(built)
+    return outcomes
+
+
+def read_taxonomy(taxonomy_path: str | None) -> Taxonomy:
+    """The run's taxonomy (None: the bundled one), read again only when its file changes."""
+    path = Path(taxonomy_path) if taxonomy_path else DEFAULT_TAXONOMY_PATH
+    stat = path.stat()
+    return _read_taxonomy(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read_taxonomy(path: str, _mtime_ns: int, _size: int) -> Taxonomy:
+    return load_taxonomy(Path(path))
 
 
 def release_free_memory() -> None:
@@ -254,12 +305,13 @@ def submit_job(pool: Executor, function: Callable[..., Any], *args: Any) -> Futu
 
 
 def close_pool() -> None:
-    """Stop the worker pool, if one was started."""
+    """Stop the worker pool, if one was started, and let go of any Dask cluster (which keeps running)."""
     global _pool, _pool_size
     if _pool is not None:
         _pool.shutdown(cancel_futures=True)
         stop_fork_server()
     _pool, _pool_size = None, 0
+    close_cluster_clients()
 
 
 def count_workers(requested: int) -> int:
@@ -290,9 +342,18 @@ def warm_pool(pages: int, batch_size: int, taxonomy_path: str | None = None, wor
 
 
 def build_articles(
-    jobs: list[PageJob], taxonomy_path: str | None = None, workers: int = 0, use_pool: bool | None = None
+    jobs: list[PageJob],
+    taxonomy_path: str | None = None,
+    workers: int = 0,
+    use_pool: bool | None = None,
+    scheduler: str | None = None,
 ) -> list[PageOutcome]:
-    """Build articles for a batch of pages, in page order, across worker processes when it pays."""
+    """Build articles for a batch of pages, in page order, across worker processes when it pays, or on the
+    Dask cluster at `scheduler` (this machine's processes when it cannot be reached)."""
+    if scheduler and jobs:
+        outcomes = build_on_cluster(jobs, taxonomy_path, scheduler)
+        if outcomes is not None:
+            return outcomes
     workers = count_workers(workers)
     if use_pool is None:
         # A running pool takes small batches too: this process then never needs the matcher of its own.

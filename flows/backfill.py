@@ -181,7 +181,9 @@ def process_records(
         by_url.setdefault(response.target_uri, response)
     results = [response_result(by_url[request.url]) for request in plan.requests]
     jobs = [complete_job(job, context) for job in collect_pages(plan, results, context.config)]
-    return plan, build_articles(jobs, context.taxonomy_path, workers=context.config.workers)
+    return plan, build_articles(
+        jobs, context.taxonomy_path, workers=context.config.workers, scheduler=context.config.dask_scheduler
+    )
 
 
 @task(name="warc-batch", cache_policy=NO_CACHE)
@@ -392,7 +394,9 @@ def store_rebuilt(
 def rebuild_articles(context: DayContext, pages: list[dict[str, Any]]) -> Counter[str]:
     """Re-extract, re-clean, re-tag and store a batch of stored pages."""
     jobs = [rebuild_job(page, context) for page in pages]
-    outcomes = build_articles(jobs, context.taxonomy_path, workers=context.config.workers)
+    outcomes = build_articles(
+        jobs, context.taxonomy_path, workers=context.config.workers, scheduler=context.config.dask_scheduler
+    )
     counts = store_rebuilt(context, pages, outcomes)
     settle_failures(context.db_path, context.run_id)
     return counts

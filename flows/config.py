@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from flows.dask_cluster import is_scheduler_address
 from transforms.polling import PollSettings, read_poll_settings
 from transforms.urls import is_http_url
 from warehouse.snapshot import DEFAULT_MAX_AGE_S
@@ -27,6 +28,7 @@ TOP_LEVEL_KEYS = {
     "taxonomy",
     "batch_size",
     "workers",
+    "dask_scheduler",
     "user_agent",
     "contact_url",
     "snapshot",
@@ -78,6 +80,7 @@ class Config:
     taxonomy_path: Path | None = None
     batch_size: int = 500
     workers: int = 0  # 0: one worker process per core
+    dask_scheduler: str | None = None  # build articles on this Dask cluster instead (flows/dask_cluster.py)
     user_agent: str | None = None
     contact_url: str | None = None
     fetch: FetchOptions = field(default_factory=FetchOptions)
@@ -104,6 +107,16 @@ def read_positive_number(path: Path, key: str, value: Any, kind: type) -> Any:
     if kind is int and not float(value).is_integer():
         raise fail(path, key, f"must be a whole number, not {value!r}")
     return kind(value)
+
+
+def read_scheduler_address(where: str, key: str | None, value: Any) -> str | None:
+    """A Dask scheduler address (tcp://host:port), or None when not set."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_scheduler_address(value):
+        name = f"{where}: {key}" if key else where
+        raise ConfigError(f"{name}: must be a Dask scheduler address like tcp://10.0.0.5:8786, not {value!r}")
+    return value.strip()
 
 
 def read_feed(path: Path, index: int, item: Any) -> FeedSource:
@@ -232,6 +245,7 @@ def load_config(path: str | Path | None = None) -> Config:
         taxonomy_path=taxonomy_path,
         batch_size=read_positive_number(path, "batch_size", document.get("batch_size", 500), int) or 500,
         workers=read_positive_number(path, "workers", document.get("workers", 0), int),
+        dask_scheduler=read_scheduler_address(str(path), "dask_scheduler", document.get("dask_scheduler")),
         user_agent=document.get("user_agent"),
         contact_url=document.get("contact_url"),
         fetch=read_fetch_options(path, document.get("fetch")),
@@ -257,6 +271,10 @@ def apply_environment(config: Config) -> Config:
             raise ConfigError(
                 f"NEWSDESK_WORKERS: must be a whole number, not {os.environ['NEWSDESK_WORKERS']!r}"
             ) from error
+    if os.environ.get("NEWSDESK_DASK_SCHEDULER"):
+        changes["dask_scheduler"] = read_scheduler_address(
+            "NEWSDESK_DASK_SCHEDULER", None, os.environ["NEWSDESK_DASK_SCHEDULER"]
+        )
     if os.environ.get("NEWSDESK_CONTACT_URL"):
         changes["contact_url"] = os.environ["NEWSDESK_CONTACT_URL"]
     return replace(config, **changes) if changes else config

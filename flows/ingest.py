@@ -74,7 +74,7 @@ def fetch_pages(
 @task(name="articles", cache_policy=NO_CACHE)
 def build_batch_articles(jobs: list[PageJob], config: Config, taxonomy_path: str | None) -> list[PageOutcome]:
     """Extract, clean, hash and tag the batch's pages."""
-    return build_articles(jobs, taxonomy_path, workers=config.workers)
+    return build_articles(jobs, taxonomy_path, workers=config.workers, scheduler=config.dask_scheduler)
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -165,7 +165,8 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         polled = poll_entries(config, db_path, run_id, settings, force_poll)
         counts.update(polled.counts)
         add_stage_time("entries", clock.read(), stage_s, cpu_s)
-        warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
+        if not config.dask_scheduler:  # a Dask cluster's workers are running already
+            warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
         batches = split_batches(polled.entries, config.batch_size)
         # A pipeline of three stages, one batch each: while batch k is built on the worker processes, batch
         # k+1 is fetched and batch k-1 loaded in threads. Loads stay one at a time and in order; at most

@@ -157,7 +157,9 @@ def replay_entries(
     counts["pages_from_store"] = sum(1 for url in urls if url in stored)
     counts["pages_fetched"] = len(fetched)
     jobs = [complete_job(job, context) for job in collect_pages(plan, results, context.config, packed)]
-    outcomes = build_articles(jobs, context.taxonomy_path, workers=context.config.workers)
+    outcomes = build_articles(
+        jobs, context.taxonomy_path, workers=context.config.workers, scheduler=context.config.dask_scheduler
+    )
     counts.update({f"loaded_{k}": v for k, v in load_plan(plan, outcomes, context.db_path).items()})
     counts.update({f"failed_{k}": v for k, v in count_failure_rows(plan.load.failures).items()})
     return counts
