@@ -106,7 +106,7 @@ def publish_snapshot(db_path: str | Path, wait_s: float = 120.0, on_step: StepCa
             # 512 MB and two threads), in the same 23-24 s (DuckDB's fts spends it in serial steps).
             limit_memory(connection, read_load_memory_limit())
             connection.execute("SET threads = 1")
-            indexed = build_search_index(connection)
+            indexed = build_search_index(connection, previous=target)
             record_snapshot_info(connection, db_path, lock_held_s, indexed)
             connection.execute("CHECKPOINT")
         finally:
