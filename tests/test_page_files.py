@@ -14,6 +14,7 @@ from transforms.page_bodies import compress_body, decompress_body
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
 from warehouse.page_files import (
+    ROWS_PER_GROUP,
     attach_page_bodies,
     database_file_of,
     pages_dir_for,
@@ -109,6 +110,26 @@ def test_page_file_is_self_describing_and_keeps_the_first_copy_of_a_url(tmp_path
         "https://a.example/2": b"other",
     }
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_a_big_batch_is_written_in_row_groups_that_read_back_in_order(tmp_path):
+    rows = [page_row(f"https://a.example/{number}", b"page %d" % number) for number in range(2 * ROWS_PER_GROUP + 5)]
+    name = write_page_file(tmp_path, "run-0001", rows)
+    metadata = pq.ParquetFile(tmp_path / name).metadata
+    assert metadata.num_row_groups == 3
+    assert max(metadata.row_group(i).num_rows for i in range(3)) == ROWS_PER_GROUP
+    table = pq.read_table(tmp_path / name)
+    assert table.column("url").to_pylist() == [row["url"] for row in rows]
+    bodies = read_page_bodies(tmp_path, [(row["url"], name) for row in rows])
+    assert [decompress_body(*bodies[row["url"]]) for row in rows] == [b"page %d" % n for n in range(len(rows))]
+
+
+def test_a_failed_write_leaves_no_file(tmp_path):
+    bad = page_row("https://a.example/1", b"one")
+    bad["status"] = "not a number"
+    with pytest.raises((TypeError, ValueError)):
+        write_page_file(tmp_path, "run-0001", [page_row("https://a.example/0", b"zero"), bad])
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
 
 
 def test_rows_whose_file_is_gone_or_lacks_the_page_are_returned_apart(tmp_path):
