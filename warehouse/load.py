@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from warehouse.db import transaction
 from warehouse.near_dupes import link_near_duplicates
-from warehouse.page_files import move_bodies_out, remove_page_file
+from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_page_file
 from warehouse.revisions import record_entry_updates, store_revisions
 from warehouse.sql import read_sql
 
@@ -258,6 +258,8 @@ def load_batch(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> dict[
         if page_file is not None:
             remove_page_file(pages_dir, page_file)
         raise
+    finally:
+        release_arrow_memory()  # the batch's Arrow tables: freed, but kept by the pool until told
     return counts
 
 
