@@ -168,6 +168,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         if not config.dask_scheduler:  # a Dask cluster's workers are running already
             warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
         batches = split_batches(polled.entries, config.batch_size)
+        del polled  # the batches hold the entries now, and each batch lets go of its own once fetched
         # A pipeline of three stages, one batch each: while batch k is built on the worker processes, batch
         # k+1 is fetched and batch k-1 loaded in threads. Loads stay one at a time and in order; at most
         # three batches of pages are in memory, however long the run. Batch data goes to the tasks quoted:
@@ -179,6 +180,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
             fetching = fetch_pages.submit(quote(batches[0]), db_path, run_id, settings, quoted_config)
         for number in range(len(batches)):
             plan, jobs, fetched, clocked = fetching.result()
+            batches[number] = []  # fetched: the plan keeps what the load needs of its entries
             add_stage_time("pages", clocked, stage_s, cpu_s)
             counts["pages_fetched"] += fetched
             fetching = None
