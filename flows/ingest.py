@@ -168,7 +168,9 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         if not config.dask_scheduler:  # a Dask cluster's workers are running already
             warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
         batches = split_batches(polled.entries, config.batch_size)
-        del polled  # the batches hold the entries now, and each batch lets go of its own once fetched
+        # The batches hold the entries now, and each lets go of its own once fetched. Prefect keeps the poll
+        # task's result (this PollResult) until the flow ends: emptied, it no longer keeps all the entries.
+        polled.entries = []
         # A pipeline of three stages, one batch each: while batch k is built on the worker processes, batch
         # k+1 is fetched and batch k-1 loaded in threads. Loads stay one at a time and in order; at most
         # three batches of pages are in memory, however long the run. Batch data goes to the tasks quoted:
