@@ -34,8 +34,9 @@ def is_scheduler_address(value: str) -> bool:
     return bool(SCHEDULER_ADDRESS.fullmatch(value.strip()))
 
 
-def get_cluster_client(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Any:
-    """The process's client of the scheduler at `address`, connected on first use."""
+def get_cluster_client(address: str, timeout_s: float | None = None) -> Any:
+    """The process's client of the scheduler at `address`, connected on first use (waiting at most
+    `timeout_s`, default CONNECT_TIMEOUT_S)."""
     with _lock:
         client = _clients.get(address)
         if client is not None and client.status == "running":
@@ -48,22 +49,16 @@ def get_cluster_client(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> An
                 "install newsdesk[dask]"
             ) from error
         try:
-            client = Client(address, timeout=timeout_s, set_as_default=False)
+            client = Client(address, timeout=timeout_s or CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError) as error:
             raise ClusterUnavailable(f"no Dask scheduler answers at {address}: {error}") from error
         _clients[address] = client
         return client
 
 
-def get_cluster_executor(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Executor:
+def get_cluster_executor(address: str, timeout_s: float | None = None) -> Executor:
     """A concurrent.futures executor whose calls run on the Dask cluster at `address`."""
     return get_cluster_client(address, timeout_s).get_executor(pure=False)
-
-
-def count_cluster_workers(address: str) -> int:
-    """How many worker threads the cluster at `address` has now (at least 1)."""
-    workers = get_cluster_client(address).scheduler_info().get("workers", {})
-    return max(1, sum(int(worker.get("nthreads", 1)) for worker in workers.values()))
 
 
 def share_with_cluster(address: str, name: str, value: Any) -> Any:
