@@ -21,11 +21,6 @@ from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
 from warehouse.revisions import entry_changed_at, is_newer_version, select_last_fetches
 
-# DuckDB threads of a batch load: its statements are small, and the worker processes keep every core busy
-# meanwhile. At 12,000 pages one thread loaded as fast (1.0-1.5 s per 500-page batch) and took less memory
-# above this process's steady size during each load (median 88 -> 81 MiB over batches 4-15).
-LOAD_THREADS = 1
-
 
 @dataclass
 class BatchPlan:
@@ -335,7 +330,7 @@ def add_articles(plan: BatchPlan, outcomes: list[PageOutcome], known: dict[str, 
 def load_plan(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> dict[str, int]:
     """Write the batch in one transaction, resolving canonical URLs that arrived meanwhile."""
     canonical_urls = [o.article.canonical_url for o in outcomes if o.article is not None]
-    with write_session(db_path, memory_limit=read_load_memory_limit(), threads=LOAD_THREADS) as connection:
+    with write_session(db_path, memory_limit=read_load_memory_limit()) as connection:
         known = select_known_urls(connection, canonical_urls)
         add_articles(plan, outcomes, known)
         return load_batch(connection, plan.load)

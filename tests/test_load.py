@@ -7,7 +7,6 @@ import duckdb
 import pytest
 
 from transforms.near_dupes import compute_minhash
-from warehouse.db import write_session
 from warehouse.load import LoadBatch, insert_rows, load_batch
 from warehouse.migrate import apply_migrations
 from warehouse.page_files import attach_page_bodies, database_file_of
@@ -303,12 +302,3 @@ def stored_bodies(connection):
 def test_unknown_conflict_rule_is_refused(connection):
     with pytest.raises(ValueError, match="on_conflict"):
         insert_rows(connection, "entries", [entry_row("g", "l")], on_conflict="IGNORE")
-
-
-def test_a_write_session_can_run_duckdb_on_fewer_threads(tmp_path):
-    with write_session(tmp_path / "w.duckdb") as connection:
-        default = connection.execute("SELECT current_setting('threads')").fetchone()[0]
-    with write_session(tmp_path / "w.duckdb", threads=1) as connection:
-        assert connection.execute("SELECT current_setting('threads')").fetchone()[0] == 1
-    with write_session(tmp_path / "w.duckdb") as connection:  # the setting ends with its session
-        assert connection.execute("SELECT current_setting('threads')").fetchone()[0] == default
