@@ -155,11 +155,7 @@ class PackedBody:
 
 def pack_body(body: bytes) -> PackedBody:
     """Compress a page body for keeping and for the trip to a worker process."""
-    # zstandard returns its output in a buffer of the worst-case size (about the raw size: ~250 kB for a
-    # ~45 kB result) and never shrinks it. Kept until its batch is loaded, each such buffer came to hold the
-    # whole 250 kB once the C heap reused its memory: ~12 KB more per page of the run in this process (2,000
-    # -> 6,000 pages measured; ~200 MiB at 20,000). A copy of the exact size costs a few microseconds.
-    compressed = bytes(memoryview(compress_body(body)))
+    compressed = compress_body(body)  # of its exact size (see compress_body)
     return PackedBody(compressed, len(body), hashlib.sha256(body).hexdigest())
 
 

@@ -15,11 +15,12 @@ from warehouse.migrate import apply_migrations
 from warehouse.search import search_articles
 from warehouse.snapshot import publish_snapshot, snapshot_path_for
 
-WORDS = (
+VOCABULARY = (
     "Aleppo offensive rebels Nusra front Syria Damascus truce talks Geneva convoy aid siege Idlib Raqqa "
     "the of and in to a with by for on at from about négociations Ḥalab Mosul's 2016 U.S.-backed "
     "fighters shelled hospital ceasefire"
-).split()
+)
+WORDS = VOCABULARY.split()
 
 
 def article_text(number: int, edit: int = 0) -> str:
