@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from warehouse.clock import now_utc, utc_naive
 from warehouse.db import transaction
 from warehouse.near_dupes import link_near_duplicates
 from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_page_file
@@ -148,20 +149,6 @@ LOAD_KEYS: dict[str, tuple[str, ...]] = {
     "duplicates": ("article_id",),
     "article_topics": ("article_id", "topic_id"),
 }
-
-
-def utc_naive(value: datetime | None) -> datetime | None:
-    """Store timestamps as naive UTC, the warehouse convention."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def now_utc() -> datetime:
-    """The current time as naive UTC."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def to_arrow(table: str, rows: Iterable[dict[str, Any]]) -> pa.Table:

@@ -26,6 +26,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse.clock import utc_naive
+
 PAGES_SUFFIX = ".pages"
 PAGE_FILE_SCHEMA = pa.schema(
     [
@@ -105,8 +107,6 @@ def write_page_file(pages_dir: Path, run_id: str, rows: list[dict[str, Any]]) ->
 
 def make_page_table(rows: list[dict[str, Any]]) -> pa.Table:
     """The Arrow table of page rows, in the page file's schema."""
-    from warehouse.load import utc_naive  # load → here: imported when called
-
     columns = {field.name: [row.get(field.name) for row in rows] for field in PAGE_FILE_SCHEMA}
     columns["fetched_at"] = [utc_naive(value) for value in columns["fetched_at"]]
     return pa.Table.from_pydict(columns, schema=PAGE_FILE_SCHEMA)

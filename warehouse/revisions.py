@@ -8,13 +8,14 @@ its update (or publication) time is later than the last fetch of the page (`is_n
 from __future__ import annotations
 
 import difflib
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from transforms.records import FeedEntry
+from warehouse.clock import utc_naive
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -35,23 +36,16 @@ VERSION_SCHEMA = pa.schema(
 POLLED_SCHEMA = pa.schema([("feed_url", pa.string()), ("guid", pa.string()), ("updated_at", TS)])
 
 
-def naive_utc(moment: datetime | None) -> datetime | None:
-    """A datetime as naive UTC, the warehouse convention."""
-    if moment is not None and moment.tzinfo is not None:
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
 def entry_changed_at(entry: FeedEntry) -> datetime | None:
     """When the feed says the item last changed: its update time, else its publication time."""
-    return naive_utc(entry.updated_at or entry.published_at)
+    return utc_naive(entry.updated_at or entry.published_at)
 
 
 def is_newer_version(changed_at: datetime | None, last_fetched_at: datetime | None) -> bool:
     """True when the feed dates a change of the page after the last time the page was fetched."""
     if changed_at is None or last_fetched_at is None:
         return False
-    return naive_utc(changed_at) > naive_utc(last_fetched_at)
+    return utc_naive(changed_at) > utc_naive(last_fetched_at)
 
 
 def summarise_diff(
@@ -83,7 +77,7 @@ def select_revised_entries(
 ) -> set[tuple[str, str]]:
     """Keys (feed_url, guid) of already stored entries whose feed now gives a later update time."""
     rows = [
-        {"feed_url": e.feed_url, "guid": e.guid, "updated_at": naive_utc(e.updated_at)}
+        {"feed_url": e.feed_url, "guid": e.guid, "updated_at": utc_naive(e.updated_at)}
         for e in entries
         if e.updated_at is not None
     ]
