@@ -15,8 +15,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import cache
 from typing import Any
 
 from flows.dask_cluster import ClusterUnavailable, close_cluster_clients, run_on_cluster, share_with_cluster
@@ -29,7 +28,7 @@ from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
 from transforms.records import Article
 from transforms.syndication import detect_wire_credit
-from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, Taxonomy, load_taxonomy
+from transforms.taxonomy import Taxonomy, load_taxonomy
 from transforms.topics import TopicMatcher, build_matcher, get_matcher, tag_article
 from transforms.urls import canonicalise_url
 
@@ -158,7 +157,7 @@ def build_on_cluster(
     cluster cannot be reached (the caller then builds the batch here)."""
     chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
     try:
-        taxonomy = read_taxonomy(taxonomy_path)
+        taxonomy = load_taxonomy(taxonomy_path)  # the file alone (~15 ms a batch), not a matcher
         shared = share_with_cluster(scheduler, f"taxonomy:{taxonomy.version}", taxonomy)
         results = run_on_cluster(scheduler, build_chunk_with_taxonomy, chunks, shared)
     except ClusterUnavailable as error:
@@ -171,18 +170,6 @@ def build_on_cluster(
             built = build_chunk(chunk, taxonomy_path)
         outcomes.extend(built)
     return outcomes
-
-
-def read_taxonomy(taxonomy_path: str | None) -> Taxonomy:
-    """The run's taxonomy (None: the bundled one), read again only when its file changes."""
-    path = Path(taxonomy_path) if taxonomy_path else DEFAULT_TAXONOMY_PATH
-    stat = path.stat()
-    return _read_taxonomy(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=4)
-def _read_taxonomy(path: str, _mtime_ns: int, _size: int) -> Taxonomy:
-    return load_taxonomy(Path(path))
 
 
 def release_free_memory() -> None:

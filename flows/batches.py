@@ -155,8 +155,7 @@ class PackedBody:
 
 def pack_body(body: bytes) -> PackedBody:
     """Compress a page body for keeping and for the trip to a worker process."""
-    compressed = compress_body(body)  # of its exact size (see compress_body)
-    return PackedBody(compressed, len(body), hashlib.sha256(body).hexdigest())
+    return PackedBody(compress_body(body), len(body), hashlib.sha256(body).hexdigest())
 
 
 def make_page_packer(packed: dict[str, PackedBody]) -> Callable[[FetchResult], FetchResult]:

@@ -19,6 +19,9 @@ INDEX_ARGUMENTS = (
     f"'{SEARCH_TABLE}', 'article_id', 'title', 'text', "
     "stemmer = 'porter', stopwords = 'english', strip_accents = 1, lower = 1"
 )
+SEARCH_ROWS = (  # the rows of SEARCH_TABLE
+    "SELECT article_id, coalesce(title, '') AS title, coalesce(text, '') AS text FROM canonical_articles"
+)
 log = logging.getLogger("newsdesk.warehouse")
 
 
@@ -60,18 +63,11 @@ def build_search_index(connection: duckdb.DuckDBPyConnection, previous: Path | N
     `previous` snapshot's index, when it has one of the same options, only new or changed articles are
     tokenised: the others keep their postings."""
     load_fts(connection)
-    connection.execute(
-        f"CREATE OR REPLACE TABLE {SEARCH_TABLE} AS "
-        "SELECT article_id, coalesce(title, '') AS title, coalesce(text, '') AS text FROM canonical_articles"
-        " LIMIT 0"
-    )
+    connection.execute(f"CREATE OR REPLACE TABLE {SEARCH_TABLE} AS {SEARCH_ROWS} LIMIT 0")
     attached = previous is not None and attach_previous_index(connection, previous)
     if attached:  # the index's schema and macros, made over no rows; the merge fills its tables
         connection.execute(f"PRAGMA create_fts_index({INDEX_ARGUMENTS}, overwrite = 1)")
-    connection.execute(
-        f"INSERT INTO {SEARCH_TABLE} "
-        "SELECT article_id, coalesce(title, '') AS title, coalesce(text, '') AS text FROM canonical_articles"
-    )
+    connection.execute(f"INSERT INTO {SEARCH_TABLE} {SEARCH_ROWS}")
     connection.execute(
         f"CREATE OR REPLACE TABLE {STATE_TABLE} AS "
         f"SELECT article_id, md5(title || chr(0) || text) AS fingerprint FROM {SEARCH_TABLE}"
