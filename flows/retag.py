@@ -27,6 +27,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.articles import count_workers, submit_job
 from flows.config import DEFAULT_DB, load_config
+from flows.cpu_load import OtherLoad
+from flows.forked_tagging import can_fork, tag_chunks_forked
 from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
 from transforms.article_topics import concat_columns, prepare_chunk, prepare_worker, tag_chunk, tag_columns
 from transforms.topics import TopicMatcher, get_matcher
@@ -44,6 +46,10 @@ RETAG_BATCH = 1000
 # 16-22 % when the other jobs left a core free (load 1.7 with this run: 1.58-1.79 s against 2.03-2.13 s) and
 # lost 12-20 % at 3,980 and 7,960 when they kept it busy (load 2-4).
 POOL_MIN_ARTICLES = 5_000
+# A batch from which a helper process forked for it tags beside this one (flows.forked_tagging): it costs
+# ~10 ms of CPU on each side (the fork, pages copied on write), against ~15 ms of tagging per 100 articles.
+FORK_MIN_ARTICLES = 300
+HELPER_MIN_CORE = 0.5  # the share of a core other work must leave free for a helper to join
 CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
@@ -163,14 +169,42 @@ def replace_tags_after(
 
 
 def tag_in_process(
-    read: Callable[[], Future], matcher: TopicMatcher, countries: dict[str, str]
+    read: Callable[[], Future],
+    matcher: TopicMatcher,
+    countries: dict[str, str],
+    helpers: Callable[[int], int] | None = None,
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
-    """Tag each batch here, the next one being read meanwhile; yield (article ids, tag columns)."""
+    """Tag each batch here, the next one being read meanwhile; yield (article ids, tag columns). With
+    `helpers` (articles of a batch -> helper processes for it), forked helpers share the batch's chunks."""
     upcoming = read()
     while (chunks := upcoming.result()) is not None:
         upcoming = read()
-        tags = [tag_columns(matcher, chunk.to_pydict(), countries) for chunk in chunks]
+        count = helpers(sum(chunk.num_rows for chunk in chunks)) if helpers is not None else 0
+        if count:
+            # Plain lists before the fork: a helper touches no Arrow memory, imports nothing.
+            prepared = [prepare_chunk(chunk.to_pydict(), countries) for chunk in chunks]
+            tags = tag_chunks_forked(matcher, prepared, count)
+        else:
+            tags = [tag_columns(matcher, chunk.to_pydict(), countries) for chunk in chunks]
         yield ids_of(chunks), concat_columns(tags)
+
+
+def count_helpers(articles: int, cores: int, others: float | None) -> int:
+    """Helper processes to fork for a batch of `articles` when other work keeps `others` cores busy (None:
+    unknown, taken as none): one per core beyond this process's own that is at least HELPER_MIN_CORE free."""
+    if articles < FORK_MIN_ARTICLES or cores < 2:
+        return 0
+    free = cores - 1 - (others or 0.0)
+    return max(0, min(cores - 1, int(free + 1 - HELPER_MIN_CORE)))
+
+
+def plan_helpers(cores: int, load: OtherLoad) -> Callable[[int], int]:
+    """count_helpers for each batch, with the load other work put on the cores since the last batch."""
+
+    def helpers(articles: int) -> int:
+        return count_helpers(articles, cores, load.read())
+
+    return helpers
 
 
 class _Batch:
@@ -293,14 +327,19 @@ def retag_articles(
     batch_size: int = RETAG_BATCH,
     workers: int = 0,
     use_pool: bool | None = None,
+    use_fork: bool | None = None,
 ) -> Counter[str]:
     """Re-tag every stale article (all, or among `candidates`), one transaction per batch; return counts.
 
-    From POOL_MIN_ARTICLES stale articles, when the cores are otherwise idle (pool_pays), worker processes
-    tag beside this one (`workers` taggers in all, 0: one per core); `use_pool` forces the choice. Their pool
-    is shut down before this returns.
+    Where processes fork (Linux), helpers forked for each batch of FORK_MIN_ARTICLES or more tag beside this
+    one when other work leaves their cores free (count_helpers; `workers` taggers in all, 0: one per core);
+    `use_fork` forces the choice (True: a helper per extra core for every batch). Elsewhere, or with
+    `use_fork=False`, a spawned pool of worker processes joins from POOL_MIN_ARTICLES stale articles on
+    otherwise idle cores (pool_pays); `use_pool` forces that choice. Every helper and worker has ended or
+    been shut down when this returns.
     """
     counts: Counter[str] = Counter()
+    other_load = OtherLoad()  # from here to the first batch: what other work keeps busy
     with write_session(db_path) as connection:
         stale: list[str] | None = None  # None: every stored article
         if force and candidates is None:  # no need to ask which are stale
@@ -311,8 +350,12 @@ def retag_articles(
         if not counts["articles_stale"]:
             return counts
         workers = count_workers(workers)
+        forking = not use_pool and use_fork is not False and can_fork()
         if use_pool is None:
-            use_pool = pool_pays(counts["articles_stale"], workers, read_load())
+            use_pool = not forking and pool_pays(counts["articles_stale"], workers, read_load())
+        helpers = None
+        if forking:
+            helpers = plan_helpers(workers, other_load) if use_fork is None else (lambda _: workers - 1)
         # This process is one of the taggers: a worker per core but one (and at least one).
         workers = max(1, workers - 1)
         started = start_workers(matcher, workers) if use_pool else None  # they start while we read
@@ -330,7 +373,7 @@ def retag_articles(
                 if use_pool:
                     tagged = tag_in_pool(read, matcher, countries, workers, started)
                 else:
-                    tagged = tag_in_process(read, matcher, countries)
+                    tagged = tag_in_process(read, matcher, countries, helpers)
                 counts.update(write_tags(warehouse, connection, tagged, matcher.version))
         finally:
             reader.close()

@@ -16,9 +16,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from flows.forked_tagging import can_fork
 from flows.retag import (
     CHUNK_ARTICLES,
+    FORK_MIN_ARTICLES,
     POOL_MIN_ARTICLES,
+    count_helpers,
     group_batches,
     ids_of,
     pool_pays,
@@ -276,3 +279,30 @@ def test_the_pool_joins_only_for_many_articles_on_cores_no_other_work_keeps_busy
     assert not pool_pays(POOL_MIN_ARTICLES * 4, cores=2, load=5.2)  # measured: it lost 8-16 % there
     load = read_load()
     assert load is None or load >= 0.0
+
+
+@pytest.mark.skipif(not can_fork(), reason="helpers are forked only on Linux")
+def test_retag_with_forked_helpers_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_path) -> None:
+    matcher = get_matcher(None)
+    serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
+    forked = copy_of(corpus_warehouse, tmp_path, "forked.duckdb")
+    serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=300, use_fork=False)
+    forked_counts = retag_articles(
+        forked, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_fork=True
+    )
+    assert forked_counts == serial_counts
+    assert stored_tags(forked) == stored_tags(serial)
+    versions = "SELECT article_id, taxonomy_version FROM article_tag_versions ORDER BY article_id"
+    assert query(forked, versions) == query(serial, versions)
+
+
+def test_helpers_join_a_batch_only_on_cores_other_work_leaves_free() -> None:
+    assert count_helpers(FORK_MIN_ARTICLES, cores=2, others=0.0) == 1
+    assert count_helpers(1000, cores=2, others=0.4) == 1
+    assert count_helpers(1000, cores=2, others=None) == 1  # unknown: taken as free
+    assert count_helpers(1000, cores=2, others=0.8) == 0  # the other core is mostly taken
+    assert count_helpers(1000, cores=2, others=3.0) == 0
+    assert count_helpers(1000, cores=8, others=0.0) == 7
+    assert count_helpers(1000, cores=8, others=2.3) == 5
+    assert count_helpers(1000, cores=1, others=0.0) == 0
+    assert count_helpers(FORK_MIN_ARTICLES - 1, cores=8, others=0.0) == 0

@@ -1,0 +1,50 @@
+"""How much CPU other work is using right now, from the system's counters and this process's own."""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+PROC_STAT = "/proc/stat"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def read_busy_seconds(path: str = PROC_STAT) -> float | None:
+    """CPU seconds all cores have spent on anything but idling since boot (None without /proc/stat)."""
+    try:
+        with open(path, "rb") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 5 or fields[0] != b"cpu":
+        return None
+    ticks = [int(field) for field in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks) - idle) / CLOCK_TICKS
+
+
+def read_own_seconds() -> float:
+    """CPU seconds of this process (all its threads) and of its children that have ended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class OtherLoad:
+    """Cores kept busy by work other than this process, measured between one reading and the next."""
+
+    def __init__(self, path: str = PROC_STAT) -> None:
+        self.path = path
+        self._last = self._read()
+
+    def _read(self) -> tuple[float, float | None, float]:
+        return time.monotonic(), read_busy_seconds(self.path), read_own_seconds()
+
+    def read(self) -> float | None:
+        """Cores the rest of the machine kept busy since the last reading (None: unknown here)."""
+        then, then_busy, then_own = self._last
+        now, busy, own = self._last = self._read()
+        if busy is None or then_busy is None or now <= then:
+            return None
+        return max(0.0, (busy - then_busy) - (own - then_own)) / (now - then)
