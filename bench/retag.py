@@ -18,8 +18,8 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     shutil.copyfile(db_path, copy)
     matcher = get_matcher(None)
     try:
-        from flows.articles import count_workers
-        from flows.retag import POOL_MIN_ARTICLES, RETAG_BATCH, pool_pays, read_load, retag_articles
+        from flows.forked_tagging import can_fork
+        from flows.retag import FORK_MIN_ARTICLES, POOL_MIN_ARTICLES, RETAG_BATCH, retag_articles
         from flows.runlog import freeze_long_lived
     except ImportError:
         return measure_tagging(copy) | {"method": "tag_article only (flows.retag missing)"}
@@ -28,23 +28,24 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     # pyarrow.dataset imported (DuckDB imports it at the first Arrow table a run registers).
     freeze_long_lived(matcher)
     importlib.import_module("pyarrow.dataset")
-    load = read_load()  # what retag_articles reads to decide on worker processes
     started = time.perf_counter()
-    counts = retag_articles(copy, matcher, {}, force=True)  # shuts its worker pool down, if it starts one
+    counts = retag_articles(copy, matcher, {}, force=True)  # its helpers or workers have ended on return
     seconds = time.perf_counter() - started
     copy.unlink(missing_ok=True)
     articles = counts.get("articles_retagged", 0)
-    pooled = pool_pays(articles, count_workers(0), load)
-    where = (
-        "here and on worker processes (each loads the matcher from the disk cache)"
-        if pooled
-        else f"in-process (worker processes join in from {POOL_MIN_ARTICLES:,} on otherwise idle cores;"
-        f" load {load if load is None else round(load, 1)})"
-    )
+    batches = -(-articles // RETAG_BATCH)
+    if can_fork():
+        where = (
+            f"here and, for {counts.get('batches_forked', 0)} of {batches} batches, in a helper process forked"
+            f" for the batch (from {FORK_MIN_ARTICLES:,} articles a batch, when other work leaves a core free)"
+        )
+    else:
+        where = f"here (worker processes join in from {POOL_MIN_ARTICLES:,} on otherwise idle cores)"
     return {
         "articles": articles,
         "seconds": seconds,
         "per_s": articles / seconds if seconds else 0.0,
+        "batches_forked": counts.get("batches_forked", 0),
         "method": (
             "flows.retag.retag_articles(force=True), the matcher compiled and frozen before the clock as in "
             f"the flow: the articles streamed from one scan, tagged {where}, their tags replaced in one "

@@ -198,13 +198,26 @@ def count_helpers(articles: int, cores: int, others: float | None) -> int:
     return max(0, min(cores - 1, int(free + 1 - HELPER_MIN_CORE)))
 
 
-def plan_helpers(cores: int, load: OtherLoad) -> Callable[[int], int]:
-    """count_helpers for each batch, with the load other work put on the cores since the last batch."""
+class HelperPlan:
+    """Helpers for each batch (count_helpers, with the load other work put on the cores since the last batch,
+    or a fixed number); counts the batches that had any."""
 
-    def helpers(articles: int) -> int:
-        return count_helpers(articles, cores, load.read())
+    def __init__(self, cores: int, load: OtherLoad | None, fixed: int | None = None) -> None:
+        self.cores = cores
+        self.load = load
+        self.fixed = fixed
+        self.batches_forked = 0
+        self.last_load: float | None = None  # the other work's load read for the last batch
 
-    return helpers
+    def __call__(self, articles: int) -> int:
+        """Helpers to fork for a batch of `articles`."""
+        if self.fixed is not None:
+            count = self.fixed if articles >= 2 else 0
+        else:
+            self.last_load = self.load.read() if self.load is not None else None
+            count = count_helpers(articles, self.cores, self.last_load)
+        self.batches_forked += count > 0
+        return count
 
 
 class _Batch:
@@ -355,7 +368,7 @@ def retag_articles(
             use_pool = not forking and pool_pays(counts["articles_stale"], workers, read_load())
         helpers = None
         if forking:
-            helpers = plan_helpers(workers, other_load) if use_fork is None else (lambda _: workers - 1)
+            helpers = HelperPlan(workers, other_load, None if use_fork is None else workers - 1)
         # This process is one of the taggers: a worker per core but one (and at least one).
         workers = max(1, workers - 1)
         started = start_workers(matcher, workers) if use_pool else None  # they start while we read
@@ -375,6 +388,8 @@ def retag_articles(
                 else:
                     tagged = tag_in_process(read, matcher, countries, helpers)
                 counts.update(write_tags(warehouse, connection, tagged, matcher.version))
+            if helpers is not None and helpers.batches_forked:
+                counts["batches_forked"] = helpers.batches_forked  # batches tagged with helpers
         finally:
             reader.close()
             if started is not None:  # the workers exit on their own while the warehouse closes

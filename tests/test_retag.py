@@ -290,6 +290,7 @@ def test_retag_with_forked_helpers_writes_the_same_rows_as_in_process(corpus_war
     forked_counts = retag_articles(
         forked, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_fork=True
     )
+    assert forked_counts.pop("batches_forked") == -(-serial_counts["articles_retagged"] // 300)
     assert forked_counts == serial_counts
     assert stored_tags(forked) == stored_tags(serial)
     versions = "SELECT article_id, taxonomy_version FROM article_tag_versions ORDER BY article_id"
