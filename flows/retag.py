@@ -349,7 +349,7 @@ def retag_articles(
     `use_fork` forces the choice (True: a helper per extra core for every batch). Elsewhere, or with
     `use_fork=False`, a spawned pool of worker processes joins from POOL_MIN_ARTICLES stale articles on
     otherwise idle cores (pool_pays); `use_pool` forces that choice. Every helper and worker has ended or
-    been shut down when this returns.
+    been shut down when this returns (a helper that sent its tags may still be leaving).
     """
     counts: Counter[str] = Counter()
     other_load = OtherLoad()  # from here to the first batch: what other work keeps busy

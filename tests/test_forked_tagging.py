@@ -62,12 +62,15 @@ def without_pids(results: list[dict[str, list]]) -> list[dict[str, list]]:
     return [{name: values for name, values in columns.items() if name != "pid"} for columns in results]
 
 
-def is_gone(pid: int) -> bool:
-    """Whether process `pid` has ended and been collected."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
+def is_gone(pid: int, wait_s: float = 10.0) -> bool:
+    """Whether process `pid` ends and is collected within `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.01)
     return False
 
 
