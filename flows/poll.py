@@ -1,4 +1,5 @@
-"""The poll stage: fetch due feeds conditionally, parse what changed, record state, return unseen entries.
+"""The poll stage: fetch due feeds conditionally, parse what changed, record state, return unseen entries
+(and those of earlier runs that ended before loading them: warehouse/pending.py).
 
 Every decision (conditional or not, when to poll next, backoff, 410) is made by the pure functions of
 transforms/polling.py; this module only does the I/O around them.
@@ -16,6 +17,7 @@ from flows.feed_state import row_from_state, state_from_row
 from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
 from transforms.feeds import parse_feed
 from transforms.outlets import outlet_of
+from transforms.pending import plan_pending
 from transforms.polling import (
     FeedState,
     PollOutcome,
@@ -29,9 +31,11 @@ from transforms.polling import (
     select_due,
 )
 from transforms.records import FeedEntry, ParsedFeed
+from warehouse.clock import utc_naive
 from warehouse.db import transaction, write_session
 from warehouse.feeds import register_feeds, select_unseen_entries, update_feed_states
 from warehouse.load import insert_rows, now_utc
+from warehouse.pending import read_pending_entries, replace_pending_entries
 from warehouse.revisions import select_revised_entries
 
 
@@ -156,6 +160,15 @@ def record_poll(run_id: str, poll: FeedPoll, counts: dict[str, int], failures: l
         )
 
 
+def give_up_row(run_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The failure row of a pending entry that MAX_RESUMES runs took over and ended before loading."""
+    first = f"{row['polled_at']:%Y-%m-%d %H:%M}"
+    detail = f"{row['resumed'] + 1} runs ended before loading it (first polled {first} UTC)"
+    return failure_row(
+        run_id, "poll", "entry_abandoned", detail, row["link"], row["feed_url"], {"guid": row["guid"]}
+    )
+
+
 def poll_feeds(
     config: Config,
     db_path: Path,
@@ -164,7 +177,8 @@ def poll_feeds(
     force: bool = False,
     policy: PollSettings | None = None,
 ) -> PollResult:
-    """Poll the configured feeds that are due (every active one with `force`) and return unseen entries."""
+    """Poll the configured feeds that are due (every active one with `force`) and return unseen entries,
+    with those that earlier runs polled and ended before loading."""
     policy = policy or config.polling
     outcome = PollResult()
     configured = [
@@ -197,11 +211,15 @@ def poll_feeds(
             unique.setdefault((entry.feed_url, entry.guid), entry)
     counts["entries_seen"] = sum(len(p.parsed.entries) for p in polls if p.parsed is not None)
     with write_session(db_path) as connection, transaction(connection):
-        insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
-        insert_rows(connection, "failures", outcome.failures)
         unseen = select_unseen_entries(connection, list(unique))
         # Seen items whose feed now dates a later update: their page may have changed (warehouse/revisions).
         revised = select_revised_entries(connection, [e for key, e in unique.items() if key not in unseen])
+        polled = [entry for key, entry in unique.items() if key in unseen or key in revised]
+        # Entries of runs that ended before loading them; the batches' loads delete this run's own.
+        pending = plan_pending(read_pending_entries(connection), polled, run_id, utc_naive(now))
+        outcome.failures.extend(give_up_row(run_id, row) for row in pending.given_up)
+        insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
+        insert_rows(connection, "failures", outcome.failures)
         new_per_feed: dict[str, int] = {}
         for feed_url, _guid in unseen:
             new_per_feed[feed_url] = new_per_feed.get(feed_url, 0) + 1
@@ -215,9 +233,11 @@ def poll_feeds(
             for poll in polls
         ]
         update_feed_states(connection, new_states)
-    outcome.entries = [entry for key, entry in unique.items() if key in unseen or key in revised]
-    counts["entries_new"] = len(outcome.entries) - len(revised)
+        replace_pending_entries(connection, pending.rows)
+    outcome.entries = polled + pending.resumed
+    counts["entries_new"] = len(polled) - len(revised)
     counts["entries_revised"] = len(revised)
+    counts["entries_resumed"] = len(pending.resumed)
     counts["feeds_inactive"] = sum(1 for state in states if not state.active)
     outcome.counts = counts
     return outcome

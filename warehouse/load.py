@@ -15,6 +15,7 @@ from warehouse.clock import now_utc, utc_naive
 from warehouse.db import transaction
 from warehouse.near_dupes import link_near_duplicates
 from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_page_file
+from warehouse.pending import clear_pending_entries
 from warehouse.revisions import record_entry_updates, store_revisions
 from warehouse.sql import read_sql
 
@@ -279,7 +280,9 @@ def write_batch(
     """The transaction of load_batch, its row counts added to `counts`."""
     with transaction(connection):
         counts["entries"] = insert_rows(connection, "entries", batch.entries)
-        record_entry_updates(connection, to_arrow("entries", batch.entries))
+        entries = to_arrow("entries", batch.entries)
+        record_entry_updates(connection, entries)
+        clear_pending_entries(connection, entries)
         counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
         counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
         counts["articles"] = insert_articles(connection, batch)

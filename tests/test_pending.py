@@ -1,0 +1,239 @@
+"""Entries polled but not loaded: kept as pending, taken over by the next run, given up with a reason."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.batches import entry_row
+from flows.config import load_config
+from flows.fetch import FetchSettings
+from flows.politeness import HOST_SCHEDULE
+from flows.poll import poll_feeds
+from transforms.pending import MAX_RESUMES, plan_pending
+from transforms.records import FeedEntry
+from warehouse.db import transaction, write_session
+from warehouse.load import LoadBatch, load_batch
+from warehouse.migrate import apply_migrations
+
+try:
+    from faultserver import FaultServer, Reply, RequestInfo, conditional
+except ImportError:
+    from tests.faultserver import FaultServer, Reply, RequestInfo, conditional
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_PAGES = sorted((REPO / "seeds" / "site").rglob("*.html"))
+NOW = datetime(2026, 11, 26, 12, 0)
+
+
+def rss(links: list[str]) -> bytes:
+    """An RSS document with one item per link (its guid is the link)."""
+    items = "".join(
+        f"<item><title>Story {i}</title><link>{u}</link><guid>{u}</guid></item>" for i, u in enumerate(links)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Desk</title>{items}</channel></rss>'.encode()
+
+
+def entry(guid: str, title: str = "t") -> FeedEntry:
+    """A feed entry of feed F."""
+    return FeedEntry(
+        feed_url="https://f.example/rss", guid=guid, link=f"https://f.example/{guid}", title=title
+    )
+
+
+def stored_row(guid: str, resumed: int, title: str = "old") -> dict:
+    """A pending row as the warehouse returns it."""
+    return {
+        "feed_url": "https://f.example/rss",
+        "guid": guid,
+        "link": f"https://f.example/{guid}",
+        "title": title,
+        "summary": None,
+        "published_at": datetime(2026, 11, 25, 8, 0),
+        "error": None,
+        "updated_at": None,
+        "run_id": "earlier",
+        "polled_at": NOW - timedelta(hours=1),
+        "resumed": resumed,
+    }
+
+
+def test_plan_takes_over_rows_not_polled_again_and_keeps_counts():
+    plan = plan_pending(
+        [stored_row("a", 0), stored_row("b", 1)], [entry("b", "new"), entry("c")], "run-2", NOW
+    )
+    assert [e.guid for e in plan.resumed] == ["a"]
+    assert plan.resumed[0].published_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    rows = {row["guid"]: row for row in plan.rows}
+    assert set(rows) == {"a", "b", "c"} and {row["run_id"] for row in rows.values()} == {"run-2"}
+    assert (rows["a"]["resumed"], rows["b"]["resumed"], rows["c"]["resumed"]) == (1, 2, 0)
+    assert rows["b"]["title"] == "new"  # the version polled now
+    assert (
+        rows["a"]["polled_at"] == rows["b"]["polled_at"] == NOW - timedelta(hours=1)
+        and rows["c"]["polled_at"] == NOW
+    )
+    assert plan.given_up == []
+
+
+def test_plan_gives_up_an_entry_after_max_resumes():
+    plan = plan_pending([stored_row("a", MAX_RESUMES), stored_row("b", MAX_RESUMES - 1)], [], "run-9", NOW)
+    assert [row["guid"] for row in plan.given_up] == ["a"]
+    assert [e.guid for e in plan.resumed] == ["b"] and [row["guid"] for row in plan.rows] == ["b"]
+
+
+@pytest.fixture()
+def server():
+    """A fresh loopback fault server."""
+    HOST_SCHEDULE.clear()
+    with FaultServer() as running:
+        yield running
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    """A migrated warehouse file."""
+    path = tmp_path / "news.duckdb"
+    with write_session(path) as connection:
+        apply_migrations(connection)
+    return path
+
+
+def poll(tmp_path, db, url: str, run_id: str):
+    """Poll one feed (always due)."""
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"allow_private_networks: true\nfeeds:\n  - url: {url}\n")
+    settings = FetchSettings(allow_private_networks=True, per_host_delay_s=0.0, respect_robots=False)
+    return poll_feeds(load_config(sources), db, run_id, settings, force=True)
+
+
+def query(db, sql: str):
+    """Rows of a query on the warehouse file."""
+    with duckdb.connect(str(db), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_entries_of_a_run_that_never_loaded_them_come_back_after_a_304(tmp_path, server, warehouse):
+    links = [f"https://news.example/{g}" for g in "abc"]
+    url = server.route("/feed.xml", conditional(rss(links)))
+    first = poll(tmp_path, warehouse, url, "run-1")
+    assert first.counts["entries_new"] == 3 and first.counts["entries_resumed"] == 0
+    assert query(warehouse, "SELECT guid, run_id, resumed FROM pending_entries ORDER BY guid") == [
+        (link, "run-1", 0) for link in links
+    ]
+    # run-1 ends here without loading anything; run-2's poll gets a 304 and still has the three entries.
+    second = poll(tmp_path, warehouse, url, "run-2")
+    assert second.counts["feeds_unchanged"] == 1
+    assert second.counts["entries_new"] == 0 and second.counts["entries_resumed"] == 3
+    assert sorted(e.link for e in second.entries) == links
+    assert query(warehouse, "SELECT DISTINCT run_id, resumed FROM pending_entries") == [("run-2", 1)]
+    # run-2 loads two of them: only the third stays pending.
+    rows = [entry_row(e, "run-2", NOW) for e in second.entries if e.link != links[2]]
+    with write_session(warehouse) as connection:
+        load_batch(connection, LoadBatch(run_id="run-2", entries=rows))
+    assert query(warehouse, "SELECT link FROM pending_entries") == [(links[2],)]
+    third = poll(tmp_path, warehouse, url, "run-3")
+    assert [e.link for e in third.entries] == [links[2]] and third.counts["entries_resumed"] == 1
+
+
+def test_an_entry_no_run_manages_to_load_is_given_up_with_a_failure_row(tmp_path, server, warehouse):
+    url = server.route("/feed.xml", conditional(rss(["https://news.example/x"])))
+    for number in range(1 + MAX_RESUMES):
+        polled = poll(tmp_path, warehouse, url, f"run-{number}")
+        assert [e.link for e in polled.entries] == ["https://news.example/x"]
+    last = poll(tmp_path, warehouse, url, "run-last")
+    assert last.entries == [] and last.counts["entries_resumed"] == 0
+    assert query(warehouse, "SELECT count(*) FROM pending_entries") == [(0,)]
+    rows = query(warehouse, "SELECT run_id, stage, reason, url, retry->>'$.guid', detail FROM failures")
+    assert [row[:5] for row in rows] == [
+        ("run-last", "poll", "entry_abandoned", "https://news.example/x", "https://news.example/x")
+    ]
+    assert rows[0][5].startswith(f"{MAX_RESUMES + 1} runs ended before loading it")
+
+
+def test_pending_rows_roll_back_with_a_failed_load(warehouse):
+    from warehouse.pending import replace_pending_entries
+
+    row = stored_row("a", 0)
+    with write_session(warehouse) as connection:
+        replace_pending_entries(connection, [row])
+        with pytest.raises(duckdb.Error), transaction(connection):
+            connection.execute("DELETE FROM pending_entries")
+            connection.execute("SELECT * FROM no_such_table")
+    assert query(warehouse, "SELECT guid FROM pending_entries") == [("a",)]
+
+
+INGEST = """
+import sys
+from flows.cli import main
+sys.exit(main(["ingest", "--sources", sys.argv[1], "--db", sys.argv[2]]))
+"""
+
+
+def test_a_killed_ingest_loses_no_entry(prefect_harness, tmp_path, server):
+    """An ingest killed while fetching leaves its feed answering 304; the next run still loads every page."""
+    from flows.ingest import ingest
+
+    held = threading.Event()
+    pages = SEED_PAGES[:6]
+    links = []
+    for number, page in enumerate(pages):
+        body = page.read_bytes()
+        reply = Reply(200, {"content-type": "text/html; charset=utf-8"}, body)
+        if number == 3:  # this page hangs until the test lets it go: the first run is killed meanwhile
+
+            def hang(_info: RequestInfo, reply: Reply = reply) -> Reply:
+                held.wait(120)
+                return reply
+
+            links.append(server.route(f"/story/{number}.html", hang))
+        else:
+            links.append(server.route(f"/story/{number}.html", reply))
+    feed = server.route("/feed.xml", conditional(rss(links)))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"allow_private_networks: true\nfetch:\n  per_host_delay_s: 0\n  respect_robots: false\n"
+        f"feeds:\n  - url: {feed}\n",
+        encoding="utf-8",
+    )
+    db = tmp_path / "news.duckdb"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    env.pop("PREFECT_API_URL", None)
+    child = subprocess.Popen(
+        [sys.executable, "-c", INGEST, str(sources), str(db)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not server.hits("/story/3.html") and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.hits("/story/3.html"), "the first run never fetched the held page"
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+        held.set()
+    assert query(db, "SELECT count(*) FROM articles") == [(0,)]
+    summary = ingest(sources=str(sources), db=str(db), force_poll=True)
+    assert summary["status"] == "completed"
+    assert summary["counts"]["feeds_unchanged"] == 1 and summary["counts"]["entries_resumed"] == len(links)
+    stored = {row[0] for row in query(db, "SELECT url FROM articles")}
+    assert stored == set(links)
+    assert query(db, "SELECT count(*) FROM pending_entries") == [(0,)]

@@ -1,0 +1,63 @@
+"""Entries polled but not loaded yet: kept in the warehouse so that a run ending early loses none of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from warehouse.clock import utc_naive
+from warehouse.sql import read_sql
+
+TS = pa.timestamp("us")
+PENDING_SCHEMA = pa.schema(
+    [
+        ("feed_url", pa.string()),
+        ("guid", pa.string()),
+        ("link", pa.string()),
+        ("title", pa.string()),
+        ("summary", pa.string()),
+        ("published_at", TS),
+        ("error", pa.string()),
+        ("updated_at", TS),
+        ("run_id", pa.string()),
+        ("polled_at", TS),
+        ("resumed", pa.int32()),
+    ]
+)
+
+
+def read_pending_entries(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every pending entry row, oldest first."""
+    return connection.execute(read_sql("select_pending_entries")).to_arrow_table().to_pylist()
+
+
+def replace_pending_entries(connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Make `rows` the whole set of pending entries (the caller's transaction keeps it atomic)."""
+    connection.execute("DELETE FROM pending_entries")
+    if not rows:
+        return
+    columns = {}
+    for column in PENDING_SCHEMA:
+        values = [row.get(column.name) for row in rows]
+        if pa.types.is_timestamp(column.type):
+            values = [utc_naive(value) for value in values]
+        columns[column.name] = pa.array(values, column.type)
+    connection.register("new_pending_entries", pa.table(columns, schema=PENDING_SCHEMA))
+    try:
+        names = ", ".join(PENDING_SCHEMA.names)
+        connection.execute(f"INSERT INTO pending_entries ({names}) SELECT {names} FROM new_pending_entries")
+    finally:
+        connection.unregister("new_pending_entries")
+
+
+def clear_pending_entries(connection: duckdb.DuckDBPyConnection, entries: pa.Table) -> None:
+    """Forget the pending rows of entries a batch has just stored (`entries` has feed_url and guid)."""
+    if entries.num_rows == 0:
+        return
+    connection.register("batch_entry_keys", entries.select(["feed_url", "guid"]))
+    try:
+        connection.execute(read_sql("delete_loaded_pending_entries"))
+    finally:
+        connection.unregister("batch_entry_keys")
