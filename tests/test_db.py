@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from flows.cli import main
@@ -56,3 +57,31 @@ def test_the_cli_reports_a_bad_cap_in_one_line(tmp_path, monkeypatch, capsys):
     assert main(["feeds", "--db", str(db), "--activate", "http://127.0.0.1:9/feed.xml"]) == 2
     error = capsys.readouterr().err
     assert error.startswith("newsdesk: error: NEWSDESK_DUCKDB_MEMORY_LIMIT must be a size") and error.count("\n") == 1
+
+
+def count_row_groups(path, table: str) -> int:
+    """How many row groups `table` has in the file at `path`."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        query = f"SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('{table}')"
+        return connection.execute(query).fetchone()[0]
+
+
+def append_rows(connection, start: int) -> None:
+    """Append 3,000 rows with 5 kB of text each (a batch of articles, roughly)."""
+    connection.execute("CREATE TABLE IF NOT EXISTS t (i INTEGER, text VARCHAR)")
+    connection.execute("INSERT INTO t SELECT i, repeat('x', 5000) FROM range(?, ?) AS r(i)", [start, start + 3000])
+
+
+def test_write_sessions_keep_each_load_in_its_own_row_groups(tmp_path):
+    plain, ours = tmp_path / "plain.duckdb", tmp_path / "ours.duckdb"
+    for batch in range(4):
+        with duckdb.connect(str(plain)) as connection:
+            append_rows(connection, batch * 3000)
+        with write_session(ours) as connection:
+            append_rows(connection, batch * 3000)
+    # DuckDB's own checkpoints merged the growing tail again and again (rewriting every stored row of text);
+    # newsdesk's sessions leave the loads as they were written.
+    assert count_row_groups(plain, "t") < 4
+    assert count_row_groups(ours, "t") == 4
+    with duckdb.connect(str(ours), read_only=True) as connection:
+        assert connection.execute("SELECT count(*), sum(i) FROM t").fetchone() == (12000, sum(range(12000)))

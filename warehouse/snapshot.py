@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import limit_memory, read_load_memory_limit, write_session
+from warehouse.db import keep_row_groups, limit_memory, read_load_memory_limit, write_session
 from warehouse.fts import build_search_index
 from warehouse.migrate import read_schema_version
 from warehouse.runs import count_runs_changed_since
@@ -105,6 +105,7 @@ def publish_snapshot(db_path: str | Path, wait_s: float = 120.0, on_step: StepCa
             # process's peak at 20,000 articles. One thread and 256 MB: 490 MiB of process instead of 779 (at
             # 512 MB and two threads), in the same 23-24 s (DuckDB's fts spends it in serial steps).
             limit_memory(connection, read_load_memory_limit())
+            keep_row_groups(connection)  # the copy's checkpoint would merge them all at once
             connection.execute("SET threads = 1")
             indexed = build_search_index(connection, previous=target)
             record_snapshot_info(connection, db_path, lock_held_s, indexed)
