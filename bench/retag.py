@@ -36,8 +36,9 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
     batches = -(-articles // RETAG_BATCH)
     if can_fork():
         where = (
-            f"here and, for {counts.get('batches_forked', 0)} of {batches} batches, in a helper process forked"
-            f" for the batch (from {FORK_MIN_ARTICLES:,} articles a batch, when other work leaves a core free)"
+            f"here and, for {counts.get('batches_forked', 0)} of {batches} batches, in helper processes forked"
+            f" at the start (from {FORK_MIN_ARTICLES:,} stale articles, sharing a batch when other work leaves"
+            " a core free)"
         )
     else:
         where = f"here (worker processes join in from {POOL_MIN_ARTICLES:,} on otherwise idle cores)"

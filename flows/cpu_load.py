@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import time
@@ -48,3 +49,20 @@ class OtherLoad:
         if busy is None or then_busy is None or now <= then:
             return None
         return max(0.0, (busy - then_busy) - (own - then_own)) / (now - then)
+
+
+def read_other_running(
+    loadavg_path: str = "/proc/loadavg", tasks_path: str = "/proc/self/task"
+) -> int | None:
+    """Threads of other processes running or ready to run at this instant (None without /proc)."""
+    try:
+        with open(loadavg_path, "rb") as handle:
+            running = int(handle.read().split()[3].split(b"/")[0])
+        own = 0
+        for task in os.listdir(tasks_path):
+            with contextlib.suppress(OSError), open(f"{tasks_path}/{task}/stat", "rb") as handle:
+                # The state follows the command name, which is in parentheses and may hold spaces.
+                own += handle.read().rpartition(b")")[2].split()[0] == b"R"
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(0, running - own)

@@ -1,40 +1,50 @@
-"""Tagging on a second core: a helper process forked for one batch shares its prepared chunks with this one.
+"""Tagging on more cores: helper processes forked once per retag share each batch's chunks with this one.
 
-The helper inherits the compiled matcher and the batch's chunks (prepared as plain Python lists) from the
-fork, so nothing but chunk numbers goes to it and nothing but tag columns comes back: ready in a few
-milliseconds, where a spawned worker needs ~0.2 s to start and load the matcher. Both processes take chunk
-numbers from one pipe until it is empty, so the faster one tags more. The helper runs pure tagging only:
-no warehouse, no Prefect, no logging, no import; it leaves with os._exit, running none of the parent's exit
-handlers. Any chunk whose tags do not come back (the helper failed, died or timed out) is tagged here.
+A helper inherits the compiled matcher from the fork, so it is ready in milliseconds, where a spawned
+worker needs ~0.2 s to start and load the matcher. It is forked before the retag reads the articles, so the
+warehouse's memory is not shared with it: after a fork every page either process writes is copied, and
+forking per batch, beside the warehouse's writes, copied ~80 MB a run (20,000 page faults), which cost more
+than the helper saved. Chunks go to a helper through a pipe, pickled, and their tag columns come back the
+same way; a thread per pipe end does the waiting, so this process tags meanwhile. A helper runs pure
+tagging only: no warehouse, no Prefect, no logging, no import; it leaves with os._exit, running none of
+the parent's exit handlers. Chunks whose tags do not come back (the helper failed, died or was given up)
+are tagged here: the output is the same either way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import os
 import pickle
-import select
+import queue
 import signal
 import struct
 import sys
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 
 from transforms.article_topics import tag_columns
 from transforms.topics import TopicMatcher
 
-_TOKEN = struct.Struct("<I")  # a chunk number in the shared pipe
-_STOP = 0xFFFFFFFF  # one per process: the end of the chunk numbers
-_LENGTH = struct.Struct("<Q")  # the length of the helper's pickled tags
-HELPER_GRACE_S = 5.0  # how long past this process's own share the helper may take before it is given up
+try:
+    import fcntl
+except ImportError:  # not on Windows, where nothing is forked anyway
+    fcntl = None  # type: ignore[assignment]
+
+_HEADER = struct.Struct("<QQ")  # job number, length of the pickled body that follows
+HELPER_GRACE_S = 5.0  # how long a helper may take past this process's own share of a batch, at least
 HELPER_SLOWER = 4.0  # ... plus this many times that share's time
-MAX_HELPERS = 64
-MAX_CHUNKS = 8_000  # chunk numbers written at once (32 kB): half a pipe's smallest buffer
+HELPER_QUEUE = 2  # chunks handed to a helper at a time: one it tags, one waiting for it
+PIPE_BYTES = 1 << 20  # asked of the system for each pipe, so that a queued chunk does not block the sender
 
 Tagger = Callable[[TopicMatcher, dict[str, list]], dict[str, list]]
+_JOBS = itertools.count()  # job numbers, never reused: a late answer cannot pass for another job's
+_PIPE_ENDS: set[int] = set()  # this process's ends of every helper's pipes: a new helper closes them all
 
 
 def can_fork() -> bool:
@@ -42,64 +52,146 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform.startswith("linux")
 
 
-def tag_chunks_forked(
+class TagHelper:
+    """One forked helper process and the two threads that feed it chunks and collect its tags."""
+
+    def __init__(self, pid: int, work_write: int, result_read: int, results: queue.SimpleQueue) -> None:
+        self.pid = pid
+        self.alive = True
+        self.outstanding: dict[int, int] = {}  # job number -> chunk index in the current batch
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(
+            target=_send_jobs, args=(self._outbox, work_write), name="tag-helper-send", daemon=True
+        )
+        self._receiver = threading.Thread(
+            target=_receive_tags, args=(self, result_read, results), name="tag-helper-receive", daemon=True
+        )
+        self._sender.start()
+        self._receiver.start()
+
+    @classmethod
+    def start(
+        cls, matcher: TopicMatcher, results: queue.SimpleQueue, tag: Tagger = tag_columns
+    ) -> TagHelper | None:
+        """Fork a helper that tags with `matcher`; its tags come as (helper, job, columns) on `results`, and
+        (helper, None, None) when it has ended. None when no process can be started."""
+        work_read, work_write = os.pipe()
+        result_read, result_write = os.pipe()
+        for fd in (work_write, result_write):
+            _enlarge_pipe(fd)
+        try:
+            pid = _fork()
+        except OSError:
+            for fd in (work_read, work_write, result_read, result_write):
+                os.close(fd)
+            return None
+        if pid == 0:  # the helper: it never returns from here
+            _run_helper(matcher, tag, work_read, result_write, {work_write, result_read, *_PIPE_ENDS})
+        os.close(work_read)
+        os.close(result_write)
+        _PIPE_ENDS.update((work_write, result_read))
+        return cls(pid, work_write, result_read, results)
+
+    def send(self, index: int, chunk: dict[str, list]) -> None:
+        """Hand chunk `index` of the current batch to the helper."""
+        job = next(_JOBS)
+        self.outstanding[job] = index
+        body = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        self._outbox.put(_HEADER.pack(job, len(body)) + body)
+
+    def close(self, kill: bool = False) -> None:
+        """Let the helper finish and leave (killed first with `kill`); it is collected on a thread."""
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.alive = False
+        self._outbox.put(None)  # the sender closes the pipe: the helper reads its end and leaves
+
+
+def start_helpers(
+    matcher: TopicMatcher, count: int, tag: Tagger = tag_columns
+) -> tuple[list[TagHelper], queue.SimpleQueue]:
+    """Fork up to `count` helpers (fewer when the system refuses); return them and their results queue."""
+    results: queue.SimpleQueue = queue.SimpleQueue()
+    helpers = []
+    for _ in range(count):
+        helper = TagHelper.start(matcher, results, tag)
+        if helper is None:
+            break
+        helpers.append(helper)
+    return helpers, results
+
+
+def close_helpers(helpers: list[TagHelper]) -> None:
+    """Let every helper leave."""
+    for helper in helpers:
+        if helper.alive:
+            helper.close()
+
+
+def tag_shared(
     matcher: TopicMatcher,
     chunks: list[dict[str, list]],
-    helpers: int = 1,
+    helpers: list[TagHelper],
+    results: queue.SimpleQueue,
     tag: Tagger = tag_columns,
     grace_s: float = HELPER_GRACE_S,
 ) -> list[dict[str, list]]:
-    """Tag prepared chunks (CHUNK_COLUMNS) here and in `helpers` forked processes at once; their tag columns
-    in order. A helper that fails or is given up (`grace_s` past this process's share) loses nothing: its
-    chunks are tagged here."""
-    helpers = min(helpers, len(chunks) - 1, MAX_HELPERS)
-    if helpers < 1:
-        return [tag(matcher, chunk) for chunk in chunks]
-    if len(chunks) > MAX_CHUNKS:  # the chunk numbers must fit the pipe before anyone reads
-        return [
-            *tag_chunks_forked(matcher, chunks[:MAX_CHUNKS], helpers, tag, grace_s),
-            *tag_chunks_forked(matcher, chunks[MAX_CHUNKS:], helpers, tag, grace_s),
-        ]
-    results: list[dict[str, list] | None] = [None] * len(chunks)
-    token_read, token_write = os.pipe()
-    try:
-        stops = [_STOP] * (helpers + 1)  # one for each process
-        _write_all(token_write, b"".join(_TOKEN.pack(n) for n in [*range(len(chunks)), *stops]))
-    finally:
-        os.close(token_write)
+    """Tag prepared chunks (CHUNK_COLUMNS) here and on the live `helpers` at once; their tag columns in
+    order. This process tags from the front, the helpers get chunks from the back; a helper that fails or
+    is given up (`grace_s` past this process's share) is closed and its chunks are tagged here."""
+    tagged: list[dict[str, list] | None] = [None] * len(chunks)
+    todo = deque(range(len(chunks)))
+    live = [helper for helper in helpers if helper.alive]
     started = time.perf_counter()
-    running: dict[int, int] = {}  # helper pid -> the read end of its result pipe
-    try:
-        for _ in range(helpers):
-            result_read, result_write = os.pipe()
-            try:
-                pid = _fork()
-            except OSError:  # no more processes or memory for one: the ones started (or this one) do it all
-                os.close(result_read)
-                os.close(result_write)
-                break
-            if pid == 0:  # a helper: it never returns from here
-                _run_helper(matcher, chunks, tag, token_read, [result_read, *running.values()], result_write)
-            os.close(result_write)
-            running[pid] = result_read
-        while (number := _take_token(token_read)) is not None:
-            results[number] = tag(matcher, chunks[number])
-        # The helpers may still tag their last chunks: wait for them, but not forever.
-        deadline = time.monotonic() + grace_s + HELPER_SLOWER * (time.perf_counter() - started)
-        for pid in list(running):
-            helped = _read_helper_tags(running[pid], deadline)
-            for number, columns in (helped or {}).items():
-                if isinstance(number, int) and 0 <= number < len(results) and results[number] is None:
-                    results[number] = columns
-            os.close(running.pop(pid))
-            _reap(pid, given_up=helped is None)
-    finally:
-        os.close(token_read)
-        for pid, result_read in running.items():  # left by an error here: of no more use
-            os.close(result_read)
-            _reap(pid, given_up=True)
-    # Chunks a helper took but did not give back (it failed or was too slow) are tagged here.
-    return [columns if columns is not None else tag(matcher, chunks[n]) for n, columns in enumerate(results)]
+    deadline: float | None = None
+    while True:
+        _collect(results, tagged, block_until=None)
+        for helper in live:
+            while helper.alive and len(helper.outstanding) < HELPER_QUEUE and len(todo) > 1:
+                index = todo.pop()
+                helper.send(index, chunks[index])
+        if todo:
+            index = todo.popleft()
+            tagged[index] = tag(matcher, chunks[index])
+            continue
+        waiting = [helper for helper in live if helper.alive and helper.outstanding]
+        if not waiting:
+            break
+        if deadline is None:  # this process's share is done: the helpers have their grace from here
+            deadline = time.monotonic() + grace_s + HELPER_SLOWER * (time.perf_counter() - started)
+        if not _collect(results, tagged, block_until=deadline):
+            for helper in waiting:  # given up: what it held is tagged here
+                helper.close(kill=True)
+                todo.extend(helper.outstanding.values())
+                helper.outstanding.clear()
+        for helper in live:
+            if not helper.alive and helper.outstanding:  # it ended without them
+                todo.extend(helper.outstanding.values())
+                helper.outstanding.clear()
+    return [columns if columns is not None else tag(matcher, chunks[n]) for n, columns in enumerate(tagged)]
+
+
+def _collect(
+    results: queue.SimpleQueue, tagged: list[dict[str, list] | None], block_until: float | None
+) -> bool:
+    """Take the helpers' results that have come (waiting for one until `block_until`, when given); False
+    when the wait ran out."""
+    while True:
+        try:
+            if block_until is None:
+                helper, job, columns = results.get_nowait()
+            else:
+                helper, job, columns = results.get(timeout=max(0.0, block_until - time.monotonic()))
+                block_until = None  # one was worth waiting for: take the rest without waiting
+        except queue.Empty:
+            return block_until is None
+        if job is None:  # the helper has ended (or its pipe broke): its chunks are lost
+            helper.alive = False
+            continue
+        index = helper.outstanding.pop(job, None)
+        if index is not None and isinstance(columns, dict):
+            tagged[index] = columns
 
 
 def _fork() -> int:
@@ -110,26 +202,22 @@ def _fork() -> int:
 
 
 def _run_helper(
-    matcher: TopicMatcher,
-    chunks: list[dict[str, list]],
-    tag: Tagger,
-    token_read: int,
-    others: list[int],
-    result_write: int,
+    matcher: TopicMatcher, tag: Tagger, work_read: int, result_write: int, parent_ends: set[int]
 ) -> None:
-    """The helper's whole life: tag the chunks it takes, send their tags back in one message, exit. `others`:
-    pipe ends of the parent's that it closes."""
+    """The helper's whole life: tag each chunk that comes, send its tags back, exit at the end of the work
+    pipe (or at any error: the parent tags what is missing)."""
     code = 1
     try:
-        for fd in others:
+        for fd in parent_ends:
             os.close(fd)
-        # Short-lived: a collection would only walk (and copy on write) memory it shares with the parent.
+        # A collection would walk (and copy on write) memory it shares with the parent; it lives one retag.
         gc.disable()
-        tagged = {}
-        while (number := _take_token(token_read)) is not None:
-            tagged[number] = tag(matcher, chunks[number])
-        payload = pickle.dumps(tagged, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(result_write, _LENGTH.pack(len(payload)) + payload)
+        with os.fdopen(work_read, "rb") as work:
+            while header := work.read(_HEADER.size):
+                job, length = _HEADER.unpack(header)
+                columns = tag(matcher, pickle.loads(work.read(length)))
+                body = pickle.dumps(columns, protocol=pickle.HIGHEST_PROTOCOL)
+                _write_all(result_write, _HEADER.pack(job, len(body)) + body)
         code = 0
     except BaseException:  # noqa: BLE001 - whatever it was, the parent tags what is missing
         code = 1
@@ -137,52 +225,45 @@ def _run_helper(
         os._exit(code)
 
 
-def _take_token(token_read: int) -> int | None:
-    """The next chunk number from the shared pipe; None at this process's stop mark (or a broken pipe)."""
-    data = os.read(token_read, _TOKEN.size)  # whole tokens: they were all written before the fork
-    if len(data) != _TOKEN.size:
-        return None
-    (number,) = _TOKEN.unpack(data)
-    return None if number == _STOP else number
-
-
-def _read_helper_tags(result_read: int, deadline: float) -> dict[int, dict[str, list]] | None:
-    """The helper's tags by chunk number; None when it sent nothing whole before `deadline`."""
-    received = bytearray()
-    expected: int | None = None
-    poller = select.poll()  # not select.select: this process may hold more than FD_SETSIZE files
-    poller.register(result_read, select.POLLIN)
-    while expected is None or len(received) < expected:
-        remaining_ms = (deadline - time.monotonic()) * 1000
-        if remaining_ms <= 0 or not poller.poll(remaining_ms):
-            return None
-        data = os.read(result_read, 1 << 20)
-        if not data:  # the helper closed its end early: it failed
-            return None
-        received += data
-        if expected is None and len(received) >= _LENGTH.size:
-            expected = _LENGTH.size + _LENGTH.unpack_from(received)[0]
+def _send_jobs(outbox: queue.SimpleQueue, work_write: int) -> None:
+    """Sender thread: write each queued job to the helper's pipe; close it at None (or a broken pipe)."""
     try:
-        tagged = pickle.loads(memoryview(received)[_LENGTH.size :])
-    except Exception:  # noqa: BLE001 - a garbled message counts as none
-        return None
-    return tagged if isinstance(tagged, dict) else None
+        while (message := outbox.get()) is not None:
+            _write_all(work_write, message)
+    except OSError:
+        pass  # the helper is gone: the receiver reports it
+    finally:
+        _PIPE_ENDS.discard(work_write)
+        os.close(work_write)
 
 
-def _reap(pid: int, given_up: bool) -> None:
-    """Have the helper's exit collected, killing it first when it was given up (it may still be running)."""
-    if given_up:
+def _receive_tags(helper: TagHelper, result_read: int, results: queue.SimpleQueue) -> None:
+    """Receiver thread: pass on each job's tags; at the pipe's end, report the helper gone and collect it."""
+    try:
+        with os.fdopen(result_read, "rb") as pipe:
+            while len(header := pipe.read(_HEADER.size)) == _HEADER.size:
+                job, length = _HEADER.unpack(header)
+                body = pipe.read(length)
+                if len(body) != length:
+                    break
+                results.put((helper, job, pickle.loads(body)))
+    except Exception:  # noqa: BLE001 - a garbled message ends the helper's use like its death
+        pass
+    finally:
+        _PIPE_ENDS.discard(result_read)
+        results.put((helper, None, None))
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    # On a thread: a helper that has sent its tags still takes 4-15 ms to leave (its copy of this process's
-    # memory is torn down), time this process spends on the next batch instead of waiting.
-    threading.Thread(target=_wait_for, args=(pid,), name="forked-tagging-reaper", daemon=True).start()
+            os.kill(helper.pid, signal.SIGKILL)  # in case it is alive but no longer heard
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(helper.pid, 0)
 
 
-def _wait_for(pid: int) -> None:
-    """Wait for a helper's exit (nothing to do when something else has collected it already)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+def _enlarge_pipe(fd: int) -> None:
+    """Ask for a pipe buffer of PIPE_BYTES (Linux); the default 64 kB works, only with more waiting."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, set_size, PIPE_BYTES)
 
 
 def _write_all(fd: int, data: bytes) -> None:

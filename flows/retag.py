@@ -27,8 +27,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.articles import count_workers, submit_job
 from flows.config import DEFAULT_DB, load_config
-from flows.cpu_load import OtherLoad
-from flows.forked_tagging import can_fork, tag_chunks_forked
+from flows.cpu_load import OtherLoad, read_other_running
+from flows.forked_tagging import TagHelper, can_fork, close_helpers, start_helpers, tag_shared
 from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
 from transforms.article_topics import concat_columns, prepare_chunk, prepare_worker, tag_chunk, tag_columns
 from transforms.topics import TopicMatcher, get_matcher
@@ -46,11 +46,15 @@ RETAG_BATCH = 1000
 # 16-22 % when the other jobs left a core free (load 1.7 with this run: 1.58-1.79 s against 2.03-2.13 s) and
 # lost 12-20 % at 3,980 and 7,960 when they kept it busy (load 2-4).
 POOL_MIN_ARTICLES = 5_000
-# A batch from which a helper process forked for it tags beside this one (flows.forked_tagging): it costs
-# ~10 ms of CPU on each side (the fork, pages copied on write), against ~15 ms of tagging per 100 articles.
+# Stale articles from which helper processes forked at the start of the retag (flows.forked_tagging) tag
+# beside this one: a fork and the pages copied on write after it cost ~10-20 ms of CPU on each side, against
+# ~15 ms of tagging per 100 articles.
 FORK_MIN_ARTICLES = 300
 HELPER_MIN_CORE = 0.5  # the share of a core other work must leave free for a helper to join
-CHUNK_ARTICLES = 100  # articles per chunk (~20 ms of tagging): the unit handed to a worker or tagged here
+CHUNK_ARTICLES = 100  # articles per chunk (~15 ms of tagging): the unit handed to a worker or tagged here
+HELPER_CHUNK_ARTICLES = (
+    50  # the unit shared with helpers: at a batch's end, one waits for at most ~2 of these
+)
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
 # select_articles_to_tag's columns when every stored article is to be tagged (a forced retag of all).
@@ -172,18 +176,17 @@ def tag_in_process(
     read: Callable[[], Future],
     matcher: TopicMatcher,
     countries: dict[str, str],
-    helpers: Callable[[int], int] | None = None,
+    helpers: HelperPlan | None = None,
 ) -> Iterator[tuple[list[str], dict[str, list]]]:
     """Tag each batch here, the next one being read meanwhile; yield (article ids, tag columns). With
-    `helpers` (articles of a batch -> helper processes for it), forked helpers share the batch's chunks."""
+    `helpers`, the helper processes it plans for a batch share the batch's chunks."""
     upcoming = read()
     while (chunks := upcoming.result()) is not None:
         upcoming = read()
-        count = helpers(sum(chunk.num_rows for chunk in chunks)) if helpers is not None else 0
-        if count:
-            # Plain lists before the fork: a helper touches no Arrow memory, imports nothing.
+        sharing = helpers.choose(sum(chunk.num_rows for chunk in chunks)) if helpers is not None else []
+        if sharing:
             prepared = [prepare_chunk(chunk.to_pydict(), countries) for chunk in chunks]
-            tags = tag_chunks_forked(matcher, prepared, count)
+            tags = tag_shared(matcher, prepared, sharing, helpers.results)
         else:
             tags = [tag_columns(matcher, chunk.to_pydict(), countries) for chunk in chunks]
         yield ids_of(chunks), concat_columns(tags)
@@ -199,25 +202,46 @@ def count_helpers(articles: int, cores: int, others: float | None) -> int:
 
 
 class HelperPlan:
-    """Helpers for each batch (count_helpers, with the load other work put on the cores since the last batch,
-    or a fixed number); counts the batches that had any."""
+    """The helper processes of one retag, and which of them share each batch: as many as count_helpers
+    allows with the load other work put on the cores since the last batch (all of them with `fixed`)."""
 
-    def __init__(self, cores: int, load: OtherLoad | None, fixed: int | None = None) -> None:
+    def __init__(
+        self, matcher: TopicMatcher, count: int, cores: int, load: OtherLoad | None, fixed: bool = False
+    ) -> None:
+        self.helpers, self.results = start_helpers(matcher, count)
         self.cores = cores
         self.load = load
         self.fixed = fixed
-        self.batches_forked = 0
+        self.batches_forked = 0  # batches shared with helpers
         self.last_load: float | None = None  # the other work's load read for the last batch
 
-    def __call__(self, articles: int) -> int:
-        """Helpers to fork for a batch of `articles`."""
-        if self.fixed is not None:
-            count = self.fixed if articles >= 2 else 0
-        else:
+    def choose(self, articles: int) -> list[TagHelper]:
+        """The helpers to share a batch of `articles` with."""
+        live = [helper for helper in self.helpers if helper.alive]
+        if not live:
+            return []
+        if not self.fixed:
             self.last_load = self.load.read() if self.load is not None else None
-            count = count_helpers(articles, self.cores, self.last_load)
-        self.batches_forked += count > 0
-        return count
+            live = live[: count_helpers(articles, self.cores, self.last_load)]
+        self.batches_forked += bool(live)
+        return live
+
+    def close(self) -> None:
+        """Let every helper leave."""
+        close_helpers(self.helpers)
+
+
+def plan_helpers(
+    matcher: TopicMatcher, stale: int, cores: int, load: OtherLoad, use_fork: bool | None
+) -> HelperPlan | None:
+    """Fork the retag's helpers, before it reads any article (so that they share none of the warehouse's
+    memory): one per core that other work leaves free at this instant (`use_fork`: one per extra core)."""
+    if use_fork is False or not can_fork() or cores < 2:
+        return None
+    if use_fork:
+        return HelperPlan(matcher, cores - 1, cores, None, fixed=True)
+    count = count_helpers(stale, cores, read_other_running())
+    return HelperPlan(matcher, count, cores, load) if count else None
 
 
 class _Batch:
@@ -344,9 +368,9 @@ def retag_articles(
 ) -> Counter[str]:
     """Re-tag every stale article (all, or among `candidates`), one transaction per batch; return counts.
 
-    Where processes fork (Linux), helpers forked for each batch of FORK_MIN_ARTICLES or more tag beside this
-    one when other work leaves their cores free (count_helpers; `workers` taggers in all, 0: one per core);
-    `use_fork` forces the choice (True: a helper per extra core for every batch). Elsewhere, or with
+    Where processes fork (Linux), from FORK_MIN_ARTICLES stale articles, helpers forked at the start share
+    each batch when other work leaves their cores free (count_helpers; `workers` taggers in all, 0: one per
+    core); `use_fork` forces the choice (True: a helper per extra core for every batch). Elsewhere, or with
     `use_fork=False`, a spawned pool of worker processes joins from POOL_MIN_ARTICLES stale articles on
     otherwise idle cores (pool_pays); `use_pool` forces that choice. Every helper and worker has ended or
     been shut down when this returns (a helper that sent its tags may still be leaving).
@@ -366,9 +390,12 @@ def retag_articles(
         forking = not use_pool and use_fork is not False and can_fork()
         if use_pool is None:
             use_pool = not forking and pool_pays(counts["articles_stale"], workers, read_load())
-        helpers = None
-        if forking:
-            helpers = HelperPlan(workers, other_load, None if use_fork is None else workers - 1)
+        helpers = (
+            None
+            if use_pool
+            else plan_helpers(matcher, counts["articles_stale"], workers, other_load, use_fork)
+        )
+        chunk_rows = HELPER_CHUNK_ARTICLES if helpers is not None else CHUNK_ARTICLES
         # This process is one of the taggers: a worker per core but one (and at least one).
         workers = max(1, workers - 1)
         started = start_workers(matcher, workers) if use_pool else None  # they start while we read
@@ -377,7 +404,7 @@ def retag_articles(
         # while this thread (or the pool) tags; DuckDB lets go of the GIL while it works.
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retag-warehouse") as warehouse:
-                stream = stream_articles(reader, stale, min(CHUNK_ARTICLES, batch_size))
+                stream = stream_articles(reader, stale, min(chunk_rows, batch_size))
                 batches = group_batches(stream, batch_size)
 
                 def read() -> Future:
@@ -392,6 +419,8 @@ def retag_articles(
                 counts["batches_forked"] = helpers.batches_forked  # batches tagged with helpers
         finally:
             reader.close()
+            if helpers is not None:
+                helpers.close()
             if started is not None:  # the workers exit on their own while the warehouse closes
                 started[0].shutdown(wait=False, cancel_futures=True)
     return counts

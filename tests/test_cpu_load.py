@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from flows.cpu_load import CLOCK_TICKS, OtherLoad, read_busy_seconds, read_own_seconds
+from flows.cpu_load import CLOCK_TICKS, OtherLoad, read_busy_seconds, read_other_running, read_own_seconds
 
 STAT_LINE = "cpu  {user} 0 {system} {idle} 5 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
 
@@ -47,3 +47,17 @@ def test_this_process_own_work_is_not_other_load(tmp_path) -> None:
 
 def test_other_load_is_unknown_without_the_system_counters(tmp_path) -> None:
     assert OtherLoad(str(tmp_path / "missing")).read() is None
+
+
+def test_running_threads_of_other_processes_exclude_this_process_running_ones(tmp_path) -> None:
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text("0.52 0.41 0.30 3/120 9999\n")
+    tasks = tmp_path / "task"
+    for task, stat in {"10": "10 (py (worker) R) R 1 10", "11": "11 (prefect) S 1 10"}.items():
+        (tasks / task).mkdir(parents=True)
+        (tasks / task / "stat").write_text(stat)
+    assert read_other_running(str(loadavg), str(tasks)) == 2  # 3 running, one of them this process's
+    (tasks / "11" / "stat").write_text("11 (prefect) R 1 10")
+    assert read_other_running(str(loadavg), str(tasks)) == 1
+    assert read_other_running(str(tmp_path / "missing"), str(tasks)) is None
+    assert read_other_running() is None or read_other_running() >= 0
