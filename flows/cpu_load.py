@@ -6,6 +6,7 @@ import contextlib
 import os
 import resource
 import time
+from collections.abc import Iterable
 
 PROC_STAT = "/proc/stat"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -25,22 +26,37 @@ def read_busy_seconds(path: str = PROC_STAT) -> float | None:
     return (sum(ticks) - idle) / CLOCK_TICKS
 
 
-def read_own_seconds() -> float:
-    """CPU seconds of this process (all its threads) and of its children that have ended."""
+def read_own_seconds(running_children: Iterable[int] = ()) -> float:
+    """CPU seconds of this process (all its threads), of its children that have ended and of the running
+    children `running_children`."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    running = sum(read_process_seconds(pid) for pid in running_children)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + running
+
+
+def read_process_seconds(pid: int) -> float:
+    """CPU seconds of a running process, from /proc (0 when it is gone or there is no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rpartition(b")")[2].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3 of the line, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 class OtherLoad:
-    """Cores kept busy by work other than this process, measured between one reading and the next."""
+    """Cores kept busy by work other than this process and its children, measured between one reading and
+    the next. Running children to count as this process's own go in `children`."""
 
     def __init__(self, path: str = PROC_STAT) -> None:
         self.path = path
+        self.children: list[int] = []
         self._last = self._read()
 
     def _read(self) -> tuple[float, float | None, float]:
-        return time.monotonic(), read_busy_seconds(self.path), read_own_seconds()
+        return time.monotonic(), read_busy_seconds(self.path), read_own_seconds(self.children)
 
     def read(self) -> float | None:
         """Cores the rest of the machine kept busy since the last reading (None: unknown here)."""

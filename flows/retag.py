@@ -211,6 +211,8 @@ class HelperPlan:
         self.helpers, self.results = start_helpers(matcher, count)
         self.cores = cores
         self.load = load
+        if load is not None:  # the helpers' work is this retag's own, not other work
+            load.children = [helper.pid for helper in self.helpers]
         self.fixed = fixed
         self.batches_forked = 0  # batches shared with helpers
         self.last_load: float | None = None  # the other work's load read for the last batch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -61,3 +62,17 @@ def test_running_threads_of_other_processes_exclude_this_process_running_ones(tm
     assert read_other_running(str(loadavg), str(tasks)) == 1
     assert read_other_running(str(tmp_path / "missing"), str(tasks)) is None
     assert read_other_running() is None or read_other_running() >= 0
+
+
+def test_running_children_named_count_as_this_process_own_work() -> None:
+    child = os.fork()
+    if child == 0:
+        burn_cpu(0.6)
+        os._exit(0)
+    try:
+        time.sleep(0.5)
+        alone = read_own_seconds()
+        assert read_own_seconds([child]) - alone > 0.1  # on a busy machine the child gets less than it asks
+    finally:
+        os.waitpid(child, 0)
+    assert read_own_seconds([child]) - read_own_seconds() < 0.05  # collected: counted once, with the children
