@@ -490,12 +490,15 @@ def _add_mention(totals: dict[str, list], mention: tuple, chosen: Candidate) -> 
 def _make_tags(matcher: TopicMatcher, totals: dict[str, list], present: dict) -> list[TopicTag]:
     """TopicTags with their evidence, best first; topics whose required context is absent are dropped."""
     tags = []
+    requires_of = matcher.topic_requires
+    thresholds = matcher.topic_thresholds
+    version = matcher.version
     for topic_id, (weight, children) in present.items():
-        requires = matcher.topic_requires.get(topic_id)
+        requires = requires_of.get(topic_id)
         if requires and not any(r in present and r != topic_id for r in requires):
             continue
         own, forms, count, first_offset, in_title = totals.get(topic_id) or (0.0, {}, 0, None, False)
-        own_ok = own >= matcher.topic_thresholds[topic_id]
+        own_ok = own >= thresholds[topic_id]
         if children:  # the strongest child first: it is the one named in `via`
             children = sorted(children, key=lambda child: (-present[child][0], child))
         evidence = {
@@ -509,9 +512,7 @@ def _make_tags(matcher: TopicMatcher, totals: dict[str, list], present: dict) ->
         if children:
             evidence["children"] = children
         score = round(1.0 - math.exp(-weight / SCORE_SCALE), 4)
-        tags.append(
-            TopicTag(topic_id=topic_id, score=score, evidence=evidence, taxonomy_version=matcher.version)
-        )
+        tags.append(TopicTag(topic_id, score, evidence, version))
     tags.sort(key=lambda t: (-t.score, t.topic_id))
     return tags
 
