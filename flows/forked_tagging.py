@@ -151,6 +151,8 @@ def tag_shared(
             while helper.alive and len(helper.outstanding) < HELPER_QUEUE and len(todo) > 1:
                 index = todo.pop()
                 helper.send(index, chunks[index])
+        if not todo:
+            todo.extend(_take_back(live))
         if todo:
             index = todo.popleft()
             tagged[index] = tag(matcher, chunks[index])
@@ -170,6 +172,15 @@ def tag_shared(
                 todo.extend(helper.outstanding.values())
                 helper.outstanding.clear()
     return [columns if columns is not None else tag(matcher, chunks[n]) for n, columns in enumerate(tagged)]
+
+
+def _take_back(helpers: list[TagHelper]) -> list[int]:
+    """The index of a chunk queued behind another on a helper, taken back to be tagged here (its answer,
+    if it comes, is then ignored): at a batch's end this process does not wait for two chunks in a row."""
+    for helper in helpers:
+        if helper.alive and len(helper.outstanding) > 1:
+            return [helper.outstanding.pop(max(helper.outstanding))]  # the last one sent
+    return []
 
 
 def _collect(
