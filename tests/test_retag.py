@@ -125,7 +125,9 @@ def test_pooled_retag_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_p
     matcher = get_matcher(None)
     serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
     pooled = copy_of(corpus_warehouse, tmp_path, "pooled.duckdb")
-    serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=300, use_pool=False)
+    serial_counts = retag_articles(
+        serial, matcher, COUNTRIES, force=True, batch_size=300, use_pool=False, use_fork=False
+    )
     # 300 rows: three 100-row chunks per batch, shared between this process and the worker
     pooled_counts = retag_articles(
         pooled, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_pool=True
