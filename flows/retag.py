@@ -236,8 +236,9 @@ class HelperPlan:
 def plan_helpers(
     matcher: TopicMatcher, stale: int, cores: int, load: OtherLoad, use_fork: bool | None
 ) -> HelperPlan | None:
-    """Fork the retag's helpers, before it reads any article (so that they share none of the warehouse's
-    memory): one per core that other work leaves free at this instant (`use_fork`: one per extra core)."""
+    """Fork the retag's helpers before it reads any article (the reads then copy fewer pages on write than a
+    fork per batch did): one per core that other work leaves free at this instant (`use_fork`: one per
+    extra core)."""
     if use_fork is False or not can_fork() or cores < 2:
         return None
     if use_fork:
