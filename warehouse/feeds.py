@@ -7,7 +7,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.load import now_utc, utc_naive
+from warehouse.arrow_rows import table_from_rows
+from warehouse.load import now_utc
 from warehouse.sql import read_sql
 
 FEED_STATE_SCHEMA = pa.schema(
@@ -63,13 +64,7 @@ def update_feed_states(connection: duckdb.DuckDBPyConnection, states: list[dict[
     """Write back polling state for the feeds that were polled."""
     if not states:
         return
-    columns = {}
-    for column in FEED_STATE_SCHEMA:
-        values = [state.get(column.name) for state in states]
-        if pa.types.is_timestamp(column.type):
-            values = [utc_naive(value) for value in values]
-        columns[column.name] = pa.array(values, column.type)
-    connection.register("feed_updates", pa.table(columns, schema=FEED_STATE_SCHEMA))
+    connection.register("feed_updates", table_from_rows(states, FEED_STATE_SCHEMA))
     try:
         connection.execute(read_sql("update_feed_states"))
     finally:

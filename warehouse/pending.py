@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.clock import utc_naive
+from warehouse.arrow_rows import table_from_rows
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -38,13 +38,7 @@ def replace_pending_entries(connection: duckdb.DuckDBPyConnection, rows: list[di
     connection.execute("DELETE FROM pending_entries")
     if not rows:
         return
-    columns = {}
-    for column in PENDING_SCHEMA:
-        values = [row.get(column.name) for row in rows]
-        if pa.types.is_timestamp(column.type):
-            values = [utc_naive(value) for value in values]
-        columns[column.name] = pa.array(values, column.type)
-    connection.register("new_pending_entries", pa.table(columns, schema=PENDING_SCHEMA))
+    connection.register("new_pending_entries", table_from_rows(rows, PENDING_SCHEMA))
     try:
         names = ", ".join(PENDING_SCHEMA.names)
         connection.execute(f"INSERT INTO pending_entries ({names}) SELECT {names} FROM new_pending_entries")

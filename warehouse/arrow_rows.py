@@ -1,0 +1,20 @@
+"""Plain dict rows as Arrow tables of a given schema, the form every bulk write hands to DuckDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from warehouse.clock import utc_naive
+
+
+def table_from_rows(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """An Arrow table of `schema` from dict rows (missing keys are NULL, timestamps stored as naive UTC)."""
+    columns = {}
+    for column in schema:
+        values = [row.get(column.name) for row in rows]
+        if pa.types.is_timestamp(column.type):
+            values = [utc_naive(value) for value in values]
+        columns[column.name] = pa.array(values, column.type)
+    return pa.table(columns, schema=schema)
