@@ -13,18 +13,24 @@ SUMMARY_ROWS = [
     ("feeds failed", "feeds_failed"),
     ("entries seen", "entries_seen"),
     ("entries new", "entries_new"),
+    ("entries left by an earlier run", "entries_resumed"),  # shown only when there were some
     ("pages fetched", "pages_fetched"),
     ("articles added", "loaded_articles"),
     ("duplicates (url)", "loaded_url_duplicates"),
     ("topic tags added", "loaded_article_topics"),
     ("seconds", "seconds"),
 ]
+ROWS_SHOWN_WHEN_SET = frozenset({"entries_resumed"})
 
 
 def summary_pairs(summary: dict[str, Any]) -> list[tuple[str, str]]:
     """The run summary as (label, value) pairs in display order, failures last."""
     counts = summary.get("counts", {})
-    pairs = [(label, str(counts.get(key, 0))) for label, key in SUMMARY_ROWS]
+    pairs = [
+        (label, str(counts.get(key, 0)))
+        for label, key in SUMMARY_ROWS
+        if counts.get(key) or key not in ROWS_SHOWN_WHEN_SET
+    ]
     pairs.extend((f"failed: {reason}", str(number)) for reason, number in summary.get("failures", {}).items())
     return pairs
 

@@ -237,3 +237,12 @@ def test_a_killed_ingest_loses_no_entry(prefect_harness, tmp_path, server):
     stored = {row[0] for row in query(db, "SELECT url FROM articles")}
     assert stored == set(links)
     assert query(db, "SELECT count(*) FROM pending_entries") == [(0,)]
+
+
+def test_the_run_summary_shows_resumed_entries_only_when_there_were_some():
+    from flows.summary import summary_pairs
+
+    quiet = dict(summary_pairs({"counts": {"entries_new": 3}, "failures": {}}))
+    assert "entries left by an earlier run" not in quiet and quiet["entries new"] == "3"
+    resumed = dict(summary_pairs({"counts": {"entries_new": 0, "entries_resumed": 6}, "failures": {}}))
+    assert resumed["entries left by an earlier run"] == "6"
