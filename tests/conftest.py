@@ -38,3 +38,26 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
     return CORPUS
+
+
+@pytest.fixture()
+def server():
+    """A fresh loopback fault server (tests/faultserver.py), the shared per-host schedule cleared."""
+    from flows.politeness import HOST_SCHEDULE
+    from tests.faultserver import FaultServer
+
+    HOST_SCHEDULE.clear()
+    with FaultServer() as running:
+        yield running
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    """A migrated warehouse file in the test's folder."""
+    from warehouse.db import write_session
+    from warehouse.migrate import apply_migrations
+
+    path = tmp_path / "news.duckdb"
+    with write_session(path) as connection:
+        apply_migrations(connection)
+    return path

@@ -17,18 +17,16 @@ import pytest
 from flows.batches import entry_row
 from flows.config import load_config
 from flows.fetch import FetchSettings
-from flows.politeness import HOST_SCHEDULE
 from flows.poll import poll_feeds
 from transforms.pending import MAX_RESUMES, plan_pending
 from transforms.records import FeedEntry
 from warehouse.db import transaction, write_session
 from warehouse.load import LoadBatch, load_batch
-from warehouse.migrate import apply_migrations
 
 try:
-    from faultserver import FaultServer, Reply, RequestInfo, conditional
+    from faultserver import Reply, RequestInfo, conditional
 except ImportError:
-    from tests.faultserver import FaultServer, Reply, RequestInfo, conditional
+    from tests.faultserver import Reply, RequestInfo, conditional
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_PAGES = sorted((REPO / "seeds" / "site").rglob("*.html"))
@@ -88,23 +86,6 @@ def test_plan_gives_up_an_entry_after_max_resumes():
     plan = plan_pending([stored_row("a", MAX_RESUMES), stored_row("b", MAX_RESUMES - 1)], [], "run-9", NOW)
     assert [row["guid"] for row in plan.given_up] == ["a"]
     assert [e.guid for e in plan.resumed] == ["b"] and [row["guid"] for row in plan.rows] == ["b"]
-
-
-@pytest.fixture()
-def server():
-    """A fresh loopback fault server."""
-    HOST_SCHEDULE.clear()
-    with FaultServer() as running:
-        yield running
-
-
-@pytest.fixture()
-def warehouse(tmp_path):
-    """A migrated warehouse file."""
-    path = tmp_path / "news.duckdb"
-    with write_session(path) as connection:
-        apply_migrations(connection)
-    return path
 
 
 def poll(tmp_path, db, url: str, run_id: str):

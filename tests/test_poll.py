@@ -6,7 +6,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
-import pytest
 
 from flows.batches import entry_row
 from flows.config import load_config
@@ -15,12 +14,11 @@ from flows.politeness import HOST_SCHEDULE
 from flows.poll import poll_feeds
 from warehouse.db import write_session
 from warehouse.load import LoadBatch, load_batch, now_utc
-from warehouse.migrate import apply_migrations
 
 try:
-    from faultserver import FaultServer, Reply, conditional
+    from faultserver import Reply, conditional
 except ImportError:
-    from tests.faultserver import FaultServer, Reply, conditional
+    from tests.faultserver import Reply, conditional
 
 
 def rss(*guids: str, extra: str = "") -> bytes:
@@ -32,23 +30,6 @@ def rss(*guids: str, extra: str = "") -> bytes:
     )
     channel = f"<channel><title>Desk</title>{extra}{items}</channel>"
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
-
-
-@pytest.fixture()
-def server():
-    """A fresh loopback fault server."""
-    HOST_SCHEDULE.clear()
-    with FaultServer() as running:
-        yield running
-
-
-@pytest.fixture()
-def warehouse(tmp_path):
-    """A migrated warehouse file."""
-    path = tmp_path / "news.duckdb"
-    with write_session(path) as connection:
-        apply_migrations(connection)
-    return path
 
 
 def run_poll(tmp_path, db, urls: list[str], force: bool = False, extra_yaml: str = ""):
