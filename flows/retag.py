@@ -52,9 +52,8 @@ POOL_MIN_ARTICLES = 5_000
 FORK_MIN_ARTICLES = 300
 HELPER_MIN_CORE = 0.5  # the share of a core other work must leave free for a helper to join
 CHUNK_ARTICLES = 100  # articles per chunk (~15 ms of tagging): the unit handed to a worker or tagged here
-HELPER_CHUNK_ARTICLES = (
-    50  # the unit shared with helpers: at a batch's end, one waits for at most ~2 of these
-)
+# The unit shared with helpers: at a batch's end, one waits for at most ~2 of these.
+HELPER_CHUNK_ARTICLES = 50
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
 # select_articles_to_tag's columns when every stored article is to be tagged (a forced retag of all).

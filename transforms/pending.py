@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from transforms.records import FeedEntry
 
 # Runs that may take an entry over and end before loading it; then it is given up, with a failure row.
 MAX_RESUMES = 3
+ENTRY_FIELDS = tuple(f.name for f in fields(FeedEntry))  # pending_entries has a column for each
 
 
 @dataclass
@@ -23,16 +24,9 @@ class PendingPlan:
 
 def entry_from_row(row: dict[str, Any]) -> FeedEntry:
     """A feed entry from a pending row (its naive UTC timestamps made aware again)."""
-    return FeedEntry(
-        feed_url=row["feed_url"],
-        guid=row["guid"],
-        link=row["link"],
-        title=row["title"],
-        summary=row["summary"],
-        published_at=as_aware(row["published_at"]),
-        error=row["error"],
-        updated_at=as_aware(row["updated_at"]),
-    )
+    entry = FeedEntry(**{name: row[name] for name in ENTRY_FIELDS})
+    entry.published_at, entry.updated_at = as_aware(entry.published_at), as_aware(entry.updated_at)
+    return entry
 
 
 def as_aware(moment: datetime | None) -> datetime | None:
@@ -42,19 +36,7 @@ def as_aware(moment: datetime | None) -> datetime | None:
 
 def pending_row(entry: FeedEntry, run_id: str, polled_at: datetime, resumed: int) -> dict[str, Any]:
     """The pending row of an entry this run will fetch."""
-    return {
-        "feed_url": entry.feed_url,
-        "guid": entry.guid,
-        "link": entry.link,
-        "title": entry.title,
-        "summary": entry.summary,
-        "published_at": entry.published_at,
-        "error": entry.error,
-        "updated_at": entry.updated_at,
-        "run_id": run_id,
-        "polled_at": polled_at,
-        "resumed": resumed,
-    }
+    return {**asdict(entry), "run_id": run_id, "polled_at": polled_at, "resumed": resumed}
 
 
 def plan_pending(
