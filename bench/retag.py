@@ -1,37 +1,63 @@
-"""Retag throughput: re-tag every stored article of a warehouse (flows.retag.retag_articles with force)."""
+"""Retag throughput: re-tag every stored article of a warehouse (flows.retag.retag_articles with force).
+
+Each measurement runs in a fresh interpreter, as `newsdesk retag` does: the bench process holds the built site
+and what its other parts left behind (hundreds of MB), and the retag's forked helpers would copy its page
+tables and pay for its heap, which no user's retag process carries.
+"""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import duckdb
 
+from bench.e2e import child_environment
 from transforms.topics import get_matcher, tag_article
+
+CHILD_TIMEOUT_S = 600
 
 
 def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
-    """Re-tag all articles of a copy of `db_path` through the retag flow's batch function; articles/s."""
+    """Re-tag all articles of a copy of `db_path` in a child interpreter; its articles/s and method."""
     copy = work / "retag.duckdb"
     shutil.copyfile(db_path, copy)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.retag", str(copy)],
+            capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=child_environment(work / "prefect"),
+        )
+    finally:
+        copy.unlink(missing_ok=True)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"retag child failed with exit code {done.returncode}: {done.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def time_retag(db_path: Path) -> dict[str, float | str]:
+    """Re-tag all articles of `db_path` (a copy: it is rewritten) through the retag flow's batch function."""
     matcher = get_matcher(None)
     try:
         from flows.forked_tagging import can_fork
         from flows.retag import FORK_MIN_ARTICLES, POOL_MIN_ARTICLES, RETAG_BATCH, retag_articles
         from flows.runlog import freeze_long_lived
     except ImportError:
-        return measure_tagging(copy) | {"method": "tag_article only (flows.retag missing)"}
+        return measure_tagging(db_path) | {"method": "tag_article only (flows.retag missing)"}
     # Where the retag flow stands at its first batch (flows.runlog.open_run): the matcher compiled and out of
     # the cyclic collector's reach (else a full collection of its objects lands in the first batches), and
     # pyarrow.dataset imported (DuckDB imports it at the first Arrow table a run registers).
     freeze_long_lived(matcher)
     importlib.import_module("pyarrow.dataset")
     started = time.perf_counter()
-    counts = retag_articles(copy, matcher, {}, force=True)  # its helpers or workers have ended on return
+    counts = retag_articles(db_path, matcher, {}, force=True)  # its helpers or workers have ended on return
     seconds = time.perf_counter() - started
-    copy.unlink(missing_ok=True)
     articles = counts.get("articles_retagged", 0)
     batches = -(-articles // RETAG_BATCH)
     if can_fork():
@@ -48,9 +74,10 @@ def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
         "per_s": articles / seconds if seconds else 0.0,
         "batches_forked": counts.get("batches_forked", 0),
         "method": (
-            "flows.retag.retag_articles(force=True), the matcher compiled and frozen before the clock as in "
-            f"the flow: the articles streamed from one scan, tagged {where}, their tags replaced in one "
-            f"transaction per {RETAG_BATCH:,} by a warehouse thread while the next batch is tagged"
+            "flows.retag.retag_articles(force=True) in a fresh interpreter, the matcher compiled and frozen "
+            "before the clock as in the flow: the articles streamed from one scan, tagged "
+            f"{where}, their tags replaced in one transaction per {RETAG_BATCH:,} by a warehouse thread while "
+            "the next batch is tagged"
         ),
     }
 
@@ -65,3 +92,14 @@ def measure_tagging(db_path: Path) -> dict[str, float | str]:
         tag_article(matcher, title, text)
     seconds = time.perf_counter() - started
     return {"articles": len(rows), "seconds": seconds, "per_s": len(rows) / seconds if seconds else 0.0}
+
+
+def main() -> None:
+    """Entry point of the child: time one retag and print its figures as one JSON line."""
+    parser = argparse.ArgumentParser(description="one measured retag (bench child)")
+    parser.add_argument("db", type=Path, help="a warehouse copy the retag may rewrite")
+    print(json.dumps(time_retag(parser.parse_args().db)))
+
+
+if __name__ == "__main__":
+    main()

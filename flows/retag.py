@@ -56,8 +56,6 @@ CHUNK_ARTICLES = 100  # articles per chunk (~15 ms of tagging): the unit handed 
 HELPER_CHUNK_ARTICLES = 50
 CHUNKS_PER_WORKER = 2  # chunks queued per ready worker, so that none waits for its next one
 ID_SCHEMA = pa.schema([("article_id", pa.string())])
-# select_articles_to_tag's columns when every stored article is to be tagged (a forced retag of all).
-ALL_ARTICLES_SQL = "SELECT article_id, title, text, feed_url, canonical_url FROM articles"
 
 
 def select_stale_articles(
@@ -89,22 +87,30 @@ def id_table(article_ids: list[str]) -> pa.Table:
 
 
 def stream_articles(
-    connection: duckdb.DuckDBPyConnection, article_ids: list[str] | None, rows_per_chunk: int
-) -> pa.RecordBatchReader:
-    """Id, title, text and origin of these articles (None: of every stored one), read in one scan and
-    streamed as record batches."""
-    # One scan for the whole run: a join per batch would read every article's text once per batch. Each
-    # record batch owns its buffers, so that one pickles to a worker without the others. A relation's reader
-    # streams the query's result, where an executed query's is first gathered whole (1,990 articles: 18 ms
-    # instead of 31).
+    connection: duckdb.DuckDBPyConnection,
+    article_ids: list[str] | None,
+    rows_per_chunk: int,
+    rows_per_read: int = RETAG_BATCH,
+) -> Iterator[pa.RecordBatch]:
+    """Id, title, text and origin of these articles (None: of every stored one), read `rows_per_read` at a
+    time in storage order and yielded as record batches of at most `rows_per_chunk` rows."""
+    # One rowid range per read: the scan skips the other row groups, and the memory held is one read's, where
+    # one query over the whole table buffered its result (≈ 250 MiB at 100,000 stored articles) and made the
+    # first batch wait for the last row. Each record batch owns its buffers, so that one pickles to a worker
+    # without the others.
     if article_ids is not None:
         (stored,) = connection.execute("SELECT count(*) FROM articles").fetchone()
         if len(article_ids) == stored:  # distinct stored ids: all of them, so no join (~2x faster)
             article_ids = None
     if article_ids is None:
-        return connection.sql(ALL_ARTICLES_SQL).to_arrow_reader(rows_per_chunk)
-    connection.register("candidate_articles", id_table(article_ids))
-    return connection.sql(read_sql("select_articles_to_tag")).to_arrow_reader(rows_per_chunk)
+        ranges_sql, range_sql = read_sql("select_article_ranges"), read_sql("select_article_range")
+    else:
+        connection.register("candidate_articles", id_table(article_ids))
+        ranges_sql, range_sql = read_sql("select_candidate_ranges"), read_sql("select_articles_to_tag")
+    ranges = connection.execute(ranges_sql, {"rows": rows_per_read}).fetchall()
+    for first_row, last_row in ranges:
+        params = {"first_row": first_row, "last_row": last_row}
+        yield from connection.sql(range_sql, params=params).to_arrow_reader(rows_per_chunk)
 
 
 def group_batches(chunks: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[list[pa.RecordBatch]]:
@@ -406,7 +412,7 @@ def retag_articles(
         # while this thread (or the pool) tags; DuckDB lets go of the GIL while it works.
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="retag-warehouse") as warehouse:
-                stream = stream_articles(reader, stale, min(chunk_rows, batch_size))
+                stream = stream_articles(reader, stale, min(chunk_rows, batch_size), batch_size)
                 batches = group_batches(stream, batch_size)
 
                 def read() -> Future:

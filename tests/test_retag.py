@@ -234,17 +234,32 @@ def test_every_stored_article_streams_once_in_chunks_also_after_deletes(corpus_w
     with duckdb.connect(str(db)) as connection:
         connection.execute("DELETE FROM articles WHERE article_id IN ('article-0001', 'article-0004')")
         stored = sorted(row[0] for row in connection.execute("SELECT article_id FROM articles").fetchall())
-        chunks = list(stream_articles(connection, None, 3))
         some = stored[::5]
-        picked = list(stream_articles(connection, some, 3))
-    streamed = [article_id for chunk in chunks for article_id in chunk.column("article_id").to_pylist()]
-    assert sorted(streamed) == stored and len(set(streamed)) == len(streamed) > 3
-    assert max(chunk.num_rows for chunk in chunks) <= 3
-    assert chunks[0].column_names == ["article_id", "title", "text", "feed_url", "canonical_url"]
-    assert (
-        sorted(article_id for chunk in picked for article_id in chunk.column("article_id").to_pylist())
-        == some
-    )
+        for rows_per_read in (1, 4, 1000):  # one range per article, ranges across the deleted rows, one range
+            chunks = list(stream_articles(connection, None, 3, rows_per_read))
+            picked = list(stream_articles(connection, some, 3, rows_per_read))
+            streamed = [article_id for chunk in chunks for article_id in chunk.column("article_id").to_pylist()]
+            assert sorted(streamed) == stored and len(set(streamed)) == len(streamed) > 3
+            assert max(chunk.num_rows for chunk in chunks) <= min(3, rows_per_read)
+            assert chunks[0].column_names == ["article_id", "title", "text", "feed_url", "canonical_url"]
+            assert (
+                sorted(article_id for chunk in picked for article_id in chunk.column("article_id").to_pylist())
+                == some
+            )
+
+
+def test_articles_are_read_a_batch_at_a_time(corpus_warehouse, tmp_path) -> None:
+    db = copy_of(corpus_warehouse, tmp_path, "ranges.duckdb")
+    with duckdb.connect(str(db)) as connection:
+        (stored,) = connection.execute("SELECT count(*) FROM articles").fetchone()
+        stream = stream_articles(connection.cursor(), None, 2, 4)  # the retag reads on a cursor of its own
+        first = next(stream)
+        # The first read held 4 articles: the rest of the table is read only as the stream goes on.
+        later = connection.execute("SELECT article_id FROM articles WHERE rowid >= 4").fetchall()
+        connection.execute("DELETE FROM articles WHERE rowid >= 4")
+        rest = list(stream)
+    assert first.num_rows == 2 and len(later) == stored - 4 > 0
+    assert sum(chunk.num_rows for chunk in rest) == 2  # the deleted articles were never read
 
 
 def test_workers_and_this_process_share_chunks_and_tag_like_in_process(corpus_warehouse) -> None:
