@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from flows.cli import main
-from warehouse.db import read_load_memory_limit, write_session
+from warehouse.db import read_index_memory_limit, read_load_memory_limit, write_session
 from warehouse.migrate import apply_migrations
 
 
@@ -33,9 +33,10 @@ def test_the_cap_can_be_raised_from_the_environment(tmp_path, monkeypatch):
 def test_batch_loads_run_under_a_lower_cap_unless_the_user_set_one(tmp_path, monkeypatch):
     monkeypatch.delenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", raising=False)
     with write_session(tmp_path / "w.duckdb", memory_limit=read_load_memory_limit()) as connection:
-        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "244.1 MiB"
+        assert connection.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "61.0 MiB"
+    assert read_index_memory_limit() == "128MB"
     monkeypatch.setenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", "2GB")
-    assert read_load_memory_limit() == "2GB"
+    assert read_load_memory_limit() == read_index_memory_limit() == "2GB"
 
 
 @pytest.mark.parametrize("value", ["lots", "512", "1GB'; DROP TABLE articles; --"])

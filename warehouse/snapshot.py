@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import keep_row_groups, limit_memory, read_load_memory_limit, write_session
+from warehouse.db import keep_row_groups, limit_memory, read_index_memory_limit, write_session
 from warehouse.fts import build_search_index
 from warehouse.migrate import read_schema_version
 from warehouse.runs import count_runs_changed_since
@@ -101,10 +101,10 @@ def publish_snapshot(db_path: str | Path, wait_s: float = 120.0, on_step: StepCa
         step("index")
         connection = duckdb.connect(str(staging))
         try:
-            # The search index over every article is the run's largest build, at its end, and the ingest
-            # process's peak at 20,000 articles. One thread and 256 MB: 490 MiB of process instead of 779 (at
-            # 512 MB and two threads), in the same 23-24 s (DuckDB's fts spends it in serial steps).
-            limit_memory(connection, read_load_memory_limit())
+            # The search index over every article is the run's largest build, at its end. One thread: 490 MiB
+            # of process instead of 779 at two, in the same 23-24 s (DuckDB's fts spends it in serial steps).
+            # At 20,000 articles it rose 493 MiB over its base at a 256 MB cap and 325 at 128 MB, in 29-33 s.
+            limit_memory(connection, read_index_memory_limit())
             keep_row_groups(connection)  # the copy's checkpoint would merge them all at once
             connection.execute("SET threads = 1")
             indexed = build_search_index(connection, previous=target)
