@@ -21,6 +21,8 @@ from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
 from warehouse.revisions import entry_changed_at, is_newer_version, select_last_fetches
 
+LOAD_THREADS = 1  # DuckDB threads of a batch load (load_plan)
+
 
 @dataclass
 class BatchPlan:
@@ -325,7 +327,10 @@ def add_articles(plan: BatchPlan, outcomes: list[PageOutcome], known: dict[str, 
 def load_plan(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> dict[str, int]:
     """Write the batch in one transaction, resolving canonical URLs that arrived meanwhile."""
     canonical_urls = [o.article.canonical_url for o in outcomes if o.article is not None]
-    with write_session(db_path, memory_limit=read_load_memory_limit()) as connection:
+    # One DuckDB thread: the load runs beside the workers, which keep the cores busy, and each thread's own
+    # hash tables and buffers stay allocated until the session closes (a load over 19,500 articles held
+    # 76 MiB instead of 87-93, in the same time).
+    with write_session(db_path, memory_limit=read_load_memory_limit(), threads=LOAD_THREADS) as connection:
         known = select_known_urls(connection, canonical_urls)
         add_articles(plan, outcomes, known)
         return load_batch(connection, plan.load)

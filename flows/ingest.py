@@ -32,6 +32,7 @@ from flows.poll import PollResult, poll_feeds
 from flows.runlog import close_run, open_run
 from flows.summary import render_markdown
 from transforms.records import FeedEntry
+from warehouse.page_files import use_system_arrow_pool
 from warehouse.snapshot import publish_snapshot
 
 
@@ -142,6 +143,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     started = time.monotonic()
     cpu_started = time.process_time(), children_cpu_s()
     tune_heap()  # page bodies otherwise fragment the C heap (flows/articles.py)
+    use_system_arrow_pool()
     config = load_config(sources)
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())

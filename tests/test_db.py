@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 import pytest
 
@@ -86,3 +88,10 @@ def test_write_sessions_keep_each_load_in_its_own_row_groups(tmp_path):
     assert count_row_groups(ours, "t") == 4
     with duckdb.connect(str(ours), read_only=True) as connection:
         assert connection.execute("SELECT count(*), sum(i) FROM t").fetchone() == (12000, sum(range(12000)))
+
+
+def test_a_session_may_use_fewer_duckdb_threads(tmp_path):
+    with write_session(tmp_path / "t.duckdb", threads=1) as connection:
+        assert connection.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    with write_session(tmp_path / "t.duckdb") as connection:
+        assert connection.execute("SELECT current_setting('threads')").fetchone()[0] == os.cpu_count()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -145,3 +149,17 @@ def test_rows_whose_file_is_gone_or_lacks_the_page_are_returned_apart(tmp_path):
     assert decompress_body(complete[0]["body_compressed"], complete[0]["body_codec"]) == b"one"
     assert complete[1]["body_compressed"] == b"kept"
     assert [row["url"] for row in missing] == ["https://a.example/2", "https://a.example/3"]
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "system"), ("mimalloc", "mimalloc")])
+def test_the_ingest_process_gives_arrow_the_c_heap_unless_a_pool_was_chosen(chosen, expected):
+    env = {key: value for key, value in os.environ.items() if key != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = (
+        "import pyarrow as pa; from warehouse.page_files import use_system_arrow_pool; "
+        "changed = use_system_arrow_pool(); print(changed, pa.default_memory_pool().backend_name)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.split() == [str(chosen is None), expected]

@@ -108,14 +108,17 @@ def keep_row_groups(connection: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def write_session(
-    path: str | Path, wait_s: float = 120.0, memory_limit: str | None = None
+    path: str | Path, wait_s: float = 120.0, memory_limit: str | None = None, threads: int | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Hold the write lock for one unit of work and release it right after; `memory_limit` beats the cap."""
+    """Hold the write lock for one unit of work and release it right after; `memory_limit` beats the cap,
+    `threads` DuckDB's one thread per core."""
     connection = open_connection(path, read_only=False, wait_s=wait_s)
     try:
         # DuckDB's default (80 % of RAM) lets a long run's cached blocks grow its process by gigabytes.
         limit_memory(connection, memory_limit)
         keep_row_groups(connection)
+        if threads is not None:
+            connection.execute(f"SET threads = {int(threads)}")
         yield connection
     finally:
         connection.close()
