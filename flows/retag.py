@@ -109,8 +109,10 @@ def stream_articles(
         ranges_sql, range_sql = read_sql("select_candidate_ranges"), read_sql("select_articles_to_tag")
     ranges = connection.execute(ranges_sql, {"rows": rows_per_read}).fetchall()
     for first_row, last_row in ranges:
-        params = {"first_row": first_row, "last_row": last_row}
-        yield from connection.sql(range_sql, params=params).to_arrow_reader(rows_per_chunk)
+        # Executed, not a relation with parameters: a relation's scan filtered only after reading every row
+        # group (1,990 articles: 109 ms against 44 ms over the two ranges).
+        connection.execute(range_sql, {"first_row": first_row, "last_row": last_row})
+        yield from connection.to_arrow_reader(rows_per_chunk)
 
 
 def group_batches(chunks: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[list[pa.RecordBatch]]:
