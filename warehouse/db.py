@@ -67,7 +67,7 @@ def open_connection(path: str | Path, read_only: bool, wait_s: float = 120.0) ->
 
 
 def read_load_memory_limit() -> str:
-    """DuckDB's memory limit for batch loads: NEWSDESK_DUCKDB_MEMORY_LIMIT, else 64MB."""
+    """DuckDB's memory limit for batch loads and retags: NEWSDESK_DUCKDB_MEMORY_LIMIT, else 64MB."""
     # Each load opens its own connection, so what DuckDB caches of the tables it reads (BASE_TABLE in
     # duckdb_memory()) is never read again; capped, it stops growing with the warehouse. A load of 500
     # articles over 19,500 stored ones: 143 MiB held until it closes at 256 MB, 93 at 64 MB, in the same
