@@ -368,8 +368,9 @@ def store_rebuilt(
             try:
                 connection.execute(read_sql("forget_changed_hash_duplicates"))
                 connection.execute(read_sql("update_rebuilt_articles"))
+                connection.execute(read_sql("delete_retagged_tags"))
                 connection.execute(
-                    read_sql("replace_article_tags"), {"version": version, "tagged_at": seen_at}
+                    read_sql("insert_retagged_tags"), {"version": version, "tagged_at": seen_at}
                 )
                 connection.execute(
                     read_sql("mark_content_duplicates"), {"detected_at": seen_at, "run_id": context.run_id}

@@ -150,10 +150,8 @@ def replace_tags(
         connection.register("retagged_articles", id_table(article_ids))
         connection.register("new_tags", new_tags)
         try:
-            removed = connection.execute(
-                "SELECT count(*) FROM article_topics JOIN retagged_articles USING (article_id)"
-            ).fetchone()[0]
-            connection.execute(read_sql("replace_article_tags"), {"version": version, "tagged_at": now_utc()})
+            (removed,) = connection.execute(read_sql("delete_retagged_tags")).fetchone()
+            connection.execute(read_sql("insert_retagged_tags"), {"version": version, "tagged_at": now_utc()})
         finally:
             connection.unregister("retagged_articles")
             connection.unregister("new_tags")
