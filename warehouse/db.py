@@ -72,18 +72,18 @@ def read_load_memory_limit() -> str:
     # duckdb_memory()) is never read again; capped, it stops growing with the warehouse. A load of 500
     # articles over 19,500 stored ones: 143 MiB held until it closes at 256 MB, 93 at 64 MB, in the same
     # time; below ~64 MB its own new rows start to spill.
-    return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or LOAD_MEMORY_LIMIT
+    return read_memory_limit(LOAD_MEMORY_LIMIT)
 
 
 def read_index_memory_limit() -> str:
     """DuckDB's memory limit for the read snapshot's search index: NEWSDESK_DUCKDB_MEMORY_LIMIT, else
     128MB."""
-    return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or INDEX_MEMORY_LIMIT
+    return read_memory_limit(INDEX_MEMORY_LIMIT)
 
 
-def read_memory_limit() -> str:
-    """DuckDB's memory limit for pipeline writers: NEWSDESK_DUCKDB_MEMORY_LIMIT, else 512MB."""
-    return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_MEMORY_LIMIT
+def read_memory_limit(default: str = DEFAULT_MEMORY_LIMIT) -> str:
+    """DuckDB's memory limit: NEWSDESK_DUCKDB_MEMORY_LIMIT, else `default` (512MB for pipeline writers)."""
+    return os.environ.get("NEWSDESK_DUCKDB_MEMORY_LIMIT", "").strip() or default
 
 
 def limit_memory(connection: duckdb.DuckDBPyConnection, limit: str | None = None) -> None:
