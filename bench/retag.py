@@ -75,9 +75,9 @@ def time_retag(db_path: Path) -> dict[str, float | str]:
         "batches_forked": counts.get("batches_forked", 0),
         "method": (
             "flows.retag.retag_articles(force=True) in a fresh interpreter, the matcher compiled and frozen "
-            "before the clock as in the flow: the articles streamed from one scan, tagged "
+            f"before the clock as in the flow: the articles read {RETAG_BATCH:,} at a time by rowid range, tagged "
             f"{where}, their tags replaced in one transaction per {RETAG_BATCH:,} by a warehouse thread while "
-            "the next batch is tagged"
+            "the next batch is read and tagged"
         ),
     }
 
