@@ -16,7 +16,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.articles import PageJob, PageOutcome, build_articles, close_pool, tune_heap, warm_pool
+from flows.articles import (
+    PageJob,
+    PageOutcome,
+    build_articles,
+    close_pool,
+    release_free_memory,
+    tune_heap,
+    warm_pool,
+)
 from flows.batches import (
     BatchPlan,
     PackedBody,
@@ -84,7 +92,11 @@ def load_articles(
 ) -> tuple[dict[str, int], tuple[float, float]]:
     """Write the batch to the warehouse in one transaction; also return its wall and CPU seconds."""
     clock = StageClock()
-    return load_plan(plan, outcomes, db_path), clock.read()
+    rows = load_plan(plan, outcomes, db_path)
+    # A load's Arrow tables and DuckDB session leave free holes all over the C heap, which glibc keeps:
+    # trimmed after each load, the ingest process peaked at 524 MiB instead of 532-537 (20,000 pages).
+    release_free_memory()
+    return rows, clock.read()
 
 
 @task(name="snapshot", cache_policy=NO_CACHE)
