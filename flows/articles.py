@@ -208,6 +208,7 @@ def _libc() -> ctypes.CDLL | None:
 
 _pool: ProcessPoolExecutor | None = None
 _pool_size = 0
+_server_started = False  # by start_pool_server, maybe before any pool
 # The module the pool's fork server imports: it runs prepare_worker_state with the taxonomy named in
 # POOL_TAXONOMY_VARIABLE ("" for the default one).
 FORK_SERVER_MODULE = "flows.pool_preload"
@@ -253,11 +254,24 @@ def stop_fork_server() -> None:
         stop()
 
 
+def start_pool_server(workers: int = 0, taxonomy_path: str | None = None) -> bool:
+    """Start the worker pool's fork server, which makes the workers' state (~1.7 s), and return at once;
+    True if started (there is a fork server and more than one worker)."""
+    global _server_started
+    if count_workers(workers) < 2 or "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    tune_heap()
+    choose_pool_context(taxonomy_path)  # spawns the server; only a pool's first worker waits for it
+    _server_started = True
+    return True
+
+
 def get_pool(workers: int, taxonomy_path: str | None = None) -> Executor:
     """Return the run's worker pool, started on first use and reused across batches."""
     global _pool, _pool_size
     if _pool is None or _pool_size != workers:
-        close_pool()
+        if _pool is not None:
+            close_pool()  # a pool of another size, and its fork server
         tune_heap()
         context = choose_pool_context(taxonomy_path)
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=tune_heap)
@@ -292,12 +306,14 @@ def submit_job(pool: Executor, function: Callable[..., Any], *args: Any) -> Futu
 
 
 def close_pool() -> None:
-    """Stop the worker pool, if one was started, and let go of any Dask cluster (which keeps running)."""
-    global _pool, _pool_size
+    """Stop the worker pool and its fork server, if started, and let go of any Dask cluster (which keeps
+    running)."""
+    global _pool, _pool_size, _server_started
     if _pool is not None:
         _pool.shutdown(cancel_futures=True)
+    if _pool is not None or _server_started:
         stop_fork_server()
-    _pool, _pool_size = None, 0
+    _pool, _pool_size, _server_started = None, 0, False
     close_cluster_clients()
 
 

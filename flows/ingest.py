@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -17,11 +18,13 @@ from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
 from flows.articles import (
+    POOL_THRESHOLD,
     PageJob,
     PageOutcome,
     build_articles,
     close_pool,
     release_free_memory,
+    start_pool_server,
     tune_heap,
     warm_pool,
 )
@@ -40,7 +43,9 @@ from flows.poll import PollResult, poll_feeds
 from flows.runlog import close_run, open_run
 from flows.summary import render_markdown
 from transforms.records import FeedEntry
+from warehouse.db import WarehouseBusy, read_session
 from warehouse.page_files import use_system_arrow_pool
+from warehouse.runs import read_last_ingest_pages
 from warehouse.snapshot import publish_snapshot
 
 
@@ -136,6 +141,19 @@ def collect_load(
     add_stage_time("load", clocked, stage_s, cpu_s)
 
 
+def expects_pool(db_path: Path) -> bool:
+    """Whether this run will likely fetch enough pages for the worker pool: the warehouse is new, or has had
+    no ingest, or its last one fetched that many (a run is taken to look like the last one)."""
+    if not db_path.exists():
+        return True
+    try:
+        with read_session(db_path, wait_s=0) as connection:
+            pages = read_last_ingest_pages(connection)
+    except (duckdb.Error, WarehouseBusy):
+        return False  # busy or not a warehouse yet: decide after polling, as without a history
+    return pages is None or pages >= POOL_THRESHOLD
+
+
 def children_cpu_s() -> float:
     """User and system CPU seconds of this process's ended (waited-for) child processes."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -160,6 +178,9 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())
     taxonomy_path = str(config.taxonomy_path) if config.taxonomy_path else None
+    if not config.dask_scheduler and expects_pool(db_path):
+        # The workers' state takes ~1.7 s to make: made while the run opens and polls, not after.
+        start_pool_server(config.workers, taxonomy_path)
     open_run(
         db_path,
         run_id,
@@ -179,8 +200,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         polled = poll_entries(config, db_path, run_id, settings, force_poll)
         counts.update(polled.counts)
         add_stage_time("entries", clock.read(), stage_s, cpu_s)
-        if not config.dask_scheduler:  # a Dask cluster's workers are running already
-            warm_pool(len(polled.entries), config.batch_size, taxonomy_path, config.workers)
+        pages, workers = len(polled.entries), config.workers
         batches = split_batches(polled.entries, config.batch_size)
         # The batches hold the entries now, and each lets go of its own once fetched. Prefect keeps the poll
         # task's result (this PollResult) until the flow ends: emptied, it no longer keeps all the entries.
@@ -194,6 +214,10 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         fetching = None
         if batches:
             fetching = fetch_pages.submit(quote(batches[0]), db_path, run_id, settings, quoted_config)
+        # The first batch is fetched while the workers start. A Dask cluster's workers are running already;
+        # a fork server started for a run that has too few pages for the pool leaves now.
+        if not config.dask_scheduler and not warm_pool(pages, config.batch_size, taxonomy_path, workers):
+            close_pool()
         for number in range(len(batches)):
             plan, jobs, fetched, clocked = fetching.result()
             batches[number] = []  # fetched: the plan keeps what the load needs of its entries

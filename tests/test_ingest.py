@@ -180,3 +180,29 @@ def test_run_records_cpu_seconds_of_each_stage_thread_and_of_the_process(ingeste
     stored = query(ingested, "select counts->>'$.cpu_s_pages' from runs where run_id = ?",
                    [ingested["first"]["run_id"]])
     assert float(stored[0][0]) == counts["cpu_s_pages"]
+
+
+def test_the_pool_is_started_early_when_the_last_ingest_fetched_enough_pages(warehouse, tmp_path):
+    from flows.articles import POOL_THRESHOLD
+    from flows.ingest import expects_pool
+    from warehouse.db import write_session
+    from warehouse.runs import begin_run, finish_run
+
+    assert expects_pool(tmp_path / "new.duckdb")  # a new warehouse: its first poll returns every entry
+    assert expects_pool(warehouse)  # migrated, but no ingest yet
+    with write_session(warehouse) as connection:
+        begin_run(connection, "big", "ingest", {})
+        finish_run(connection, "big", "completed", {"pages_fetched": POOL_THRESHOLD}, {})
+    assert expects_pool(warehouse)
+    with write_session(warehouse) as connection:
+        begin_run(connection, "retag", "retag", {})  # other flows and failed runs do not count
+        finish_run(connection, "retag", "completed", {}, {})
+        begin_run(connection, "crashed", "ingest", {})
+        finish_run(connection, "crashed", "failed", {}, {})
+        begin_run(connection, "small", "ingest", {})
+        finish_run(connection, "small", "completed", {"pages_fetched": POOL_THRESHOLD - 1}, {})
+    assert not expects_pool(warehouse)
+    with write_session(warehouse) as connection:  # held by a writer: decided after polling, at once
+        assert not expects_pool(warehouse)
+    (tmp_path / "junk.duckdb").write_bytes(b"not a database")
+    assert not expects_pool(tmp_path / "junk.duckdb")

@@ -189,3 +189,33 @@ def test_workers_fork_from_a_server_that_made_their_state():
         assert state["stoplists"] == 1  # warmed there, not built by the worker
         assert state["frozen"] > 100_000  # the matcher and libraries, out of the collector's reach
     assert multiprocessing.forkserver._forkserver._forkserver_pid is None  # close_pool stopped the server
+
+
+@pytest.mark.slow
+def test_a_fork_server_started_early_is_the_pools_and_stops_with_it_used_or_not():
+    import multiprocessing.forkserver
+
+    from flows.articles import start_pool_server, submit_job
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform")
+    close_pool()
+    try:
+        assert start_pool_server(2)
+        early = multiprocessing.forkserver._forkserver._forkserver_pid
+        pool = get_pool(2)  # a run with pages for the pool: its workers fork from the early server
+        state = submit_job(pool, read_worker_state).result()
+    finally:
+        close_pool()
+    assert early is not None and state["parent"] == early and state["stoplists"] == 1
+    assert multiprocessing.forkserver._forkserver._forkserver_pid is None
+    # A run with too few pages for the pool: the server it started for nothing stops all the same.
+    try:
+        assert start_pool_server(2)
+        unused = multiprocessing.forkserver._forkserver._forkserver_pid
+        assert unused is not None and unused != early
+    finally:
+        close_pool()
+    assert multiprocessing.forkserver._forkserver._forkserver_pid is None
+    assert not start_pool_server(1)  # one worker: no pool, so no server
+    assert multiprocessing.forkserver._forkserver._forkserver_pid is None
