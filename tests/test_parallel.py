@@ -169,15 +169,22 @@ def read_worker_state() -> dict:
             "parent": os.getppid()}
 
 
+def require_fork_server() -> None:
+    """Skip where there is no fork server; else start from no pool."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork server on this platform")
+    close_pool()
+
+
 @pytest.mark.slow
 def test_workers_fork_from_a_server_that_made_their_state():
     import multiprocessing.forkserver
 
     from flows.articles import submit_job
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork server on this platform")
-    close_pool()
+    require_fork_server()
     try:
         pool = get_pool(2)
         states = [submit_job(pool, read_worker_state).result() for _ in range(4)]
@@ -198,9 +205,7 @@ def test_a_fork_server_started_early_is_the_pools_and_stops_with_it_used_or_not(
 
     from flows.articles import start_pool_server, submit_job
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork server on this platform")
-    close_pool()
+    require_fork_server()
     try:
         assert start_pool_server(2)
         early = multiprocessing.forkserver._forkserver._forkserver_pid
