@@ -188,7 +188,19 @@ def test_dormant_feed_gets_revival_probe():
 def test_retry_after_pushes_next_poll():
     outcome = PollOutcome(429, True, "http_429", "slow down", retry_after_s=7200)
     after = plan_next_poll(polled_state(), outcome, NOW, SETTINGS)
-    assert wait_of(after) >= 7200 * (1 - 2 * SETTINGS.jitter_fraction)
+    assert wait_of(after) >= 7200
+
+
+@pytest.mark.parametrize("retry_after_s", [3600, 7200, 20_000])
+def test_retry_after_is_never_undercut_and_jitters_only_upwards(retry_after_s):
+    outcome = PollOutcome(429, True, "http_429", "slow down", retry_after_s=retry_after_s)
+    waits = [
+        wait_of(plan_next_poll(polled_state(feed_url=f"https://n{i}.example/f"), outcome, NOW, SETTINGS))
+        for i in range(500)
+    ]
+    upward = 1 + 2 * SETTINGS.jitter_fraction
+    assert all(retry_after_s <= wait <= retry_after_s * upward for wait in waits)
+    assert max(waits) > retry_after_s * (1 + SETTINGS.jitter_fraction)  # still spread over the range
 
 
 def test_410_marks_feed_inactive_with_reason():

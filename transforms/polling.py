@@ -150,11 +150,15 @@ def build_feed_request(state: FeedState, now: datetime, settings: PollSettings) 
     return PollRequest(state.feed_url, state.etag, state.last_modified, conditional=True)
 
 
-def jitter_factor(feed_url: str, salt: str, fraction: float) -> float:
-    """Deterministic factor in [1 - fraction, 1 + fraction] from the feed and a salt (keeps this pure)."""
+def jitter_unit(feed_url: str, salt: str) -> float:
+    """Deterministic number in [0, 1) from the feed and a salt (keeps the jitter pure)."""
     digest = hashlib.blake2b(f"{feed_url}\x1f{salt}".encode(), digest_size=8).digest()
-    unit = int.from_bytes(digest, "big") / 2**64
-    return 1.0 + fraction * (2 * unit - 1)
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def jitter_factor(feed_url: str, salt: str, fraction: float) -> float:
+    """Deterministic factor in [1 - fraction, 1 + fraction] from the feed and a salt."""
+    return 1.0 + fraction * (2 * jitter_unit(feed_url, salt) - 1)
 
 
 def clamp(value: float, low: float, high: float) -> float:
@@ -261,11 +265,14 @@ def _after_failure(
 ) -> FeedState:
     failures = state.consecutive_failures + failure_weight(outcome.error_class, outcome.status)
     base = state.poll_every_s or settings.default_poll_every_s
-    wait_s = backoff_s(failures, base, settings)
-    if outcome.retry_after_s is not None:
-        wait_s = max(wait_s, min(outcome.retry_after_s, float(settings.max_poll_every_s)))
-    wait_s *= jitter_factor(state.feed_url, f"{now.isoformat()}:{failures}", 2 * settings.jitter_fraction)
+    salt = f"{now.isoformat()}:{failures}"
+    spread = 2 * settings.jitter_fraction  # failures jitter twice as much as successes
+    wait_s = backoff_s(failures, base, settings) * jitter_factor(state.feed_url, salt, spread)
     wait_s = max(wait_s, float(settings.min_poll_every_s) / 2)
+    if outcome.retry_after_s is not None:
+        # Retry-After is a floor: its jitter only adds (up to `spread`), never undercuts it.
+        floor_s = min(outcome.retry_after_s, float(settings.max_poll_every_s))
+        wait_s = max(wait_s, floor_s * (1 + spread * jitter_unit(state.feed_url, salt)))
     error = f"{outcome.error_class}: {outcome.error}" if outcome.error else outcome.error_class
     changed = replace(
         state,
