@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.test-installed
 DB ?= data/news.duckdb
 PAGES ?= 2000
 
@@ -10,25 +11,31 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: run test lint bench install clean
 
+# A new venv's pip is old and installs trafilatura without lxml_html_clean: upgrade it first.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	# A new venv's pip is old and installs trafilatura without lxml_html_clean: upgrade it first.
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `make run` installs what running needs; `make test` adds the test tools. PYTHONWARNINGS hides setuptools'
+# notice about editable installs of a flat layout, which is not for our users.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(STAMP)
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/newsdesk ingest --db $(DB)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 $(VENV)/.bench-installed: pyproject.toml | $(STAMP)
