@@ -84,8 +84,8 @@ def search(
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many stories to show.")] = 10,
 ) -> None:
     """Full-text search of the distinct stories in the read snapshot, best match first."""
-    from warehouse.db import read_session
     from warehouse.fts import FtsUnavailable
+    from warehouse.read_guard import guarded_session
     from warehouse.search import SearchUnavailable, UnknownTopic, search_articles
     from warehouse.snapshot import snapshot_path_for
 
@@ -93,7 +93,7 @@ def search(
     if not path.exists():
         raise CliError(f"no read snapshot at {path}: run `newsdesk ingest` or `newsdesk snapshot` first")
     try:
-        with read_session(path) as connection:
+        with guarded_session(path) as connection:
             hits = search_articles(connection, query, topic=topic, since=parse_since(since), limit=limit)
     except (FtsUnavailable, SearchUnavailable, UnknownTopic) as error:
         raise CliError(str(error)) from error
@@ -115,11 +115,11 @@ def export(
     live: LiveOption = False,
 ) -> None:
     """Export articles, article_topics and duplicates as Parquet by published date (changed days only)."""
-    from warehouse.db import read_session
     from warehouse.export import ExportError, export_parquet
+    from warehouse.read_guard import guarded_session
     from warehouse.snapshot import choose_read_path
 
-    with make_progress() as progress, read_session(choose_read_path(db, live)) as connection:
+    with make_progress() as progress, guarded_session(choose_read_path(db, live)) as connection:
         tasks: dict[str, int] = {}
 
         def report(table: str, done: int, total: int) -> None:
@@ -152,13 +152,13 @@ def report(
 ) -> None:
     """Render topics over time, top outlets and biggest clusters as a self-contained HTML page and a PNG."""
     from flows.report import ReportError, write_report
-    from warehouse.db import read_session
+    from warehouse.read_guard import guarded_session
     from warehouse.search import UnknownTopic
     from warehouse.snapshot import choose_read_path
 
     try:
         with step_progress("report", ["query", "draw", "write"]) as announce, \
-                read_session(choose_read_path(db, live)) as connection:
+                guarded_session(choose_read_path(db, live)) as connection:
             html_path, png_path = write_report(connection, out, topic=topic, on_step=announce)
     except (ReportError, UnknownTopic) as error:
         raise CliError(str(error)) from error

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 try:  # typer 0.20+ ships its own copy of click
@@ -28,10 +29,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Typer's rich help shows each flag as `--force-poll <bool>` though it takes no value; plain help doesn't.
+    rich_markup_mode=None,
 )
 console = Console()
+UNCUT_WIDTH = 1_000_000  # the most a table printed to a pipe or file may measure: in effect, never cut
 
-DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.")]
+
+def check_db_path(path: Path) -> Path:
+    """Refuse at once, naming the path, a --db that cannot be a database file (before anything starts)."""
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder, not a DuckDB file")
+    for folder in path.parents:  # the nearest existing folder decides whether the file can be made
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise typer.BadParameter(f"{path} cannot be made: {folder} is a file, not a folder")
+        if folder != path.parent and not os.access(folder, os.W_OK | os.X_OK):
+            raise typer.BadParameter(f"{path} cannot be made: no permission to create folders in {folder}")
+        break
+    return path
+
+
+DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.", callback=check_db_path)]
 SourcesOption = Annotated[
     Path | None, typer.Option("--sources", help="Sources YAML (default: seeds/sources.yaml).")
 ]
@@ -67,6 +87,7 @@ def ingest(
     from flows.summary import render_table
 
     load_config(sources)  # fail fast, before Prefect starts, on a bad sources file
+    db.parent.mkdir(parents=True, exist_ok=True)  # and on a folder that cannot be made (an OSError: one line)
     from flows.ingest import ingest as ingest_flow
     from flows.run_settings import local_run_settings
 
@@ -83,26 +104,27 @@ def sql(
     live: Annotated[bool, typer.Option("--live", help="Read the live file (waits for the writer).")] = False,
 ) -> None:
     """Run a read-only SQL query against the read snapshot (or the live file: --live, or no snapshot yet)."""
-    from warehouse.db import read_session
+    from warehouse.read_guard import check_read_only, guarded_session
     from warehouse.snapshot import choose_read_path
     from warehouse.stats import run_query
 
-    with read_session(choose_read_path(db, live)) as connection:
+    check_read_only(query)  # before the file is opened: a refused statement waits for no lock
+    with guarded_session(choose_read_path(db, live)) as connection:
         columns, rows = run_query(connection, query)
     print_rows(columns, rows, output)
 
 
 @app.command()
 def stats(db: DbOption = Path("data/news.duckdb")) -> None:
-    """Show row counts and the most frequent topics."""
-    from warehouse.db import read_session
+    """Show row counts and the topics with the most stories, the best few of each kind (regions last)."""
+    from warehouse.read_guard import guarded_session
     from warehouse.stats import count_tables, top_topics
 
-    with read_session(db) as connection:
+    with guarded_session(db) as connection:
         counts = count_tables(connection)
         topics = top_topics(connection)
     print_rows(["table", "rows"], counts, OutputFormat.table)
-    print_rows(["topic_id", "label", "stories"], topics, OutputFormat.table)
+    print_rows(["kind", "topic_id", "label", "stories"], topics, OutputFormat.table)
 
 
 def print_rows(columns: list[str], rows: list[tuple[Any, ...]], output: OutputFormat) -> None:
@@ -122,7 +144,16 @@ def print_rows(columns: list[str], rows: list[tuple[Any, ...]], output: OutputFo
             table.add_column(column)
         for row in rows:
             table.add_row(*("" if value is None else str(value) for value in row))
+        print_table(table)
+
+
+def print_table(table: Table) -> None:
+    """Print a rich table; to a pipe or file as wide as its values, so that no value is cut or wrapped."""
+    if console.is_terminal:
         console.print(table)
+        return
+    width = Measurement.get(console, console.options.update(max_width=UNCUT_WIDTH), table).maximum
+    console.print(table, width=width, crop=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     from flows.config import ConfigError
     from warehouse.db import WarehouseBusy, WarehouseSettingError
     from warehouse.migrate import SchemaError
+    from warehouse.read_guard import ReadOnlyRefused
 
     command = typer.main.get_command(app)
     try:
@@ -150,11 +182,25 @@ def main(argv: list[str] | None = None) -> int:
     ) as error:
         print(f"newsdesk: error: {error}", file=sys.stderr)
         return 2
+    except ReadOnlyRefused as error:
+        print(f"newsdesk: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"newsdesk: error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"newsdesk: error: {first_line}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
+
+
+def describe_os_error(error: OSError) -> str:
+    """An OS error as one line that names its path: `data/news.duckdb: File exists`."""
+    if error.filename is None or not error.strerror:
+        return str(error)
+    target = f" -> {error.filename2}" if error.filename2 is not None else ""
+    return f"{error.filename}{target}: {error.strerror}"
 
 
 # The analyst's commands (snapshot, search, export, report) and `feeds` register themselves on `app`.

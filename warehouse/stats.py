@@ -6,6 +6,7 @@ from typing import Any
 
 import duckdb
 
+from warehouse.read_guard import check_read_only
 from warehouse.sql import read_sql
 
 STAT_TABLES = [
@@ -22,7 +23,8 @@ STAT_TABLES = [
 
 
 def run_query(connection: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run one query and return its column names and rows."""
+    """Run a read-only query (refused unless it only reads) and return its column names and rows."""
+    check_read_only(query)
     cursor = connection.execute(query)
     if cursor.description is None:
         return [], []
@@ -34,6 +36,6 @@ def count_tables(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]
     return [(name, connection.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in STAT_TABLES]
 
 
-def top_topics(connection: duckdb.DuckDBPyConnection, limit: int = 10) -> list[tuple[Any, ...]]:
-    """The topics with the most distinct stories."""
-    return connection.execute(read_sql("top_topics"), [limit]).fetchall()
+def top_topics(connection: duckdb.DuckDBPyConnection, per_kind: int = 3) -> list[tuple[Any, ...]]:
+    """(kind, topic_id, label, stories) of the most told topics: the best of each kind, regions last."""
+    return connection.execute(read_sql("top_topics"), {"per_kind": per_kind}).fetchall()
