@@ -1,4 +1,4 @@
-"""Operations commands of the `newsdesk` CLI: backfill, replay, retag, serve (registered on flows.cli.app)."""
+"""Operations commands of the `newsdesk` CLI: backfill, replay, retag, serve, server (registered on `app`)."""
 
 from __future__ import annotations
 
@@ -152,10 +152,64 @@ def serve(
     """Run the prefect.yaml schedules (ingest every 15 minutes, manual backfill and retag) in this process."""
     from prefect import serve as prefect_serve
 
-    from flows.serve import PREFECT_FILE, build_runner_deployments
+    from flows.run_settings import standing_server_settings
+    from flows.serve import PREFECT_FILE, build_runner_deployments, describe_clash, find_pool_deployments
 
     path = prefect_file if prefect_file.exists() else PREFECT_FILE
     deployments = build_runner_deployments(path)
-    for deployment in deployments:
-        console.print(f"serving {deployment.flow_name}/{deployment.name}")
-    prefect_serve(*deployments)
+    with standing_server_settings():
+        clashes = find_pool_deployments(deployments)
+        if clashes:
+            raise CliError(describe_clash(clashes))
+        for deployment in deployments:
+            console.print(f"serving {deployment.flow_name}/{deployment.name}")
+        prefect_serve(*deployments)
+
+
+server_app = typer.Typer(
+    help="A standing local Prefect server that ingest, backfill, replay, retag and serve reuse.",
+    no_args_is_help=True,
+)
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("start")
+def server_start(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 4200,
+) -> None:
+    """Start a Prefect server on 127.0.0.1 in the background (its URL and pid kept in the Prefect home)."""
+    from flows.local_server import ServerError, start_server
+
+    try:
+        server, started = start_server(port)
+    except ServerError as error:
+        raise CliError(str(error)) from error
+    verb = "started" if started else "already running"
+    console.print(f"Prefect server {verb} at {server.url} (pid {server.pid}, log {server.log})")
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the server `newsdesk server start` started."""
+    from flows.local_server import stop_server
+
+    stopped = stop_server()
+    if stopped is None:
+        console.print("no local Prefect server recorded")
+    else:
+        console.print(f"stopped the Prefect server at {stopped.url}")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Say whether the local server answers (exit code 1 when it does not)."""
+    from flows.local_server import is_healthy, prefect_home, read_recorded
+
+    recorded = read_recorded(prefect_home())
+    if recorded is None:
+        console.print("no local Prefect server recorded (`newsdesk server start` starts one)")
+        raise typer.Exit(1)
+    if not is_healthy(recorded.url):
+        console.print(f"the Prefect server at {recorded.url} (pid {recorded.pid}) does not answer")
+        raise typer.Exit(1)
+    console.print(f"Prefect server running at {recorded.url} (pid {recorded.pid})")

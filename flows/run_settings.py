@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
+TEMPORARY_SERVER_HINT = (
+    "newsdesk: no Prefect server configured: starting a temporary one for this run (~10 s); "
+    "`newsdesk server start` keeps one running"
+)
 
 
 def wants_heartbeats() -> bool:
@@ -23,17 +28,41 @@ def wants_heartbeats() -> bool:
 
 
 @contextmanager
+def standing_server_settings() -> Iterator[str | None]:
+    """Point Prefect at the `newsdesk server start` server when no API URL is set and it answers.
+
+    Yields the API URL in use (None: Prefect will start its temporary server, and a one-line hint says so).
+    """
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from flows.local_server import running_server_url
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield configured
+        return
+    url = running_server_url()
+    if url is None:
+        print(TEMPORARY_SERVER_HINT, file=sys.stderr)
+        yield None
+        return
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        yield url
+
+
+@contextmanager
 def local_run_settings() -> Iterator[None]:
-    """Run flows without heartbeats when their server is the temporary one that ends with this process.
+    """Run flows on the standing local server if there is one, else without heartbeats on the temporary one.
 
     Heartbeats let a standing server mark a run as crashed when its process dies; a temporary server dies
     with the process, so nobody could read them. Prefect also joins the heartbeat thread when a flow ends,
     and that thread sleeps in whole seconds: up to a second added to every short run.
     """
-    if wants_heartbeats():
-        yield
-        return
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    with standing_server_settings():
+        if wants_heartbeats():
+            yield
+            return
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield

@@ -67,8 +67,30 @@ def build_runner_deployments(path: Path = PREFECT_FILE) -> list[Any]:
     return deployments
 
 
-def serve_deployments(path: Path = PREFECT_FILE) -> None:
-    """Serve every deployment of prefect.yaml from this process until interrupted."""
-    from prefect import serve
+def find_pool_deployments(deployments: list[Any]) -> list[str]:
+    """Names of deployments the server already runs on a work pool that serving these would overwrite."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
-    serve(*build_runner_deployments(path))
+    clashes = []
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                existing = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                clashes.append(f"{name} (pool {existing.work_pool_name})")
+    return clashes
+
+
+def describe_clash(clashes: list[str]) -> str:
+    """One line: which pool deployments serving would overwrite, and the ways forward."""
+    names = ", ".join(clashes)
+    return (
+        f"this Prefect server already has {names} on a work pool; serving would overwrite them and break "
+        "their runs on the worker. Run them with `prefect worker start --pool newsdesk` instead, or delete "
+        "them first (`prefect deployment delete NAME`), or serve against another server (PREFECT_API_URL)"
+    )
+
