@@ -153,7 +153,7 @@ def print_table(table: Table) -> None:
         console.print(table)
         return
     width = Measurement.get(console, console.options.update(max_width=UNCUT_WIDTH), table).maximum
-    console.print(table, width=width, crop=False)
+    Console(file=sys.stdout, width=width).print(table)  # console.print caps a width at the console's
 
 
 def main(argv: list[str] | None = None) -> int:

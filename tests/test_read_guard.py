@@ -52,7 +52,7 @@ def writing_statements(folder: Path, live: Path) -> list[str]:
         f"explain analyze copy (select 1) to '{folder}/explained.csv'",
         f"export database '{folder}/dump'",
         f"select * from enable_logging(storage = 'file', storage_path = '{folder}/logs')",
-        f"with s as (select * from enable_profiling()) select 1 from s",
+        "with s as (select * from enable_profiling()) select 1 from s",
         "set lock_configuration = false",
         "set enable_external_access = false",
         "checkpoint",
