@@ -15,10 +15,7 @@ import codecs
 import re
 import unicodedata
 
-try:
-    from charset_normalizer import from_bytes as _detect
-except ImportError:  # installed with trafilatura; without it every undeclared legacy page is windows-1252
-    _detect = None
+from charset_normalizer import from_bytes
 
 SNIFF_BYTES = 4096
 DETECT_BYTES = 200_000
@@ -127,12 +124,10 @@ def _rank(match) -> tuple[float, float, bool, bool]:  # a charset_normalizer Cha
 
 def guess_encoding(body: bytes) -> tuple[str, str]:
     """(codec, how) for legacy bytes with no usable label: a trusted detector guess, else windows-1252."""
-    if _detect is None:
-        return WINDOWS_1252, "fallback"
     # Keep the first non-ASCII bytes in the sample: after a long ASCII head every code page looks the same.
     start = max(0, _NON_ASCII_BYTE.search(body).start() - DETECT_BYTES // 2)
     sample = body[start : start + DETECT_BYTES]
-    matches = [m for m in _detect(sample) if normalise_charset(m.encoding)]
+    matches = [m for m in from_bytes(sample) if normalise_charset(m.encoding)]
     if not matches:
         return WINDOWS_1252, "fallback"
     best = min(matches, key=_rank)
