@@ -100,3 +100,34 @@ def test_source_daily_keys_are_unique_and_totals_match(snapshot):
     assert pages == snapshot.execute("SELECT count(*) FROM articles").fetchone()[0]
     assert stories == snapshot.execute("SELECT count(*) FROM canonical_articles").fetchone()[0]
     assert pages == stories + repeats
+
+
+def test_syndicated_stories_are_the_clusters_of_several_articles(snapshot):
+    rows = snapshot.execute(
+        "SELECT cluster_id, canonical_id, members, outlet_count FROM syndicated_stories ORDER BY cluster_id"
+    ).fetchall()
+    expected = snapshot.execute(
+        "SELECT cluster_id, canonical_id, members, outlet_count FROM story_clusters WHERE members > 1 "
+        "ORDER BY cluster_id"
+    ).fetchall()
+    assert rows and rows == expected
+    assert len({row[0] for row in rows}) == len(rows) and all(row[0] and row[1] for row in rows)
+    in_clusters = snapshot.execute(
+        "SELECT count(*) FROM article_signatures WHERE cluster_id IN (SELECT cluster_id FROM syndicated_stories)"
+    ).fetchone()[0]
+    assert in_clusters == sum(row[2] for row in rows)
+    assert all(row[2] >= 2 and row[3] >= 1 for row in rows)
+
+
+def test_every_view_is_described_in_the_docs():
+    from warehouse.migrate import VIEWS_DIR
+
+    analysis = (QUERIES_FILE.parent / "analysis.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in analysis.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            rows[cells[0].strip("`")] = cells
+    for path in sorted(VIEWS_DIR.glob("*.sql")):
+        assert path.stem in rows, f"view {path.stem} is missing from the views table of docs/analysis.md"
+        assert all(rows[path.stem][1:]), f"view {path.stem} has an empty row in docs/analysis.md"
