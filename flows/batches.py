@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from transforms.urls import canonicalise_url, is_http_url
 from warehouse.db import read_load_memory_limit, write_session
 from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
+from warehouse.pending import defer_pending_entries
 from warehouse.revisions import entry_changed_at, is_newer_version, select_last_fetches
 
 LOAD_THREADS = 1  # DuckDB threads of a batch load (load_plan)
@@ -33,6 +35,7 @@ class BatchPlan:
     requests: list[FetchRequest] = field(default_factory=list)
     entries_by_url: dict[str, list[FeedEntry]] = field(default_factory=dict)
     revisions: set[str] = field(default_factory=set)  # known articles fetched again: their feed dates an edit
+    deferred: dict[str, datetime] = field(default_factory=dict)  # page URL -> when its host may be asked
 
 
 def split_batches(entries: list[FeedEntry], size: int) -> list[list[FeedEntry]]:
@@ -173,9 +176,15 @@ def make_page_packer(packed: dict[str, PackedBody]) -> Callable[[FetchResult], F
 
 
 def collect_pages(
-    plan: BatchPlan, results: list[FetchResult], config: Config, packed: dict[str, PackedBody] | None = None
+    plan: BatchPlan,
+    results: list[FetchResult],
+    config: Config,
+    packed: dict[str, PackedBody] | None = None,
+    defer_to_pending: bool = False,
 ) -> list[PageJob]:
-    """Record every page fetch in the ledger, keep raw bodies, and return the pages to build articles from."""
+    """Record every page fetch in the ledger, keep raw bodies, and return the pages to build articles from.
+    With `defer_to_pending`, pages whose host asked to be left alone until later (Retry-After) are no
+    failures: their entries stay pending until then (load_plan records when)."""
     languages = {feed.url: feed.language for feed in config.feeds}
     countries = {feed.url: feed.country for feed in config.feeds}
     packed = packed if packed is not None else {}
@@ -188,6 +197,9 @@ def collect_pages(
             fetched["bytes"] = packed[result.url].body_bytes
         plan.load.fetches.append(fetched)
         entry = plan.entries_by_url[result.url][0]
+        if defer_to_pending and result.retry_at is not None:
+            plan.deferred[result.url] = result.retry_at
+            continue
         if not result.ok:
             plan.load.failures.append(
                 failure_row(
@@ -231,7 +243,19 @@ def collect_pages(
                 content_type=result.headers.get("content-type"),
             )
         )
+    if plan.deferred:  # not stored as seen: their pending rows keep them for a later run
+        keys = {(e.feed_url, e.guid) for url in plan.deferred for e in plan.entries_by_url[url]}
+        plan.load.entries = [row for row in plan.load.entries if (row["feed_url"], row["guid"]) not in keys]
     return jobs
+
+
+def deferred_rows(plan: BatchPlan) -> list[dict[str, Any]]:
+    """The pending keys of the batch's deferred entries, with when they are due."""
+    return [
+        {"feed_url": entry.feed_url, "guid": entry.guid, "due_at": retry_at}
+        for url, retry_at in plan.deferred.items()
+        for entry in plan.entries_by_url[url]
+    ]
 
 
 def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[str, Any]:
@@ -333,4 +357,5 @@ def load_plan(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> di
     with write_session(db_path, memory_limit=read_load_memory_limit(), threads=LOAD_THREADS) as connection:
         known = select_known_urls(connection, canonical_urls)
         add_articles(plan, outcomes, known)
+        defer_pending_entries(connection, deferred_rows(plan))
         return load_batch(connection, plan.load)

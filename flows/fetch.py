@@ -24,7 +24,7 @@ import httpx
 from flows.http_streams import make_lean_transport
 from flows.mirror import MirrorTransport, RoutingTransport
 from flows.netguard import GuardError, check_public_host, check_scheme
-from flows.politeness import HOST_SCHEDULE, HostGate, parse_retry_after
+from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate, parse_retry_after
 from flows.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
 
 try:
@@ -63,7 +63,7 @@ class FetchSettings:
     respect_robots: bool = True
     max_retries: int = 2  # extra attempts after a 5xx, 429, timeout or connection error
     retry_backoff_s: float = 0.5  # first retry delay; doubles each attempt
-    max_retry_after_s: float = 10.0  # a longer Retry-After is not waited out within the batch
+    max_retry_after_s: float = 10.0  # a longer Retry-After is not waited out: the host is left for later
 
     def header_user_agent(self) -> str:
         """User-Agent header value, with the contact URL appended when set."""
@@ -100,6 +100,9 @@ class FetchResult:
     redirects: list[str] = field(default_factory=list)  # URLs that answered with a redirect, in order
     attempts: int = 1
     from_mirror: bool = False
+    # When the host may be asked again: set when it asked (Retry-After) for a longer wait than
+    # max_retry_after_s, on the answer that asked and on the requests to that host left unsent ("deferred").
+    retry_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -247,6 +250,7 @@ class _Attempt:
     wire_bytes: int
     redirects: list[str]
     from_mirror: bool
+    retry_at: datetime | None = None  # the answer's Retry-After is longer than the fetcher waits
 
 
 class Fetcher:
@@ -259,7 +263,10 @@ class Fetcher:
         self.transport = transport
         self.settings = settings
         self.gate = HostGate(
-            settings.per_host_connections, settings.per_host_delay_s, settings.max_connections
+            settings.per_host_connections,
+            settings.per_host_delay_s,
+            settings.max_connections,
+            max_wait_s=settings.max_retry_after_s,
         )
         self._robots_locks: dict[str, asyncio.Lock] = {}
 
@@ -268,7 +275,7 @@ class Fetcher:
         started = time.perf_counter()
         fetched_at = datetime.now(UTC)
         attempts = 0
-        error_class = error = None
+        error_class = error = retry_at = None
         attempt: _Attempt | None = None
         try:
             async with asyncio.timeout(self.settings.total_timeout_s) as budget:
@@ -281,6 +288,9 @@ class Fetcher:
                     if asyncio.get_running_loop().time() + retry_in > (budget.when() or 0.0):
                         break  # keep this attempt's answer rather than time out while waiting
                     await asyncio.sleep(retry_in)
+        except HostDeferred as exc:  # the host is held past what a run waits: left for later, unsent
+            error_class, error, retry_at = exc.error_class, str(exc), exc.retry_at
+            attempt = None
         except TimeoutError:
             error_class, error = "timeout", f"total timeout of {self.settings.total_timeout_s:g} s exceeded"
             attempt = None
@@ -301,6 +311,7 @@ class Fetcher:
                 error_class,
                 error,
                 attempts=attempts,
+                retry_at=retry_at,
             )
         return FetchResult(
             request.url,
@@ -317,6 +328,7 @@ class Fetcher:
             attempt.redirects,
             attempts,
             attempt.from_mirror,
+            attempt.retry_at,
         )
 
     async def _try_once(
@@ -326,6 +338,8 @@ class Fetcher:
         backoff_s = self.settings.retry_backoff_s * 2 ** (attempt_no - 1)
         try:
             attempt = await self.follow(request)
+        except HostDeferred:
+            raise
         except GuardError as exc:
             return None, exc.error_class, str(exc), None
         except _TRANSIENT_ERRORS as exc:
@@ -339,7 +353,9 @@ class Fetcher:
         if status in RETRY_STATUSES:
             retry_after = parse_retry_after(attempt.headers.get("retry-after"))
             if retry_after is not None and not attempt.from_mirror:
-                HOST_SCHEDULE.defer_host(httpx.URL(attempt.final_url).host, min(retry_after, 3600.0))
+                host_retry_at = HOST_SCHEDULE.defer_host(httpx.URL(attempt.final_url).host, retry_after)
+                if retry_after > self.settings.max_retry_after_s:
+                    attempt.retry_at = host_retry_at  # not waited out: the request is left for later
             if retry_after is None:
                 # A 429 without a hint is left to the next poll; server errors get a short backoff.
                 retry_in = None if status == 429 else backoff_s
@@ -417,6 +433,8 @@ class Fetcher:
             attempt = await self.follow(FetchRequest(origin + "/robots.txt", "robots"), ROBOTS_MAX_BYTES)
         except _BodyTooLarge:
             return RobotsRules(None)
+        except HostDeferred:
+            raise  # the page is deferred with its host; robots.txt is read when the host is asked again
         except Exception as exc:
             error_class, message = _classify_exception(exc)
             if error_class in ("http_404", "too_many_redirects", "redirect_loop"):

@@ -81,8 +81,9 @@ def fetch_pages(
     plan = plan_batch(entries, db_path, run_id)
     packed: dict[str, PackedBody] = {}
     results = fetch_batch(plan.requests, settings, finish=make_page_packer(packed))
-    jobs = collect_pages(plan, results, config, packed)
-    return plan, jobs, len(results), clock.read()
+    jobs = collect_pages(plan, results, config, packed, defer_to_pending=True)
+    sent = sum(1 for result in results if result.error_class != "deferred")
+    return plan, jobs, sent, clock.read()
 
 
 @task(name="articles", cache_policy=NO_CACHE)
@@ -223,6 +224,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
             batches[number] = []  # fetched: the plan keeps what the load needs of its entries
             add_stage_time("pages", clocked, stage_s, cpu_s)
             counts["pages_fetched"] += fetched
+            counts["pages_deferred"] += len(plan.deferred)  # left pending: their host's Retry-After
             fetching = None
             if number + 1 < len(batches):
                 fetching = fetch_pages.submit(

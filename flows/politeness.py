@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+from flows.netguard import GuardError
 
 MAX_CRAWL_DELAY_S = 30.0  # a larger robots.txt Crawl-delay is cut here, or one host could stall a whole run
+MAX_RETRY_AFTER_S = 86_400.0  # a longer Retry-After is taken as a day
+
+
+class HostDeferred(GuardError):
+    """The host asked (Retry-After) to be left alone for longer than a run waits: ask again at `retry_at`."""
+
+    def __init__(self, host: str, retry_at: datetime) -> None:
+        super().__init__(
+            "deferred", f"{host} asked to wait until {retry_at:%Y-%m-%d %H:%M:%S} UTC (Retry-After)"
+        )
+        self.retry_at = retry_at
 
 
 class HostSchedule:
@@ -19,11 +34,16 @@ class HostSchedule:
         self._lock = threading.Lock()
         self._next_at: dict[str, float] = {}
         self._host_delay_s: dict[str, float] = {}  # robots.txt Crawl-delay, when longer than the default
+        self._deferred: dict[str, tuple[float, datetime]] = {}  # Retry-After: until when (monotonic, UTC)
 
-    def reserve_slot(self, host: str, delay_s: float) -> float:
-        """Reserve the next request slot for `host`; return seconds to wait before using it."""
+    def reserve_slot(self, host: str, delay_s: float, max_wait_s: float = math.inf) -> float:
+        """Reserve the next request slot for `host`; return seconds to wait before using it. Raise
+        HostDeferred, reserving nothing, when a Retry-After holds the host for more than `max_wait_s`."""
         with self._lock:
             now = time.monotonic()
+            until, retry_at = self._deferred.get(host, (0.0, None))
+            if retry_at is not None and until - now > max_wait_s:
+                raise HostDeferred(host, retry_at)
             slot = max(now, self._next_at.get(host, 0.0))
             self._next_at[host] = slot + max(delay_s, self._host_delay_s.get(host, 0.0))
             return slot - now
@@ -33,23 +53,33 @@ class HostSchedule:
         with self._lock:
             self._host_delay_s[host] = min(max(0.0, delay_s), MAX_CRAWL_DELAY_S)
 
-    def defer_host(self, host: str, seconds: float) -> None:
-        """Push the host's next slot at least `seconds` from now (Retry-After, 429/503)."""
+    def defer_host(self, host: str, seconds: float) -> datetime:
+        """Push the host's next slot at least `seconds` (at most MAX_RETRY_AFTER_S) from now (Retry-After,
+        429/503); return when the host may be asked again (UTC)."""
         with self._lock:
-            self._next_at[host] = max(self._next_at.get(host, 0.0), time.monotonic() + seconds)
+            now = time.monotonic()
+            seconds = min(max(0.0, seconds), MAX_RETRY_AFTER_S)
+            until, retry_at = self._deferred.get(host, (0.0, None))
+            if retry_at is None or now + seconds > until:
+                until, retry_at = now + seconds, datetime.now(UTC) + timedelta(seconds=seconds)
+                self._deferred[host] = (until, retry_at)
+            self._next_at[host] = max(self._next_at.get(host, 0.0), until)
+            return retry_at
 
     def clear(self) -> None:
         """Forget every host (tests)."""
         with self._lock:
             self._next_at.clear()
             self._host_delay_s.clear()
+            self._deferred.clear()
 
 
 HOST_SCHEDULE = HostSchedule()
 
 
 class HostGate:
-    """Bounded concurrency per host and overall, plus the shared minimum delay between requests to a host."""
+    """Bounded concurrency per host and overall, plus the shared minimum delay between requests to a host;
+    a host that Retry-After holds for more than `max_wait_s` is not waited for (HostDeferred)."""
 
     def __init__(
         self,
@@ -57,9 +87,11 @@ class HostGate:
         per_host_delay_s: float,
         max_connections: int,
         schedule: HostSchedule = HOST_SCHEDULE,
+        max_wait_s: float = math.inf,
     ) -> None:
         self.per_host_connections = max(1, per_host_connections)
         self.per_host_delay_s = max(0.0, per_host_delay_s)
+        self.max_wait_s = max_wait_s
         self.schedule = schedule
         self._overall = asyncio.Semaphore(max(1, max_connections))
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -74,7 +106,7 @@ class HostGate:
         """Hold one connection slot for `host`; polite slots also wait for the host's spacing."""
         async with self._host_semaphore(host), self._overall:
             if polite:
-                wait_s = self.schedule.reserve_slot(host, self.per_host_delay_s)
+                wait_s = self.schedule.reserve_slot(host, self.per_host_delay_s, self.max_wait_s)
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
             yield

@@ -137,8 +137,16 @@ def poll_outcome(poll: FeedPoll, items_new: int, now: datetime) -> PollOutcome:
         items_new=items_new,
         ttl_minutes=parsed.ttl_minutes if parsed is not None else None,
         max_age_s=parse_max_age(headers.get("cache-control")),
-        retry_after_s=parse_retry_after_s(headers.get("retry-after"), now),
+        retry_after_s=retry_after_of(result, now),
     )
+
+
+def retry_after_of(result: FetchResult, now: datetime) -> float | None:
+    """Seconds the feed's host asked us to wait: its Retry-After, or the hold that left the poll unsent."""
+    retry_after_s = parse_retry_after_s(result.headers.get("retry-after"), now)
+    if retry_after_s is None and result.retry_at is not None:
+        retry_after_s = max(0.0, (result.retry_at - now).total_seconds())
+    return retry_after_s
 
 
 def record_poll(run_id: str, poll: FeedPoll, counts: dict[str, int], failures: list[dict[str, Any]]) -> None:
@@ -234,10 +242,11 @@ def poll_feeds(
         ]
         update_feed_states(connection, new_states)
         replace_pending_entries(connection, pending.rows)
-    outcome.entries = polled + pending.resumed
+    outcome.entries = pending.fetched
     counts["entries_new"] = len(polled) - len(revised)
     counts["entries_revised"] = len(revised)
     counts["entries_resumed"] = len(pending.resumed)
+    counts["entries_deferred"] = len(pending.held)  # their host asked to be left alone until later
     counts["feeds_inactive"] = sum(1 for state in states if not state.active)
     outcome.counts = counts
     return outcome

@@ -45,14 +45,16 @@ Handler = Reply | Callable[[RequestInfo], Reply]
 
 
 class FaultServer:
-    """Threaded loopback server; use as a context manager, then `url(path)`."""
+    """Threaded loopback server; use as a context manager, then `url(path)`. Another loopback address
+    (127.0.0.2, ...) makes a second host, with its own politeness schedule."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Handler] = {}
         self.requests: list[RequestInfo] = []
         self.stopping = threading.Event()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = ThreadingHTTPServer((host, 0), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="faultserver", daemon=True)
 
@@ -63,7 +65,7 @@ class FaultServer:
 
     def url(self, path: str) -> str:
         """Absolute URL for `path` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def route(self, path: str, handler: Handler) -> str:
         """Register a handler for an exact path (query ignored) and return its URL."""

@@ -7,6 +7,7 @@ import gzip
 import resource
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import brotli
 import pytest
@@ -383,3 +384,37 @@ def test_robots_crawl_delay_spaces_page_requests(server):
     assert all(r.ok for r in results)
     starts = sorted(hit.at for hit in server.requests if hit.path.startswith("/article"))
     assert len(starts) == 3 and starts[-1] - starts[0] >= 0.7
+
+
+def test_a_long_retry_after_leaves_the_host_rest_for_later_without_waiting(server):
+    """A Retry-After past max_retry_after_s is not waited out: the host's later requests end at once as
+    `deferred`, with the time they may be made (the 429's own result carries it too)."""
+    busy = server.route("/busy", Reply(429, {"retry-after": "20"}, b""))
+    good = [server.route(f"/good{i}", Reply(200, {}, b"x")) for i in range(6)]
+    before = datetime.now(UTC)
+    requests = [FetchRequest(busy, "page")] + [FetchRequest(u, "page") for u in good]
+    results = fetch_batch(requests, quick(per_host_connections=1, total_timeout_s=60))
+    after = datetime.now(UTC)
+    assert results[0].error_class == "http_429" and results[0].status == 429
+    assert before + timedelta(seconds=20) <= results[0].retry_at <= after + timedelta(seconds=20)
+    assert [(r.status, r.error_class) for r in results[1:]] == [(None, "deferred")] * 6
+    assert {r.retry_at for r in results[1:]} == {results[0].retry_at}
+    assert all("retry-after" in r.error.lower() for r in results[1:])
+    assert [len(server.hits(f"/good{i}")) for i in range(6)] == [0] * 6
+
+
+def test_a_short_retry_after_is_waited_for_and_the_host_fetched_in_the_same_batch(server):
+    busy = server.route("/busy", sequence(Reply(429, {"retry-after": "1"}, b""), Reply(200, {}, b"back")))
+    good = [server.route(f"/good{i}", Reply(200, {}, b"x")) for i in range(3)]
+    requests = [FetchRequest(busy, "page")] + [FetchRequest(u, "page") for u in good]
+    results = fetch_batch(requests, quick(per_host_connections=1))
+    assert all(r.ok and r.retry_at is None for r in results) and results[0].attempts == 2
+    assert [len(server.hits(f"/good{i}")) for i in range(3)] == [1] * 3
+
+
+def test_a_rate_limited_host_leaves_other_hosts_alone(server):
+    busy = server.route("/busy", Reply(429, {"retry-after": "3600"}, b""))
+    with FaultServer(host="127.0.0.2") as other:
+        urls = [other.route(f"/fine{i}", Reply(200, {}, b"x")) for i in range(3)]
+        results = fetch_batch([FetchRequest(u, "page") for u in [busy, *urls]], quick(per_host_connections=1))
+    assert results[0].retry_at is not None and all(r.ok and r.retry_at is None for r in results[1:])

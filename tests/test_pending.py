@@ -8,8 +8,10 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
@@ -24,9 +26,9 @@ from warehouse.db import transaction, write_session
 from warehouse.load import LoadBatch, load_batch
 
 try:
-    from faultserver import Reply, RequestInfo, conditional
+    from faultserver import FaultServer, Reply, RequestInfo, conditional
 except ImportError:
-    from tests.faultserver import Reply, RequestInfo, conditional
+    from tests.faultserver import FaultServer, Reply, RequestInfo, conditional
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_PAGES = sorted((REPO / "seeds" / "site").rglob("*.html"))
@@ -86,6 +88,28 @@ def test_plan_gives_up_an_entry_after_max_resumes():
     plan = plan_pending([stored_row("a", MAX_RESUMES), stored_row("b", MAX_RESUMES - 1)], [], "run-9", NOW)
     assert [row["guid"] for row in plan.given_up] == ["a"]
     assert [e.guid for e in plan.resumed] == ["b"] and [row["guid"] for row in plan.rows] == ["b"]
+
+
+def test_plan_holds_entries_of_a_host_until_its_due_time_without_counting_a_take_over():
+    due = NOW + timedelta(minutes=30)
+    stored = [
+        {**stored_row("a", 1), "due_at": due},  # its page's host answered Retry-After
+        stored_row("b", 0),  # same host, left by a run that ended early
+        {**stored_row("c", 0), "link": "https://other.example/c"},
+    ]
+    polled = [entry("d"), replace(entry("e"), link="https://other.example/e")]
+    plan = plan_pending(stored, polled, "run-2", NOW)
+    assert sorted(e.guid for e in plan.held) == ["a", "b", "d"]
+    assert sorted(e.guid for e in plan.fetched) == ["c", "e"] and [e.guid for e in plan.resumed] == ["c"]
+    rows = {row["guid"]: row for row in plan.rows}
+    assert {g: (rows[g]["due_at"], rows[g]["resumed"]) for g in "abd"} == {
+        "a": (due, 1),
+        "b": (due, 0),
+        "d": (due, 0),
+    }
+    assert rows["c"]["due_at"] is None and rows["e"]["due_at"] is None
+    later = plan_pending(stored, polled, "run-3", due + timedelta(seconds=1))  # the time has come
+    assert later.held == [] and sorted(e.guid for e in later.fetched) == list("abcde")
 
 
 def poll(tmp_path, db, url: str, run_id: str):
@@ -227,3 +251,65 @@ def test_the_run_summary_shows_resumed_entries_only_when_there_were_some():
     assert "entries left by an earlier run" not in quiet and quiet["entries new"] == "3"
     resumed = dict(summary_pairs({"counts": {"entries_new": 0, "entries_resumed": 6}, "failures": {}}))
     assert resumed["entries left by an earlier run"] == "6"
+
+
+def page_reply(page: Path) -> Reply:
+    """A seed page served as UTF-8 HTML."""
+    return Reply(200, {"content-type": "text/html; charset=utf-8"}, page.read_bytes())
+
+
+def pending_due(db) -> dict[str, datetime | None]:
+    """Link → due_at of every pending entry."""
+    return dict(query(db, "SELECT link, due_at FROM pending_entries"))
+
+
+@pytest.mark.timeout(600)  # before the fix the run waited out the hour of Retry-After
+def test_a_rate_limited_host_is_left_pending_until_its_retry_after(prefect_harness, tmp_path, server):
+    """One page answers 429 Retry-After: 3600 on a host that serves six good pages, beside another host:
+    the run ends, the page and the host's pages not yet fetched stay pending with the time they are due,
+    the next run before then asks the host nothing, and the first run after it loads them."""
+    from flows.ingest import ingest
+    from flows.politeness import HOST_SCHEDULE
+
+    busy_path = "/story/busy.html"
+    busy = server.route(busy_path, Reply(429, {"retry-after": "3600"}, b""))
+    good = [server.route(f"/story/{n}.html", page_reply(page)) for n, page in enumerate(SEED_PAGES[:6])]
+    with FaultServer(host="127.0.0.2") as other:
+        elsewhere = [other.route(f"/story/{n}.html", page_reply(p)) for n, p in enumerate(SEED_PAGES[6:8])]
+        feed = server.route("/feed.xml", conditional(rss([busy, *good, *elsewhere])))
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(f"allow_private_networks: true\nfeeds:\n  - url: {feed}\n", encoding="utf-8")
+        db = tmp_path / "news.duckdb"
+        before = datetime.now(UTC).replace(tzinfo=None)
+        first = ingest(sources=str(sources), db=str(db))
+        after = datetime.now(UTC).replace(tzinfo=None)
+        assert first["status"] == "completed"
+        loaded = {row[0] for row in query(db, "SELECT url FROM articles")}
+        due = pending_due(db)
+        assert set(elsewhere) <= loaded and len(server.hits(busy_path)) == 1
+        # Every good page of the busy host was either fetched before the 429 or left pending, unrequested.
+        assert busy in due and set(good) <= loaded | set(due) and not loaded & set(due)
+        hour = timedelta(seconds=3600)
+        assert all(before + hour <= due_at <= after + hour for due_at in due.values())
+        assert all(not server.hits(urlsplit(url).path) for url in due if url != busy)
+        assert first["counts"]["pages_deferred"] == len(due)
+        assert query(db, "SELECT count(*) FROM failures WHERE stage = 'fetch'") == [(0,)]
+
+        # A new process (no schedule in memory) before the due time: the host is not asked again.
+        HOST_SCHEDULE.clear()
+        hits_before = len(server.requests)
+        second = ingest(sources=str(sources), db=str(db), force_poll=True)
+        assert second["status"] == "completed" and second["counts"]["entries_deferred"] == len(due)
+        assert [hit.path for hit in server.requests[hits_before:]] == ["/feed.xml"]
+        assert pending_due(db) == due
+        assert query(db, "SELECT DISTINCT resumed FROM pending_entries") == [(0,)]
+
+        # Once the time has come, the next run fetches them all.
+        with duckdb.connect(str(db)) as connection:
+            connection.execute("UPDATE pending_entries SET due_at = due_at - INTERVAL 2 HOUR")
+        server.route(busy_path, page_reply(SEED_PAGES[8]))
+        HOST_SCHEDULE.clear()
+        third = ingest(sources=str(sources), db=str(db), force_poll=True)
+        assert third["status"] == "completed" and third["counts"]["entries_resumed"] == len(due)
+        assert {row[0] for row in query(db, "SELECT url FROM articles")} == {busy, *good, *elsewhere}
+        assert pending_due(db) == {} and len(server.hits(busy_path)) == 2

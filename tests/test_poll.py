@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
+import pytest
 
 from flows.batches import entry_row
 from flows.config import load_config
@@ -102,6 +103,21 @@ def test_failure_is_recorded_with_reason_and_backs_off(tmp_path, server, warehou
     assert failures == 1.0 and active and wait_s > 0
     fetch = query(warehouse, "SELECT status, error_class FROM fetches")
     assert fetch == [(500, "http_500")]
+
+
+@pytest.mark.timeout(300)  # before the fix the second feed waited out the hour
+def test_feeds_of_a_host_under_a_long_retry_after_are_not_asked_and_wait_for_it(tmp_path, server, warehouse):
+    busy = server.route("/busy.xml", Reply(429, {"retry-after": "3600"}, b""))
+    calm = server.route("/calm.xml", conditional(rss("a")))
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"allow_private_networks: true\nfeeds:\n  - url: {busy}\n  - url: {calm}\n")
+    settings = FetchSettings(allow_private_networks=True, per_host_connections=1, respect_robots=False)
+    result = poll_feeds(load_config(sources), warehouse, "run-test", settings)
+    assert result.counts["feeds_failed"] == 2 and not server.hits("/calm.xml")
+    waits = dict(query(warehouse, "SELECT feed_url, epoch(next_poll_at) - epoch(last_polled_at) FROM feeds"))
+    assert all(3600 - 1 <= wait <= 3600 * 1.2 + 1 for wait in waits.values())
+    reasons = dict(query(warehouse, "SELECT url, reason FROM failures"))
+    assert reasons == {busy: "http_429", calm: "deferred"}
 
 
 def test_410_deactivates_feed_and_cli_reactivates_it(tmp_path, server, warehouse, capsys):

@@ -17,6 +17,7 @@ FAILURE_WEIGHTS = {
     "timeout": 0.5,
     "http_429": 0.5,
     "http_503": 0.5,
+    "deferred": 0.5,  # not asked: the host is under another request's long Retry-After
     "connect_error": 1.0,
     "http_404": 2.0,
     "dns_error": 2.0,

@@ -24,8 +24,10 @@ PENDING_SCHEMA = pa.schema(
         ("run_id", pa.string()),
         ("polled_at", TS),
         ("resumed", pa.int32()),
+        ("due_at", TS),  # not to be fetched before (its host's Retry-After); None: due now
     ]
 )
+DEFERRED_SCHEMA = pa.schema([("feed_url", pa.string()), ("guid", pa.string()), ("due_at", TS)])
 
 
 def read_pending_entries(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -55,3 +57,14 @@ def clear_pending_entries(connection: duckdb.DuckDBPyConnection, entries: pa.Tab
         connection.execute(read_sql("delete_loaded_pending_entries"))
     finally:
         connection.unregister("batch_entry_keys")
+
+
+def defer_pending_entries(connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Set when pending entries become due (`rows` have feed_url, guid and due_at)."""
+    if not rows:
+        return
+    connection.register("deferred_entry_keys", table_from_rows(rows, DEFERRED_SCHEMA))
+    try:
+        connection.execute(read_sql("defer_pending_entries"))
+    finally:
+        connection.unregister("deferred_entry_keys")
