@@ -207,4 +207,7 @@ def describe_os_error(error: OSError) -> str:
 from flows import analyst_cli, feeds_cli, ops_cli  # noqa: E402,F401
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m flows.cli` runs this file as __main__; the other modules extend the app of `flows.cli`.
+    from flows.cli import main as package_main
+
+    sys.exit(package_main())
