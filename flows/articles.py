@@ -22,9 +22,11 @@ from typing import Any
 
 from flows.dask_cluster import ClusterUnavailable, close_cluster_clients, run_on_cluster, share_with_cluster
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
+from transforms.dates import DateCandidate, DateChoice, choose_dates, make_candidate
 from transforms.encodings import decode_html
 from transforms.extract import EXTRACTOR_VERSION, extract_page, warm_extractor
 from transforms.hashing import hash_content, make_article_id
+from transforms.language import choose_language
 from transforms.near_dupes import compute_minhash
 from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
@@ -33,6 +35,7 @@ from transforms.syndication import detect_wire_credit
 from transforms.taxonomy import Taxonomy, load_taxonomy
 from transforms.topics import TopicMatcher, build_matcher, get_matcher, tag_article
 from transforms.urls import canonicalise_url
+from transforms.warc_records import WARC_FEED_PREFIX
 
 _log = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class PageJob:
     content_type: str | None = None  # the HTTP Content-Type, whose charset decides the decoding
     body_compressed: bytes | None = None  # the raw page compressed with body_codec, when `body` is not given
     body_codec: str | None = None  # see transforms/page_bodies.py; None: zlib (pages stored before 0005)
+    fetched_at: datetime | None = None  # when the page was fetched (a WARC record: its crawl time)
 
     def read_body(self) -> bytes:
         """The raw page bytes."""
@@ -81,13 +85,17 @@ class PageOutcome:
     detail: str | None = None
 
 
-def choose_published_at(page_date: datetime | None, entry_date: datetime | None) -> datetime | None:
-    """Prefer the feed's timestamp when the page only gives the same day (or nothing)."""
-    if entry_date is None:
-        return page_date
-    if page_date is None or page_date.date() == entry_date.date():
-        return entry_date
-    return page_date
+def weigh_dates(job: PageJob, page_dates: list[DateCandidate]) -> DateChoice:
+    """Choose published_at among the page's dates, the feed's time and the crawl time (transforms/dates.py);
+    a WARC record's pseudo entry carries the crawl time, not a feed's."""
+    candidates = list(page_dates)
+    from_archive = (job.feed_url or "").startswith(WARC_FEED_PREFIX)
+    if job.entry_published_at is not None and not from_archive:
+        candidates.append(make_candidate("feed", job.entry_published_at))
+    crawled = job.fetched_at or (job.entry_published_at if from_archive else None)
+    if crawled is not None:
+        candidates.append(make_candidate("crawl", crawled))
+    return choose_dates(candidates, crawled)
 
 
 def build_article(
@@ -109,6 +117,8 @@ def build_article(
         return PageOutcome(job.url, reason="too_short", detail=f"{words} words after cleaning")
     canonical_url = canonicalise_url(job.final_url, page.page_canonical)
     matcher = matcher or get_matcher(taxonomy_path)
+    dates = weigh_dates(job, page.date_candidates)
+    language = choose_language(text, page.language, job.language)
     article = Article(
         article_id=make_article_id(canonical_url),
         url=job.url,
@@ -118,8 +128,8 @@ def build_article(
         source=outlet_of(canonical_url) or outlet_of(job.final_url),
         title=title,
         byline=page.byline,
-        published_at=choose_published_at(page.published_at, job.entry_published_at),
-        language=page.language or job.language,
+        published_at=dates.published_at,
+        language=language.language,
         text=text,
         word_count=words,
         content_hash=hash_content(text),
@@ -129,6 +139,13 @@ def build_article(
         # Signed here, in the worker, so that the load only joins bands and compares signatures.
         minhash=compute_minhash(text).astype("<u4").tobytes(),
         wire_credit=detect_wire_credit(text, title),
+        published_source=dates.published_source,
+        date_candidates=[candidate.as_json() for candidate in dates.candidates],
+        modified_at=dates.modified_at,
+        language_source=language.source,
+        language_confidence=language.confidence,
+        declared_language=page.language,
+        extractor=page.extractor,
     )
     article.topics = tag_article(matcher, title, text, source_country=job.country)
     return PageOutcome(job.url, article=article)

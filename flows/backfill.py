@@ -309,6 +309,7 @@ def rebuild_job(page: dict[str, Any], context: DayContext) -> PageJob:
             guid=page["guid"],
             entry_title=page["entry_title"],
             entry_published_at=page["entry_published_at"],
+            fetched_at=page["fetched_at"],
             language=context.languages.get(page["feed_url"] or ""),
             country=context.countries.get(page["feed_url"] or ""),
         ),

@@ -241,6 +241,7 @@ def collect_pages(
                 language=languages.get(entry.feed_url),
                 country=countries.get(entry.feed_url),
                 content_type=result.headers.get("content-type"),
+                fetched_at=result.fetched_at,
             )
         )
     if plan.deferred:  # not stored as seen: their pending rows keep them for a later run
@@ -283,6 +284,13 @@ def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[
         "batch_rank": rank,
         "minhash": article.minhash,
         "wire_credit": article.wire_credit,
+        "published_source": article.published_source,
+        "date_candidates": article.date_candidates,
+        "modified_at": article.modified_at,
+        "language_source": article.language_source,
+        "language_confidence": article.language_confidence,
+        "declared_language": article.declared_language,
+        "extractor": article.extractor,
     }
 
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flows.articles import PageJob, build_article, choose_published_at
+from flows.articles import PageJob, build_article
 from transforms.hashing import make_article_id
 
 RUSSIAN = "Боевики собираются вокруг Алеппо, перемирие в Сирии рушится, переговоры в Женеве затягиваются. " * 8
@@ -32,14 +32,50 @@ def test_binary_junk_is_a_reason_not_an_exception():
     assert outcome.article is None and outcome.reason
 
 
+def dated_job(meta: str, feed_url: str = "https://ru.example/feed.xml", entry_time=None, fetched=None) -> PageJob:
+    html = PAGE.replace("</head>", meta + "</head>")
+    return PageJob(url="https://ru.example/a/1.html", final_url="https://ru.example/a/1.html", body=html.encode(),
+                   feed_url=feed_url, entry_published_at=entry_time, fetched_at=fetched)
+
+
+def test_page_timestamp_beats_the_feed_time_on_the_same_day():
+    # Before: a page timestamp on the entry's day was taken for "the page only gives a day" and lost.
+    meta = '<meta property="article:published_time" content="2016-05-24T20:45:00+03:00">'
+    article = build_article(dated_job(meta, entry_time=datetime(2016, 5, 24, 9, 0, tzinfo=UTC),
+                                      fetched=datetime(2016, 5, 25, 8, 0))).article
+    assert article.published_at == datetime(2016, 5, 24, 17, 45)
+    assert article.published_source == "meta"
+    assert {c["source"] for c in article.date_candidates} == {"meta", "feed", "crawl"}
+
+
 def test_feed_time_wins_when_the_page_only_knows_the_day():
-    page_day = datetime(2016, 5, 24, tzinfo=UTC)
-    entry_time = datetime(2016, 5, 24, 17, 45, tzinfo=UTC)
-    assert choose_published_at(page_day, entry_time) == entry_time
-    assert choose_published_at(None, entry_time) == entry_time
-    assert choose_published_at(page_day, None) == page_day
-    other_day = datetime(2016, 5, 20, 9, 0, tzinfo=UTC)
-    assert choose_published_at(other_day, entry_time) == other_day
+    meta = '<meta property="article:published_time" content="2016-05-20">'
+    article = build_article(dated_job(meta, entry_time=datetime(2016, 5, 24, 17, 45, tzinfo=UTC))).article
+    assert (article.published_at, article.published_source) == (datetime(2016, 5, 24, 17, 45), "feed")
+
+
+def test_a_warc_records_time_is_the_crawl_time_not_a_feed_time():
+    warc_time = datetime(2016, 5, 24, 13, 35)
+    article = build_article(dated_job("", feed_url="warc:CC-NEWS-20160524133500-00002.warc.gz",
+                                      entry_time=warc_time)).article
+    assert (article.published_at, article.published_source) == (warc_time, "crawl")
+    meta = '<meta property="article:published_time" content="2016-05-24T20:45:00+03:00">'
+    article = build_article(dated_job(meta, feed_url="warc:CC-NEWS-20160524133500-00002.warc.gz",
+                                      entry_time=warc_time)).article
+    assert (article.published_at, article.published_source) == (datetime(2016, 5, 24, 17, 45), "meta")
+
+
+def test_a_page_date_after_the_fetch_is_not_believed():
+    meta = '<meta property="article:published_time" content="2016-05-26T00:00:00Z">'
+    article = build_article(dated_job(meta, entry_time=datetime(2016, 5, 24, 17, 45),
+                                      fetched=datetime(2016, 5, 25))).article
+    assert (article.published_at, article.published_source) == (datetime(2016, 5, 24, 17, 45), "feed")
+
+
+def test_the_text_language_wins_over_missing_markup():
+    article = build_article(dated_job("")).article
+    assert (article.language, article.language_source) == ("ru", "text")
+    assert article.language_confidence > 0.9 and article.extractor == "trafilatura"
 
 
 def test_a_stored_body_that_does_not_decode_is_a_failure_with_its_reason():

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import zlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -97,9 +98,20 @@ def test_all_hosts_keeps_pages_of_unconfigured_outlets(prefect_harness, tmp_path
     backfill(start=date(2016, 5, 24), end=date(2016, 5, 24), archive=str(ARCHIVE), db=str(db), all_hosts=True)
     hosts = {row[0] for row in query(db, "SELECT split_part(url, '/', 3) FROM articles")}
     assert "www.unlisted-gazette.example" in hosts
-    # the copy repeats a stored text: it is marked as a content duplicate, not a second story
-    assert query(db, "SELECT method FROM duplicates d JOIN articles a USING (article_id) "
-                     "WHERE a.url LIKE '%unlisted-gazette%'") == [("content_hash",)]
+    # the copy and its original carry one text (and one publication time): whichever was stored second is
+    # marked as a content duplicate of the other, not a second story
+    assert query(db, "SELECT d.method FROM duplicates d JOIN articles a USING (article_id) "
+                     "WHERE a.url LIKE '%/2016/05/24/syria-al-qaeda-affiliate%'") == [("content_hash",)]
+
+
+def test_warc_backfill_dates_the_seed_article_by_its_page_not_the_crawl(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.duckdb"
+    backfill(start=date(2016, 5, 24), end=date(2016, 5, 24), archive=str(ARCHIVE), db=str(db))
+    # The record was crawled at 13:35Z; the page says 20:45+03:00, as its feed does (17:45Z).
+    rows = query(db, "SELECT published_at, published_source, date_candidates FROM articles "
+                     "WHERE url LIKE '%syria-al-qaeda-affiliate-al-nusra-readies-major-aleppo-offensive%'")
+    assert [row[:2] for row in rows] == [(datetime(2016, 5, 24, 17, 45), "jsonld")]
+    assert {"jsonld", "meta", "crawl"} <= {candidate["source"] for candidate in json.loads(rows[0][2])}
 
 
 def damage_second_record(source: Path, target: Path) -> int:

@@ -188,7 +188,10 @@ def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(version_3_war
         ]
         assert rows[0][2] == b"\x78\x9c"  # the stored bytes are left as they were
         assert decompress_body(rows[1][2], rows[1][1]) == page
-        assert {t: table_rows(connection, t) for t in other_rows} == other_rows
+        # later migrations add columns (NULL for stored rows): the columns there were keep their values
+        kept = {t: [row[: len(rows[0])] for row in table_rows(connection, t)] if rows else []
+                for t, rows in other_rows.items()}
+        assert kept == other_rows
         # a new row must say how its body is compressed
         with pytest.raises(duckdb.ConstraintException, match="body_codec"):
             connection.execute(

@@ -1,37 +1,32 @@
-"""Main-text and metadata extraction from article HTML with trafilatura."""
+"""Main-text and metadata extraction from article HTML: trafilatura, a second opinion when its text looks
+suspect (transforms/extraction_cascade.py), the page's date candidates and declared language."""
 
 from __future__ import annotations
 
 import re
 from copy import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import justext.core
 import trafilatura
 import trafilatura.external
+from extruct.jsonld import JsonLdExtractor
 from htmldate.extractors import get_external_parser
+from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
-from trafilatura.utils import decode_file
+from trafilatura.utils import decode_file, load_html
+
+from transforms.dates import DateCandidate, choose_dates, find_page_dates, walk_jsonld
+from transforms.extraction_cascade import run_cascade
+from transforms.language import get_identifier, normalise_code
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
+JSONLD = JsonLdExtractor()
 
-# Publication timestamps with time of day, which htmldate reduces to a date. Matched on the page's first
-# 200,000 characters as UTF-8 with ASCII letters lowered (the same offsets), from just before each place that
-# names one of PUBLISHED_KEYS: a case-insensitive pattern tried at every position cost 1.4 ms a page (5 % of
-# extraction), this 0.4.
-PUBLISHED_TIME = re.compile(
-    rb"(?:property|name|itemprop)=[\"'](?:article:published_time|datepublished|pubdate|publishdate)[\"'][^>]*?"
-    rb"content=[\"']([^\"']{10,40})[\"']"
-    rb"|\"datepublished\"\s*:\s*\"([^\"]{10,40})\""
-)
-PUBLISHED_KEYS = (b"published_time", b"datepublished", b"pubdate", b"publishdate")
-PUBLISHED_LEAD = len(b'itemprop="article:')  # the most a match can start before its key
-PUBLISHED_SCAN_CHARS = 200_000
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+3"
 
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+2"
-
-# Comments off: reader comments are not the article body. Metadata on: title, byline, date, canonical URL.
 EXTRACT_OPTIONS = Extractor(
     output_format="python",
     comments=False,
@@ -44,29 +39,18 @@ EXTRACT_OPTIONS = Extractor(
 
 @dataclass(slots=True)
 class ExtractedPage:
-    """What trafilatura found in one HTML page."""
+    """What extraction found in one HTML page."""
 
     text: str
     title: str | None = None
     byline: str | None = None
-    published_at: datetime | None = None
-    language: str | None = None
+    published_at: datetime | None = None  # the page's own best date (the rule without feed or crawl time)
+    language: str | None = None  # as the markup declares it (the text's language is chosen later)
     sitename: str | None = None
     page_canonical: str | None = None
     categories: list[str] = field(default_factory=list)
-
-
-def parse_page_date(value: str | None) -> datetime | None:
-    """Turn the page's date (ISO, with or without time and offset) into an aware UTC timestamp."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    extractor: str = "trafilatura"  # whose text was kept (transforms/extraction_cascade.py)
+    date_candidates: list[DateCandidate] = field(default_factory=list)  # every date the page offers
 
 
 def read_html_language(html: str) -> str | None:
@@ -75,64 +59,55 @@ def read_html_language(html: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def read_published_time(html: str) -> datetime | None:
-    """Read the first full publication timestamp from meta tags or JSON-LD."""
-    data = html[:PUBLISHED_SCAN_CHARS].encode("utf-8", "surrogatepass")
-    lowered = data.lower()
-    starts: set[int] = set()
-    for key in PUBLISHED_KEYS:
-        at = lowered.find(key)
-        while at >= 0:
-            starts.update(range(max(0, at - PUBLISHED_LEAD), at))
-            at = lowered.find(key, at + 1)
-    matched_to = 0
-    for start in sorted(starts):
-        if start < matched_to:  # inside the last match: matches do not overlap
-            continue
-        match = PUBLISHED_TIME.match(lowered, start)
-        if match is None:
-            continue
-        matched_to = match.end()
-        group = 1 if match.start(1) >= 0 else 2
-        value = data[match.start(group) : match.end(group)].decode("utf-8", "replace")
-        value = value.strip().replace("Z", "+00:00")
-        if "T" in value or " " in value:
-            parsed = parse_page_date(value)
-            if parsed is not None:
-                return parsed
+def read_jsonld(tree: HtmlElement) -> list[Any]:
+    """The page's JSON-LD items (extruct); [] when it has none or they cannot be read."""
+    try:
+        return JSONLD.extract_items(tree)
+    except (ValueError, TypeError):
+        return []
+
+
+def read_jsonld_body(items: list[Any]) -> str | None:
+    """The first non-empty JSON-LD articleBody."""
+    for item in walk_jsonld(items):
+        body = item.get("articleBody")
+        if isinstance(body, str) and body.strip():
+            return body.strip()
     return None
 
 
-def choose_page_date(found: datetime | None, stated: datetime | None) -> datetime | None:
-    """Prefer the page's stated timestamp when it agrees with the date htmldate found."""
-    if stated is not None and (found is None or abs((stated - found).total_seconds()) < 2 * 86400):
-        return stated
-    return found
-
-
 def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | None:
-    """Extract the article body and metadata from HTML; None when no body is found."""
+    """Extract the article body (trafilatura, a second opinion when suspect) and metadata; None when no body
+    is found."""
     if isinstance(html, bytes):
         html = decode_file(html)
+    tree = load_html(html)
+    if tree is None:
+        return None
+    jsonld = read_jsonld(tree)  # read before trafilatura, which is given the tree
     options = copy(EXTRACT_OPTIONS)
     options.url = url
     options.source = url
     try:
-        document = trafilatura.bare_extraction(html, options=options)
+        document = trafilatura.bare_extraction(tree, options=options)
     except ValueError:
         return None
-    if document is None or not (document.text or "").strip():
+    result = run_cascade((document.text or "") if document else "", tree, read_jsonld_body(jsonld))
+    if document is None or not result.text.strip():
         return None
+    candidates = find_page_dates(tree, jsonld, url, document.date)
     categories = [c.strip() for c in (document.categories or []) if c and c.strip()]
     return ExtractedPage(
-        text=document.text,
+        text=result.text,
         title=document.title or None,
         byline=document.author or None,
-        published_at=choose_page_date(parse_page_date(document.date), read_published_time(html)),
-        language=document.language or read_html_language(html),
+        published_at=choose_dates(candidates, None).published_at,
+        language=normalise_code(tree.get("lang")) or normalise_code(document.language),
         sitename=document.sitename or None,
         page_canonical=document.url or None,
         categories=categories,
+        extractor=result.extractor,
+        date_candidates=candidates,
     )
 
 
@@ -150,4 +125,5 @@ def warm_extractor() -> None:
     stoplist = trafilatura.external.JT_STOPLIST or trafilatura.external.jt_stoplist_init()
     justext.core.define_stoplist(stoplist)  # lru-cached under the same tuple that trafilatura passes
     get_external_parser().get_date_data("qqzx 12 2016")  # no locale reads it: every one is loaded and tried
+    get_identifier()  # the language model
     extract_page(WARM_UP_PAGE, "https://warm-up.example.org/2016/05/03/page.html")

@@ -66,3 +66,10 @@ class Article:
     topics: list[TopicTag] = field(default_factory=list)
     minhash: bytes | None = None  # MinHash signature of the text, 128 x uint32 little-endian (near_dupes)
     wire_credit: str | None = None  # agency the text or title credits ("AP", "Reuters", ...), if any
+    published_source: str | None = None  # jsonld | meta | time_tag | feed | url | text | crawl
+    date_candidates: list[dict] = field(default_factory=list)  # every date seen (transforms/dates.py)
+    modified_at: datetime | None = None  # the page's stated last modification, when it gives one
+    language_source: str | None = None  # text | html | feed
+    language_confidence: float | None = None  # the text detector's confidence (0-1), when it ran
+    declared_language: str | None = None  # the page's <html lang>, as declared
+    extractor: str | None = None  # trafilatura | trafilatura+readability | readability | jsonld

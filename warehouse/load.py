@@ -87,6 +87,13 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("cleaner_version", STR),
             ("run_id", STR),
             ("batch_rank", pa.int32()),
+            ("published_source", STR),
+            ("date_candidates", STR),  # JSON list
+            ("modified_at", TS),
+            ("language_source", STR),
+            ("language_confidence", pa.float64()),
+            ("declared_language", STR),
+            ("extractor", STR),
         ]
     ),
     "article_refs": pa.schema(

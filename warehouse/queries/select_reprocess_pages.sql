@@ -6,6 +6,7 @@ SELECT
     r.body_compressed,
     r.body_codec,
     r.body_file,
+    r.fetched_at,
     a.article_id,
     a.feed_url,
     e.guid,

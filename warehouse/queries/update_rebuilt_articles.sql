@@ -13,6 +13,13 @@ UPDATE articles SET
     updated_at = r.updated_at,
     extractor_version = r.extractor_version,
     cleaner_version = r.cleaner_version,
-    run_id = r.run_id
+    run_id = r.run_id,
+    published_source = r.published_source,
+    date_candidates = r.date_candidates,
+    modified_at = r.modified_at,
+    language_source = r.language_source,
+    language_confidence = r.language_confidence,
+    declared_language = r.declared_language,
+    extractor = r.extractor
 FROM batch_articles AS r
 WHERE articles.article_id = r.article_id;

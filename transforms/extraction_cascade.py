@@ -1,0 +1,103 @@
+"""A second opinion on trafilatura's body text when it looks suspect, and the rule that keeps the better text
+(docs/extraction.md): short boilerplate paragraphs that the second extractor does not confirm are dropped."""
+
+from __future__ import annotations
+
+import re
+from copy import deepcopy
+from dataclasses import dataclass
+
+from lxml.html import HtmlElement
+from trafilatura.external import try_readability
+
+# A paragraph shorter than this is "short": teasers, link lines, bylines and captions are; body text rarely.
+SHORT_PARAGRAPH_WORDS = 25
+# Suspect when short paragraphs hold more than this share of the words.
+SUSPECT_SHORT_SHARE = 0.05
+# Too little text to trust: the second opinion replaces it when it has more.
+MIN_TRUSTED_WORDS = 20
+# The filtered text is kept only if it keeps at least this share of trafilatura's words: a second opinion
+# that misses most of the page (a wrong main block) must not cut the body.
+MIN_KEPT_SHARE = 0.7
+TOKEN = re.compile(r"\w+")
+BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td")
+
+
+@dataclass(slots=True, frozen=True)
+class CascadeResult:
+    """The body text kept and the extractor that produced it."""
+
+    text: str
+    extractor: str  # trafilatura | trafilatura+readability (filtered) | readability | jsonld
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """The non-empty lines of an extraction."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated words."""
+    return len(text.split())
+
+
+def short_share(text: str) -> float:
+    """The share of the text's words that stand in paragraphs under SHORT_PARAGRAPH_WORDS words."""
+    sizes = [count_words(p) for p in split_paragraphs(text)]
+    total = sum(sizes)
+    return sum(size for size in sizes if size < SHORT_PARAGRAPH_WORDS) / total if total else 0.0
+
+
+def is_suspect(text: str, jsonld_body: str | None) -> bool:
+    """Whether trafilatura's text needs a second opinion: too short, rich in short paragraphs, or shorter than
+    the page's own JSON-LD articleBody."""
+    words = count_words(text)
+    if words < MIN_TRUSTED_WORDS or short_share(text) > SUSPECT_SHORT_SHARE:
+        return True
+    return jsonld_body is not None and count_words(jsonld_body) > words
+
+
+def normalise_tokens(text: str) -> str:
+    """Lower-case word tokens joined by single spaces: paragraph matching ignores markup and punctuation."""
+    return " ".join(TOKEN.findall(text.lower()))
+
+
+def read_readability(tree: HtmlElement) -> str:
+    """The main text by trafilatura's port of readability-lxml, one block per line; "" when it finds none."""
+    root = try_readability(deepcopy(tree))  # it prunes the tree it is given
+    blocks = [" ".join(element.text_content().split()) for element in root.iter(*BLOCK_TAGS)]
+    lines = [block for block in blocks if block]
+    return "\n".join(lines) if lines else " ".join(root.text_content().split())
+
+
+def filter_by_opinion(text: str, opinion: str) -> str:
+    """Drop the short paragraphs of `text` whose words do not occur, in order, in `opinion`."""
+    haystack = normalise_tokens(opinion)
+    kept = [
+        paragraph for paragraph in split_paragraphs(text)
+        if count_words(paragraph) >= SHORT_PARAGRAPH_WORDS or normalise_tokens(paragraph) in haystack
+    ]
+    return "\n".join(kept)
+
+
+def choose_text(text: str, opinion: str, jsonld_body: str | None) -> CascadeResult:
+    """Keep the better of trafilatura's text and the second opinion, by the documented rule."""
+    words = count_words(text)
+    if words < MIN_TRUSTED_WORDS:
+        best = max(((opinion, "readability"), (jsonld_body or "", "jsonld")), key=lambda o: count_words(o[0]))
+        if count_words(best[0]) > words:
+            return CascadeResult(best[0], best[1])
+        return CascadeResult(text, "trafilatura")
+    if not opinion.strip():
+        return CascadeResult(text, "trafilatura")
+    filtered = filter_by_opinion(text, opinion)
+    if filtered != text and count_words(filtered) >= MIN_KEPT_SHARE * words:
+        return CascadeResult(filtered, "trafilatura+readability")
+    return CascadeResult(text, "trafilatura")
+
+
+def run_cascade(text: str, tree: HtmlElement, jsonld_body: str | None) -> CascadeResult:
+    """trafilatura's text, or, when it is suspect, the better of it and readability's second opinion."""
+    if not is_suspect(text, jsonld_body):
+        return CascadeResult(text, "trafilatura")
+    return choose_text(text, read_readability(tree), jsonld_body)
