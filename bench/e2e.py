@@ -68,9 +68,14 @@ class ChildResult:
 
 
 def child_environment(prefect_home: Path) -> dict[str, str]:
-    """The child's environment: its own Prefect home (a temporary server on its own SQLite), quiet logs."""
+    """The child's environment: its own Prefect home (a temporary server on its own SQLite), quiet logs.
+
+    BENCH_PREFECT_API_URL points the children at a running server instead (the test suite's shared one).
+    """
     env = dict(os.environ)
     env.pop("PREFECT_API_URL", None)
+    if env.get("BENCH_PREFECT_API_URL"):
+        env["PREFECT_API_URL"] = env["BENCH_PREFECT_API_URL"]
     env["PREFECT_HOME"] = str(prefect_home)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["PREFECT_LOGGING_LEVEL"] = env.get("PREFECT_LOGGING_LEVEL", "WARNING")

@@ -14,13 +14,21 @@ SEEDS = REPO / "seeds"
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
+PREFECT_STARTUP_TIMEOUT_S = 180  # a loaded machine can take minutes; Prefect's own default is 20 s
+
+
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """A temporary Prefect server and database for the whole test session (it costs ~10 s to start)."""
+def prefect_harness() -> str:
+    """The session's one Prefect server and database (~10 s to start); yields its API URL.
+
+    Tests that run flows in a subprocess pass this URL as PREFECT_API_URL rather than let the child start a
+    temporary server of its own, which times out under load.
+    """
+    from prefect.settings import get_current_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    with prefect_test_harness(server_startup_timeout=PREFECT_STARTUP_TIMEOUT_S):
+        yield get_current_settings().api.url
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import httpx
 import pytest
 
 from bench.memory import (
@@ -25,11 +26,19 @@ SUMMARY = re.compile(
 )
 
 
+def count_ingest_runs(api_url: str) -> int:
+    """How many flow runs of `ingest` the Prefect server at `api_url` holds."""
+    reply = httpx.post(f"{api_url}/flow_runs/count", json={"flows": {"name": {"any_": ["ingest"]}}}, timeout=30)
+    reply.raise_for_status()
+    return int(reply.json())
+
+
 @pytest.mark.slow
-def test_bench_quick_run_prints_the_summary_and_writes_the_table(tmp_path):
+def test_bench_quick_run_prints_the_summary_and_writes_the_table(prefect_harness, tmp_path):
     out = tmp_path / "latest.md"
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "BENCH_PREFECT_API_URL": prefect_harness}
     env.pop("PREFECT_API_URL", None)
+    runs_before = count_ingest_runs(prefect_harness)
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--pages", "50", "--quick", "--nochange-feeds", "20", "--out", str(out)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
@@ -47,6 +56,8 @@ def test_bench_quick_run_prints_the_summary_and_writes_the_table(tmp_path):
     table = out.read_text(encoding="utf-8")
     assert "| **e2e / floor** |" in table and "## Machine" in table
     assert "50 pages" in table.splitlines()[0].replace(",", "")
+    # The bench's children ran on the session's server, not on temporary servers of their own.
+    assert count_ingest_runs(prefect_harness) > runs_before
 
 
 CHILD_HOLDING_64_MIB = (

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -132,30 +133,47 @@ def flow_run_state(api: str, flow_run_id: str) -> str | None:
     return state.get("type") if state.get("type") in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
 
 
-@pytest.mark.slow
-def test_backfill_deployment_runs_on_a_real_server_and_worker(tmp_path) -> None:
+@dataclass(frozen=True)
+class PoolServer:
+    """A real `prefect server start` with the newsdesk pool and the deployments of prefect.yaml."""
+
+    env: dict[str, str]
+    api: str
+    logs: Path
+
+
+@pytest.fixture(scope="module")
+def pool_server(tmp_path_factory) -> Iterator[PoolServer]:
+    """One server per module on a free 127.0.0.1 port, its own PREFECT_HOME, after `prefect deploy --all`."""
+    logs = tmp_path_factory.mktemp("pool-server")
     port = free_port()
-    env = prefect_env(tmp_path / "prefect-home", port)
+    env = prefect_env(logs / "prefect-home", port)
     api = env["PREFECT_API_URL"]
-    db = tmp_path / "news.duckdb"
     server_command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    with started(server_command, env, tmp_path / "server.log", signals=2):
+    with started(server_command, env, logs / "server.log", signals=2):
         wait_for(lambda: server_healthy(api), 180, "the Prefect server to start")
         run_cli(["work-pool", "create", "newsdesk", "--type", "process"], env)
         run_cli(["deploy", "--all", "--no-prompt"], env, timeout_s=300)
-        ingest = httpx.get(f"{api}/deployments/name/ingest/every-15-minutes", timeout=10).json()
-        assert ingest["global_concurrency_limit"]["limit"] == 1
-        assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in ingest["schedules"]] == [
-            ("*/15 * * * *", "UTC")]
-        worker_command = [str(BIN / "prefect"), "worker", "start", "--pool", "newsdesk"]
-        worker_log = tmp_path / "worker.log"
-        with started(worker_command, env, worker_log, signals=2):
-            output = run_cli(["deployment", "run", "backfill/on-demand", "-p", "start=2016-05-23",
-                              "-p", "end=2016-05-24", "-p", f"db={db}",
-                              "-p", f"archive={REPO / 'seeds' / 'archive'}"], env)
-            flow_run_id = UUID.search(output).group(0)
-            final = wait_for(lambda: flow_run_state(api, flow_run_id), 600, "the backfill run to finish", 2)
-            assert final == "COMPLETED", worker_log.read_text(errors="replace")[-4000:]
+        yield PoolServer(env=env, api=api, logs=logs)
+
+
+@pytest.mark.slow
+def test_backfill_deployment_runs_on_a_real_server_and_worker(pool_server, tmp_path) -> None:
+    env, api = pool_server.env, pool_server.api
+    db = tmp_path / "news.duckdb"
+    ingest = httpx.get(f"{api}/deployments/name/ingest/every-15-minutes", timeout=10).json()
+    assert ingest["global_concurrency_limit"]["limit"] == 1
+    assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in ingest["schedules"]] == [
+        ("*/15 * * * *", "UTC")]
+    worker_command = [str(BIN / "prefect"), "worker", "start", "--pool", "newsdesk"]
+    worker_log = tmp_path / "worker.log"
+    with started(worker_command, env, worker_log, signals=2):
+        output = run_cli(["deployment", "run", "backfill/on-demand", "-p", "start=2016-05-23",
+                          "-p", "end=2016-05-24", "-p", f"db={db}",
+                          "-p", f"archive={REPO / 'seeds' / 'archive'}"], env)
+        flow_run_id = UUID.search(output).group(0)
+        final = wait_for(lambda: flow_run_state(api, flow_run_id), 600, "the backfill run to finish", 2)
+        assert final == "COMPLETED", worker_log.read_text(errors="replace")[-4000:]
     with duckdb.connect(str(db), read_only=True) as connection:
         urls = {row[0] for row in connection.execute("SELECT url FROM articles").fetchall()}
         runs = connection.execute("SELECT flow, status, params FROM runs ORDER BY started_at").fetchall()
@@ -163,3 +181,58 @@ def test_backfill_deployment_runs_on_a_real_server_and_worker(tmp_path) -> None:
     assert [(flow, status) for flow, status, _ in runs] == [
         ("backfill", "completed"), ("backfill-day", "completed"), ("backfill-day", "completed")]
     assert json.loads(runs[0][2])["start"] == "2016-05-23"
+
+
+def pool_deployment_shapes(api: str) -> dict[str, tuple[str | None, int]]:
+    """Each prefect.yaml deployment on the server: its work pool and how many pull steps it has."""
+    shapes = {}
+    for spec in SPEC["deployments"]:
+        name = f"{spec['entrypoint'].split(':')[1]}/{spec['name']}"
+        found = httpx.get(f"{api}/deployments/name/{name}", timeout=10).json()
+        shapes[name] = (found.get("work_pool_name"), len(found.get("pull_steps") or []))
+    return shapes
+
+
+@pytest.mark.slow
+def test_serve_refuses_to_overwrite_the_pool_deployments_and_names_them(pool_server, tmp_path) -> None:
+    api = pool_server.api
+    before = pool_deployment_shapes(api)
+    assert set(before.values()) == {("newsdesk", 1)}
+    log = tmp_path / "serve.log"
+    serve_command = [str(BIN / "newsdesk"), "serve"]
+    with started(serve_command, pool_server.env, log, signals=1) as serving:
+        # Either serve refuses and exits, or (the old behaviour) it rewrites the deployments: stop at whichever.
+        wait_for(lambda: serving.poll() is not None or pool_deployment_shapes(api) != before, 180,
+                 "serve to exit or to register its deployments")
+    output = log.read_text(errors="replace")
+    assert pool_deployment_shapes(api) == before, output[-3000:]
+    assert serving.returncode == 2, output[-3000:]
+    message = output.strip().splitlines()[-1]
+    assert message.startswith("newsdesk: error: this Prefect server already has ")
+    assert all(name in message for name in before)
+    assert "prefect worker start --pool newsdesk" in message
+
+
+@pytest.mark.slow
+def test_serve_registers_deployments_of_other_names_beside_the_pool_ones(pool_server, tmp_path) -> None:
+    api = pool_server.api
+    before = pool_deployment_shapes(api)
+    document = yaml.safe_load(PREFECT_FILE.read_text(encoding="utf-8"))
+    for spec in document["deployments"]:
+        spec["name"] = f"served-{spec['name']}"
+    served_file = tmp_path / "prefect.yaml"
+    served_file.write_text(yaml.safe_dump(document), encoding="utf-8")
+    served = "ingest/served-every-15-minutes"
+
+    def registered() -> dict | None:
+        reply = httpx.get(f"{api}/deployments/name/{served}", timeout=10)
+        return reply.json() if reply.status_code == 200 else None
+
+    log = tmp_path / "serve.log"
+    with started([str(BIN / "newsdesk"), "serve", "--prefect-file", str(served_file)], pool_server.env, log,
+                 signals=2) as serving:
+        found = wait_for(lambda: registered() or serving.poll() is not None, 180, "serve to register")
+        assert isinstance(found, dict), log.read_text(errors="replace")[-3000:]
+    assert found["work_pool_name"] is None
+    assert [s["schedule"]["cron"] for s in found["schedules"]] == ["*/15 * * * *"]
+    assert pool_deployment_shapes(api) == before
