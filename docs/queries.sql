@@ -192,3 +192,17 @@ JOIN canonical_articles AS c USING (article_id)
 WHERE score IS NOT NULL
 ORDER BY score DESC
 LIMIT 10;
+
+-- name: desk_outlets_by_feed_tag
+-- One desk's outlets: articles and distinct stories from the feeds tagged 'syria-desk' (`tags:` in the sources
+-- file, `newsdesk feeds add|set --tag`, or an OPML folder), per outlet.
+SELECT
+    source,
+    sum(articles) AS articles,
+    sum(stories) AS stories,
+    min(day) AS first_day,
+    max(day) AS last_day
+FROM source_daily_by_tag
+WHERE tag = 'syria-desk'
+GROUP BY source
+ORDER BY stories DESC, source;

@@ -36,7 +36,7 @@ TOP_LEVEL_KEYS = {
 SNAPSHOT_KEYS = {"max_age_s"}
 # libyaml's safe loader reads a 500-feed file ten times faster than the pure-Python one, when it is built in.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-FEED_KEYS = {"url", "name", "language", "poll_every_s", "country"}
+FEED_KEYS = {"url", "name", "language", "poll_every_s", "country", "tags"}
 
 
 class ConfigError(ValueError):
@@ -52,6 +52,7 @@ class FeedSource:
     language: str | None = None
     poll_every_s: int | None = None
     country: str | None = None  # ISO code biasing place names towards this country
+    tags: tuple[str, ...] = ()  # feed tags ("syria-desk"): the *_by_tag views count their articles
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,11 @@ def read_feed(path: Path, index: int, item: Any) -> FeedSource:
     for text_key in ("name", "language", "country"):
         if item.get(text_key) is not None and not isinstance(item[text_key], str):
             raise fail(path, f"{key}.{text_key}", "must be text")
+    tags = item.get("tags") or []
+    if isinstance(tags, str):
+        tags = [tags]
+    if not isinstance(tags, list) or not all(isinstance(tag, str) and tag.strip() for tag in tags):
+        raise fail(path, f"{key}.tags", "must be a list of words")
     poll_every_s = item.get("poll_every_s")
     if poll_every_s is not None:
         poll_every_s = read_positive_number(path, f"{key}.poll_every_s", poll_every_s, int)
@@ -146,6 +152,7 @@ def read_feed(path: Path, index: int, item: Any) -> FeedSource:
         language=item.get("language"),
         poll_every_s=poll_every_s,
         country=item.get("country"),
+        tags=tuple(dict.fromkeys(tag.strip() for tag in tags)),
     )
 
 

@@ -1,15 +1,23 @@
-"""`newsdesk feeds`: every feed with its health, and re-activation of a feed (registered on the main app)."""
+"""`newsdesk feeds`: the feed list with its health, and the sub-commands that build and edit it (add with
+discovery, OPML import and export, pause, resume, remove, set). Registered on the main app."""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import duckdb
 import typer
 
-from flows.cli import CliError, DbOption, OutputFormat, app, print_rows
+from flows.cli import CliError, DbOption, OutputFormat, SourcesOption, app, print_rows
 from flows.feed_state import row_from_state, state_from_row
+from transforms.opml import OutlineFeed
 from transforms.polling import PollSettings, feed_health, reactivate
 
 SELECT_FEEDS = "SELECT * FROM feeds ORDER BY feed_url"
@@ -24,6 +32,21 @@ COLUMNS = [
     "every_min",
     "note",
 ]
+DEFAULT_DB = Path("data/news.duckdb")
+TagOption = Annotated[
+    list[str] | None, typer.Option("--tag", metavar="TAG", help="Tag the feed (repeatable).")
+]
+
+feeds_app = typer.Typer(add_completion=False)
+app.add_typer(feeds_app, name="feeds")
+
+
+class ExportFormat(StrEnum):
+    """How `newsdesk feeds export` writes the list."""
+
+    opml = "opml"
+    yaml = "yaml"
+    csv = "csv"
 
 
 def read_feed_rows(connection: Any, query: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -42,9 +65,10 @@ def describe_feed(row: dict[str, Any], settings: PollSettings) -> list[Any]:
     """One display row: health word, failures, UTC times to the minute, and why it is unwell (one line)."""
     state = state_from_row(row)
     note = state.inactive_reason or state.last_error or ("" if state.cache_trusted else "304s not trusted")
+    paused = row.get("subscription") == "paused"
     return [
         state.feed_url,
-        feed_health(state, settings),
+        "paused" if paused else feed_health(state, settings),
         minute(state.last_success_at),
         round(state.consecutive_failures, 1),
         state.last_status,
@@ -52,6 +76,18 @@ def describe_feed(row: dict[str, Any], settings: PollSettings) -> list[Any]:
         round(state.poll_every_s / 60, 1),
         " ".join(note.split())[:80] or None,
     ]
+
+
+@contextmanager
+def edit_feed_list(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write session on an up-to-date warehouse (made when missing), all in one transaction."""
+    from warehouse.db import transaction, write_session
+    from warehouse.migrate import apply_migrations
+
+    with write_session(db) as connection:
+        apply_migrations(connection)
+        with transaction(connection):
+            yield connection
 
 
 def activate_feed(db: Path, feed_url: str) -> None:
@@ -67,13 +103,17 @@ def activate_feed(db: Path, feed_url: str) -> None:
         update_feed_states(connection, [row_from_state(state)])
 
 
-@app.command()
+@feeds_app.callback(invoke_without_command=True)
 def feeds(
-    db: DbOption = Path("data/news.duckdb"),
+    context: typer.Context,
+    db: DbOption = DEFAULT_DB,
     activate: Annotated[str | None, typer.Option("--activate", help="Re-activate this feed URL.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
 ) -> None:
-    """List feeds with their health (last success, failures, status, next poll); --activate re-enables one."""
+    """List feeds with their health (last success, failures, status, next poll); --activate re-enables one.
+    The sub-commands build and edit the list (docs/fetching.md, "Building the feed list")."""
+    if context.invoked_subcommand is not None:
+        return
     from warehouse.db import read_session
 
     if not Path(db).exists():
@@ -84,4 +124,200 @@ def feeds(
     settings = PollSettings()
     with read_session(db) as connection:
         rows = read_feed_rows(connection, SELECT_FEEDS)
-    print_rows(COLUMNS, [describe_feed(row, settings) for row in rows], output)
+    listed = [row for row in rows if row.get("subscription") != "removed"]
+    print_rows(COLUMNS, [describe_feed(row, settings) for row in listed], output)
+
+
+@feeds_app.command("add")
+def add_feed(
+    url: Annotated[str, typer.Argument(help="A feed, or a site or article page whose feeds to find.")],
+    name: Annotated[str | None, typer.Option("--name", help="Name the feed.")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="Language code, e.g. en.")] = None,
+    tag: TagOption = None,
+    add_all: Annotated[bool, typer.Option("--all", help="Add every feed found, not only the best.")] = False,
+    sources: SourcesOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Add a feed; given a page, find its feeds (page links, home page, common paths) and add the best."""
+    from flows.config import load_config
+    from flows.feed_discovery import DiscoveryError, discover_feeds, discovery_settings
+    from transforms.feed_links import site_root
+    from transforms.urls import is_http_url
+
+    url = url.strip()
+    if not is_http_url(url):
+        raise CliError(f"not an http(s) URL: {url!r}")
+    try:
+        discovery = discover_feeds(url, discovery_settings(load_config(sources)))
+    except DiscoveryError as error:
+        raise CliError(str(error)) from error
+    if not discovery.feeds:
+        raise CliError(f"no feed found at {url} (nor linked from its home page, nor at the usual paths)")
+    chosen = discovery.feeds if add_all else discovery.feeds[:1]
+    if name and len(chosen) > 1:
+        raise CliError("--name names one feed; leave it out with --all")
+    if discovery.page_url is not None:
+        print(f"found {len(discovery.feeds)} feed(s) at {url}:")
+        for found in discovery.feeds:
+            print(f"  {found.feed_url}  {found.title or '(untitled)'} ({found.items} items)")
+    html_url = site_root(discovery.page_url) if discovery.page_url else None
+    rows = [
+        {"feed_url": f.feed_url, "name": name or f.title, "language": language, "html_url": html_url}
+        for f in chosen
+    ]
+    new = subscribe(db, rows, tag or [], "added")
+    for found in chosen:
+        state = "added" if found.feed_url in new else "already listed; updated"
+        print(f"{state}: {found.feed_url}; polled at the next `newsdesk ingest`")
+
+
+def subscribe(db: Path, rows: list[dict[str, Any]], tags: list[str], origin: str) -> set[str]:
+    """Put feeds (each with the common `tags` and its own) into the list; return the URLs that were new."""
+    from transforms.outlets import outlet_of
+    from warehouse.feeds import read_feed_list, subscribe_feeds
+
+    feed_rows = [{**row, "source": outlet_of(row["feed_url"]), "origin": origin} for row in rows]
+    pairs = [(row["feed_url"], t.strip()) for row in rows for t in [*tags, *row.get("tags", ())] if t.strip()]
+    with edit_feed_list(db) as connection:
+        before = {row["feed_url"] for row in read_feed_list(connection)}
+        subscribe_feeds(connection, feed_rows, pairs)
+    return {row["feed_url"] for row in feed_rows} - before
+
+
+@feeds_app.command("import")
+def import_feeds(
+    path: Annotated[Path, typer.Argument(help="An OPML file (or a sources YAML file).")],
+    tag: TagOption = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Import a subscription list: OPML folders become tags; repeats and bad URLs are reported and skipped."""
+    feeds, problems = read_feed_file(path)
+    for problem in problems:
+        print(f"newsdesk: warning: {path}: {problem}", file=sys.stderr)
+    rows = [
+        {
+            "feed_url": f.feed_url,
+            "name": f.name,
+            "language": f.language,
+            "html_url": f.html_url,
+            "outline_attributes": json.dumps(f.attributes, ensure_ascii=False) if f.attributes else None,
+            "tags": f.tags,
+        }
+        for f in feeds
+    ]
+    new = subscribe(db, rows, tag or [], "imported") if rows else set()
+    skipped = f", {len(problems)} problem(s) reported" if problems else ""
+    print(f"imported {len(rows)} feed(s) from {path} ({len(new)} new{skipped})")
+
+
+@feeds_app.command("export")
+def export_feeds(
+    output: Annotated[ExportFormat, typer.Option("--format", help="opml, yaml or csv.")] = ExportFormat.opml,
+    out: Annotated[Path | None, typer.Option("--out", help="Write here instead of standard output.")] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write the feed list (paused feeds included, removed ones not) with names, languages and tags."""
+    from warehouse.db import read_session
+    from warehouse.feeds import read_feed_list
+
+    if not Path(db).exists():
+        raise CliError(f"no warehouse at {db}; add feeds first (`newsdesk feeds add` or `feeds import`)")
+    with read_session(db) as connection:
+        rows = read_feed_list(connection)
+    text = render_feed_list(rows, output)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {len(rows)} feed(s) to {out}", file=sys.stderr)
+
+
+def read_feed_file(path: Path) -> tuple[list[OutlineFeed], list[str]]:
+    """The feeds of an OPML file (or of a sources YAML file's `feeds:`), and the problems met reading it."""
+    from flows.config import load_config
+    from transforms.opml import OpmlError, parse_opml
+
+    if path.suffix.lower() in {".yaml", ".yml"}:
+        feeds = load_config(path).feeds
+        return [OutlineFeed(f.url, f.name, None, f.language, f.tags) for f in feeds], []
+    try:
+        document = path.read_bytes()
+    except FileNotFoundError as error:
+        raise CliError(f"{path}: no such file") from error
+    except OSError as error:
+        raise CliError(f"{path}: cannot be read: {error.strerror or error}") from error
+    try:
+        parsed = parse_opml(document)
+    except OpmlError as error:
+        raise CliError(f"{path}: {error}") from error
+    return parsed.feeds, parsed.problems
+
+
+def render_feed_list(rows: list[dict[str, Any]], output: ExportFormat) -> str:
+    """The list as OPML, a sources file's YAML, or CSV."""
+    from transforms.feed_lists import outline_from_row, render_feeds_csv, render_sources_yaml
+    from transforms.opml import render_opml
+
+    if output is ExportFormat.opml:
+        return render_opml([outline_from_row(row) for row in rows], "newsdesk feeds").decode("utf-8")
+    if output is ExportFormat.yaml:
+        return render_sources_yaml(rows)
+    return render_feeds_csv(rows)
+
+
+def change_subscription(db: Path, url: str, subscription: str) -> None:
+    """Pause, resume or remove one feed of the list; a feed not in it is a one-line error."""
+    from warehouse.feeds import set_feed_subscription
+
+    with edit_feed_list(db) as connection:
+        if not set_feed_subscription(connection, url.strip(), subscription):
+            raise CliError(f"no feed {url!r} in {db} (see `newsdesk feeds`)")
+
+
+@feeds_app.command("pause")
+def pause_feed(url: Annotated[str, typer.Argument(help="The feed URL.")], db: DbOption = DEFAULT_DB) -> None:
+    """Stop polling a feed (kept with its state and history) until `feeds resume`."""
+    change_subscription(db, url, "paused")
+    print(f"paused {url}; ingest skips it until `newsdesk feeds resume`")
+
+
+@feeds_app.command("resume")
+def resume_feed(url: Annotated[str, typer.Argument(help="The feed URL.")], db: DbOption = DEFAULT_DB) -> None:
+    """Poll a paused feed again."""
+    change_subscription(db, url, "subscribed")
+    print(f"resumed {url}; polled when due at the next `newsdesk ingest`")
+
+
+@feeds_app.command("remove")
+def remove_feed(url: Annotated[str, typer.Argument(help="The feed URL.")], db: DbOption = DEFAULT_DB) -> None:
+    """Take a feed off the list, even if a sources file names it; its articles stay. `feeds add` undoes it."""
+    change_subscription(db, url, "removed")
+    print(f"removed {url}; its articles stay in the warehouse")
+
+
+@feeds_app.command("set")
+def set_feed(
+    url: Annotated[str, typer.Argument(help="The feed URL.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    language: Annotated[str | None, typer.Option("--language", help="New language code.")] = None,
+    poll_every_s: Annotated[
+        int | None, typer.Option("--poll-every-s", min=1, help="Polling interval to start from, seconds.")
+    ] = None,
+    tag: TagOption = None,
+    untag: Annotated[
+        list[str] | None, typer.Option("--untag", metavar="TAG", help="Remove a tag (repeatable).")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Edit a feed's name, language, polling interval or tags; the sources file no longer changes it."""
+    from warehouse.feeds import add_feed_tags, remove_feed_tags, update_feed_settings
+
+    if name is None and language is None and poll_every_s is None and not tag and not untag:
+        raise CliError("nothing to change: give --name, --language, --poll-every-s, --tag or --untag")
+    url = url.strip()
+    with edit_feed_list(db) as connection:
+        if not update_feed_settings(connection, url, name, language, poll_every_s):
+            raise CliError(f"no feed {url!r} in {db} (see `newsdesk feeds`)")
+        add_feed_tags(connection, [(url, t.strip()) for t in tag or [] if t.strip()])
+        remove_feed_tags(connection, url, [t.strip() for t in untag or []])
+    print(f"updated {url}")

@@ -190,14 +190,26 @@ def poll_feeds(
     policy = policy or config.polling
     outcome = PollResult()
     configured = [
-        {"feed_url": f.url, "name": f.name, "language": f.language, "source": outlet_of(f.url)}
+        {
+            "feed_url": f.url,
+            "name": f.name,
+            "language": f.language,
+            "source": outlet_of(f.url),
+            "tags": f.tags,
+        }
         for f in config.feeds
     ]
     intervals = {f.url: f.poll_every_s for f in config.feeds}
     with write_session(db_path) as connection:
         rows = register_feeds(connection, configured)
     now = datetime.now(UTC)
-    states = [with_configured_interval(state_from_row(row), intervals.get(row["feed_url"])) for row in rows]
+    # The file's poll_every_s applies to the feeds it owns, not to those added or edited on the command line.
+    states = [
+        with_configured_interval(
+            state_from_row(row), intervals.get(row["feed_url"]) if row["origin"] == "sources" else None
+        )
+        for row in rows
+    ]
     due = select_due(states, now, force)
     requests = [build_feed_request(state, now, policy) for state in due]
     results = fetch_batch(

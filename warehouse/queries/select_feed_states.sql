@@ -1,5 +1,7 @@
--- Polling state of the configured feeds.
+-- Polling state of the feeds a run polls: the sources file's feeds and every feed added or imported from the
+-- command line, less the paused and the removed ones.
 SELECT f.*
 FROM feeds AS f
-JOIN configured_feeds AS c USING (feed_url)
+WHERE f.subscription = 'subscribed'
+    AND (f.origin <> 'sources' OR f.feed_url IN (SELECT feed_url FROM configured_feeds))
 ORDER BY f.feed_url;
