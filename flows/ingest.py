@@ -38,6 +38,7 @@ from flows.batches import (
     split_batches,
 )
 from flows.config import DEFAULT_DB, Config, load_config
+from flows.extraction_check import check_extraction_drift
 from flows.fetch import FetchSettings, fetch_batch
 from flows.poll import PollResult, poll_feeds
 from flows.runlog import close_run, open_run
@@ -253,7 +254,10 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
         # machine they measure the pipeline's own cost better than its wall seconds.
         counts["cpu_s_ingest_process"] = round(time.process_time() - cpu_started[0], 2)
         counts["cpu_s_workers"] = round(children_cpu_s() - cpu_started[1], 2)
+        alarms = check_extraction_drift(db_path, run_id) if status == "completed" else []
+        counts["extraction_alarms"] = len(alarms)
         summary = finish_ingest(db_path, run_id, status, dict(counts), config.snapshot_max_age_s)
+        summary["extraction_alarms"] = alarms
     # A run that changed nothing analysts read keeps the published snapshot (see decide_snapshot).
     clock = time.monotonic()
     if summary["counts"]["snapshot_published"]:

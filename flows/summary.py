@@ -18,9 +18,10 @@ SUMMARY_ROWS = [
     ("articles added", "loaded_articles"),
     ("duplicates (url)", "loaded_url_duplicates"),
     ("topic tags added", "loaded_article_topics"),
+    ("sources flagged: extraction drift", "extraction_alarms"),  # shown only when there were some
     ("seconds", "seconds"),
 ]
-ROWS_SHOWN_WHEN_SET = frozenset({"entries_resumed"})
+ROWS_SHOWN_WHEN_SET = frozenset({"entries_resumed", "extraction_alarms"})
 
 
 def summary_pairs(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -44,7 +45,23 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "|---|---|",
     ]
     lines.extend(f"| {label} | {value} |" for label, value in summary_pairs(summary))
+    lines.extend(render_alarms(summary.get("extraction_alarms") or []))
     return "\n".join(lines) + "\n"
+
+
+def describe_alarm(alarm: dict[str, Any]) -> str:
+    """One flagged source in words: its empty-or-short share this run against its baseline."""
+    return (
+        f"{alarm['source']}: {alarm['failed_share']:.0%} of {alarm['pages']} pages empty or too short "
+        f"(baseline {alarm['baseline_share']:.0%} of {alarm['baseline_pages']})"
+    )
+
+
+def render_alarms(alarms: list[dict[str, Any]]) -> list[str]:
+    """Markdown lines naming the sources the extraction check flagged (none: no lines)."""
+    if not alarms:
+        return []
+    return ["", "### extraction drift: sources flagged", "", *(f"- {describe_alarm(a)}" for a in alarms)]
 
 
 def render_table(summary: dict[str, Any]) -> Table:
@@ -54,4 +71,6 @@ def render_table(summary: dict[str, Any]) -> Table:
     table.add_column("count", justify="right")
     for label, value in summary_pairs(summary):
         table.add_row(label, value)
+    for alarm in summary.get("extraction_alarms") or []:
+        table.add_row("flagged", describe_alarm(alarm))
     return table

@@ -96,6 +96,17 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("extractor", STR),
         ]
     ),
+    "extraction_alarms": pa.schema(
+        [
+            ("run_id", STR),
+            ("source", STR),
+            ("flagged_at", TS),
+            ("pages", pa.int32()),
+            ("failed_share", pa.float64()),
+            ("baseline_pages", pa.int32()),
+            ("baseline_share", pa.float64()),
+        ]
+    ),
     "article_refs": pa.schema(
         [("article_id", STR), ("feed_url", STR), ("guid", STR), ("url", STR), ("seen_at", TS)]
     ),
