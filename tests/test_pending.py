@@ -263,7 +263,7 @@ def pending_due(db) -> dict[str, datetime | None]:
     return dict(query(db, "SELECT link, due_at FROM pending_entries"))
 
 
-@pytest.mark.timeout(600)  # before the fix the run waited out the hour of Retry-After
+@pytest.mark.timeout(600, method="thread")  # before the fix the run waited out the Retry-After hour
 def test_a_rate_limited_host_is_left_pending_until_its_retry_after(prefect_harness, tmp_path, server):
     """One page answers 429 Retry-After: 3600 on a host that serves six good pages, beside another host:
     the run ends, the page and the host's pages not yet fetched stay pending with the time they are due,

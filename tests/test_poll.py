@@ -105,7 +105,7 @@ def test_failure_is_recorded_with_reason_and_backs_off(tmp_path, server, warehou
     assert fetch == [(500, "http_500")]
 
 
-@pytest.mark.timeout(300)  # before the fix the second feed waited out the hour
+@pytest.mark.timeout(300, method="thread")  # before the fix the second feed waited out the hour
 def test_feeds_of_a_host_under_a_long_retry_after_are_not_asked_and_wait_for_it(tmp_path, server, warehouse):
     busy = server.route("/busy.xml", Reply(429, {"retry-after": "3600"}, b""))
     calm = server.route("/calm.xml", conditional(rss("a")))
