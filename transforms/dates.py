@@ -149,6 +149,8 @@ def find_page_dates(
     """Every date the page offers: JSON-LD, meta tags, <time>, the URL, and htmldate's pick (`text_date`)."""
     found = read_jsonld_dates(jsonld) + read_meta_dates(tree) + read_time_tag_date(tree) + read_url_date(url)
     text = make_candidate("text", text_date)
+    if text is not None:  # htmldate keeps the day only (its time of day is always midnight)
+        text = DateCandidate("text", text.value.replace(hour=0, minute=0, second=0, microsecond=0), False)
     # htmldate reads the markup first: its pick counts as a text date only when no markup gave that day.
     if text is not None and all(c.value.date() != text.value.date() for c in found if c.kind == "published"):
         found.append(text)

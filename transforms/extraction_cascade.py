@@ -20,6 +20,8 @@ MIN_TRUSTED_WORDS = 20
 # that misses most of the page (a wrong main block) must not cut the body.
 MIN_KEPT_SHARE = 0.7
 TOKEN = re.compile(r"\w+")
+# Chinese and Japanese are written without spaces: two of these characters count as a word.
+UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td")
 
 
@@ -37,8 +39,8 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def count_words(text: str) -> int:
-    """Whitespace-separated words."""
-    return len(text.split())
+    """Whitespace-separated words, and one word per two Chinese or Japanese characters."""
+    return len(text.split()) + len(UNSPACED.findall(text)) // 2
 
 
 def short_share(text: str) -> float:

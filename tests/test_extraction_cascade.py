@@ -1,0 +1,78 @@
+"""The extraction cascade: when trafilatura's text is suspect, readability's second opinion trims short
+paragraphs it does not confirm; on real pages of ../shared/corpus it keeps precision up and recall held."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+
+from lxml.html import fromstring
+
+from transforms.extract import extract_page
+from transforms.extraction_cascade import choose_text, filter_by_opinion, is_suspect, run_cascade
+
+BODY = "The council voted late on Tuesday to reopen the harbour road after weeks of repairs and protests. " * 3
+TEASER = "Read more: Ten things to do this weekend"
+INDEPENDENT = "html/fundus/uk/TheIndependent_2024_11_22.html.gz"  # trafilatura keeps teaser lines
+TOKYO = "html/fundus/jp/TokyoShimbun_2025_01_13.html.gz"  # Japanese: no spaces between words
+TOKEN = re.compile(r"\w+")
+
+
+def test_long_paragraphs_alone_are_not_suspect():
+    assert not is_suspect(f"{BODY}\n{BODY}", None)
+
+
+def test_short_paragraphs_a_longer_jsonld_body_or_too_little_text_are_suspect():
+    assert is_suspect(f"{BODY}\n{TEASER}\n{TEASER}\n{TEASER}", None)
+    assert is_suspect(BODY, BODY + BODY)
+    assert is_suspect("Just a line.", None)
+
+
+def test_unconfirmed_short_paragraphs_are_dropped_confirmed_ones_kept():
+    heading = "Harbour road reopens"
+    text = f"{heading}\n{BODY}\n{TEASER}"
+    assert filter_by_opinion(text, f"{heading}. {BODY}") == f"{heading}\n{BODY.strip()}"
+
+
+def test_an_opinion_that_misses_most_of_the_text_is_ignored():
+    text = "\n".join(f"Short line number {n} of the real story." for n in range(10)) + "\n" + BODY
+    result = choose_text(text, "Short line number 1 of the real story.", None)
+    assert (result.text, result.extractor) == (text, "trafilatura")
+
+
+def test_too_short_text_is_replaced_by_a_longer_opinion():
+    result = choose_text("Home", BODY, None)
+    assert (result.text, result.extractor) == (BODY, "readability")
+
+
+def test_readability_confirms_the_body_of_a_plain_page():
+    page = f"<html><body><nav><a href='/'>{TEASER}</a></nav><article><p>{BODY}</p><p>{TEASER}</p></article></body></html>"
+    result = run_cascade(f"{BODY}\n{TEASER}", fromstring(page), None)
+    assert BODY.strip() in result.text
+
+
+def score(text: str, truth: str) -> tuple[float, float]:
+    found, wanted = Counter(TOKEN.findall(text.lower())), Counter(TOKEN.findall(truth.lower()))
+    shared = sum((found & wanted).values())
+    return shared / sum(found.values()), shared / sum(wanted.values())
+
+
+def extract_corpus_page(corpus, page_path: str):
+    row = next(json.loads(line) for line in (corpus / "pages.jsonl").open() if json.loads(line)["page"] == page_path)
+    truth = json.loads((corpus / row["ground_truth"]).read_text())["articleBody"]
+    return extract_page(gzip.decompress((corpus / page_path).read_bytes()), row["url"]), truth
+
+
+def test_teaser_lines_are_trimmed_on_a_real_page(corpus):
+    page, truth = extract_corpus_page(corpus, INDEPENDENT)
+    assert page.extractor == "trafilatura+readability"
+    precision, recall = score(page.text, truth)
+    assert precision > 0.9 and recall > 0.98  # trafilatura alone: precision 0.74
+
+
+def test_japanese_text_is_not_taken_for_too_short(corpus):
+    page, truth = extract_corpus_page(corpus, TOKYO)
+    assert page.extractor == "trafilatura"
+    assert score(page.text, truth)[0] > 0.95
