@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import PREFECT_STARTUP_TIMEOUT_S, REPO
 
 PROBE = """
 import json
@@ -29,8 +29,10 @@ print(json.dumps({"inside": inside, "outside": outside}))
 def run_probe(tmp_path: Path, **extra: str) -> dict:
     """Run a real flow under local_run_settings in a fresh process with its own Prefect home."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    # This test is about the temporary server, so it starts one: allow it the session server's startup time.
     env.update(PREFECT_HOME=str(tmp_path / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               PREFECT_LOGGING_LEVEL="ERROR", PYTHONPATH=str(REPO), **extra)
+               PREFECT_LOGGING_LEVEL="ERROR", PYTHONPATH=str(REPO),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=str(PREFECT_STARTUP_TIMEOUT_S), **extra)
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
