@@ -31,6 +31,7 @@ COLUMNS = [
     "next_poll_at",
     "every_min",
     "note",
+    "extraction",  # a drift alarm of the feed's site (warehouse/views/feed_extraction_alarms.sql)
 ]
 DEFAULT_DB = Path("data/news.duckdb")
 TagOption = Annotated[
@@ -115,6 +116,7 @@ def feeds(
     if context.invoked_subcommand is not None:
         return
     from warehouse.db import read_session
+    from warehouse.extraction_health import select_feed_alarm_notes
 
     if not Path(db).exists():
         raise CliError(f"no warehouse at {db}; run `newsdesk ingest` first")
@@ -124,8 +126,10 @@ def feeds(
     settings = PollSettings()
     with read_session(db) as connection:
         rows = read_feed_rows(connection, SELECT_FEEDS)
+        alarms = select_feed_alarm_notes(connection)
     listed = [row for row in rows if row.get("subscription") != "removed"]
-    print_rows(COLUMNS, [describe_feed(row, settings) for row in listed], output)
+    shown = [[*describe_feed(row, settings), alarms.get(row["feed_url"])] for row in listed]
+    print_rows(COLUMNS, shown, output)
 
 
 @feeds_app.command("add")

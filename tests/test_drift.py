@@ -3,6 +3,7 @@ first sees it and not before (real loopback site, real ingest runs, real DuckDB)
 
 from __future__ import annotations
 
+import json
 import threading
 from functools import partial
 from http.server import ThreadingHTTPServer
@@ -11,7 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+import flows.feeds_cli  # noqa: F401 - registers `newsdesk feeds` on the app
+from flows.cli import app
 from flows.ingest import ingest
 from flows.summary import render_markdown
 from tests.sites import PlainHandler
@@ -113,3 +117,7 @@ def test_a_template_change_is_flagged_on_the_next_run_and_not_before(prefect_har
             "WHERE source = ?", [host]
         ).fetchall()
     assert health == [(12, 8, 4, 0.333)]
+    listed = CliRunner().invoke(app, ["feeds", "--db", str(db), "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    [feed] = [json.loads(line) for line in listed.output.splitlines()]
+    assert feed["extraction"].endswith(": 100% empty or short (baseline 0%)")

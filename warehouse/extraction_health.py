@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import duckdb
 
@@ -34,9 +33,15 @@ def record_alarms(
     return insert_rows(connection, "extraction_alarms", rows)
 
 
-def select_recent_alarms(connection: duckdb.DuckDBPyConnection, now: datetime) -> dict[str, dict[str, Any]]:
-    """The latest alarm of each source raised within the baseline window, by source."""
-    since = now - timedelta(days=BASELINE_DAYS)
-    cursor = connection.execute(read_sql("select_recent_extraction_alarms"), {"since": since})
-    names = [column[0] for column in cursor.description]
-    return {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+def select_feed_alarm_notes(connection: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """A one-line note per feed whose site was flagged in the last 14 days ({} on a warehouse before 0009)."""
+    try:
+        rows = connection.execute(
+            "SELECT feed_url, flagged_at, failed_share, baseline_share FROM feed_extraction_alarms"
+        ).fetchall()
+    except duckdb.CatalogException:
+        return {}
+    return {
+        feed_url: f"drift {flagged:%Y-%m-%d}: {failed:.0%} empty or short (baseline {baseline:.0%})"
+        for feed_url, flagged, failed, baseline in rows
+    }
