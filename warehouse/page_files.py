@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warehouse.clock import utc_naive
+from warehouse.snapshot import SNAPSHOT_SUFFIX
 
 PAGES_SUFFIX = ".pages"
 PAGE_FILE_SCHEMA = pa.schema(
@@ -53,8 +54,6 @@ class PageFileError(RuntimeError):
 def pages_dir_for(db_path: str | Path) -> Path:
     """The folder of page files beside a warehouse file: data/news.duckdb (and its read snapshot,
     data/news.read.duckdb) → data/news.pages."""
-    from warehouse.snapshot import SNAPSHOT_SUFFIX  # snapshot → runs → load → here: imported when called
-
     db_path = Path(db_path)
     snapshot = db_path.name.endswith(SNAPSHOT_SUFFIX)
     stem = db_path.name.removesuffix(SNAPSHOT_SUFFIX) if snapshot else db_path.stem

@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.load import now_utc
+from warehouse.clock import now_utc
 from warehouse.sql import read_sql
 
 
