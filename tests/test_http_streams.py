@@ -18,8 +18,8 @@ import httpcore
 import httpx
 import pytest
 
-from flows.fetch import FetchRequest, FetchSettings, build_transport, fetch_batch
-from flows.http_streams import LeanBackend, LeanStream, is_socket_readable, make_lean_transport
+from flows.fetch import FetchRequest, FetchSettings, fetch_batch
+from flows.http_streams import LeanStream, is_socket_readable, make_lean_transport
 
 LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
 BIG_BODY = bytes(range(256)) * 6_000  # 1.5 MB: several reads of the biggest size
@@ -71,11 +71,6 @@ def get_all(transport: httpx.AsyncBaseTransport, urls: list[str], pause_s: float
         return responses
 
     return asyncio.run(run())
-
-
-def test_fetcher_pool_runs_on_lean_streams():
-    network = build_transport(FetchSettings()).network
-    assert isinstance(network._pool._network_backend, LeanBackend)
 
 
 def test_big_body_arrives_whole_and_the_connection_is_reused():

