@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 
-from flows.http_streams import make_lean_transport
 from flows.mirror import MirrorTransport, RoutingTransport
 from flows.netguard import GuardError, check_public_host, check_scheme
 from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate, parse_retry_after
@@ -451,13 +450,11 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 def build_transport(settings: FetchSettings) -> RoutingTransport:
-    """Network transport (bounded pool, lean streams: flows/http_streams.py) behind the mirror router."""
-    network = make_lean_transport(
-        shared_ssl_context(),
-        httpx.Limits(
-            max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-        ),
+    """Network transport (a bounded connection pool) behind the mirror router."""
+    limits = httpx.Limits(
+        max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
     )
+    network = httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=limits, retries=0)
     mirror = MirrorTransport(Path(settings.mirror_root)) if settings.mirror_root else None
     return RoutingTransport(mirror, network)
 

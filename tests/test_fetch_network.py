@@ -1,28 +1,23 @@
-"""The fetcher's lean network streams: whole bodies, hang-ups noticed, TLS, against real loopback servers."""
+"""The fetcher's network transport: whole bodies, reused and hung-up connections, TLS, on real loopback servers."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import ipaddress
-import socket
 import ssl
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpcore
 import httpx
 import pytest
 
-from flows.fetch import FetchRequest, FetchSettings, fetch_batch
-from flows.http_streams import LeanStream, is_socket_readable, make_lean_transport
+from flows.fetch import FetchRequest, FetchSettings, build_transport, fetch_batch
 
-LIMITS = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-BIG_BODY = bytes(range(256)) * 6_000  # 1.5 MB: several reads of the biggest size
+BIG_BODY = bytes(range(256)) * 6_000  # 1.5 MB: many reads
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -61,6 +56,14 @@ def serve(tls: ssl.SSLContext | None = None) -> Iterator[ThreadingHTTPServer]:
         server.server_close()
 
 
+def network_transport(verify: ssl.SSLContext | None = None) -> httpx.AsyncBaseTransport:
+    """The fetcher's own network transport, on `verify` (default: the system's certificates)."""
+    transport = build_transport(FetchSettings(max_connections=4)).network
+    if verify is None:
+        return transport
+    return httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_connections=4), retries=0)
+
+
 def get_all(transport: httpx.AsyncBaseTransport, urls: list[str], pause_s: float = 0.0) -> list[httpx.Response]:
     async def run() -> list[httpx.Response]:
         responses = []
@@ -76,7 +79,7 @@ def get_all(transport: httpx.AsyncBaseTransport, urls: list[str], pause_s: float
 def test_big_body_arrives_whole_and_the_connection_is_reused():
     with serve() as server:
         base = f"http://127.0.0.1:{server.server_address[1]}"
-        responses = get_all(make_lean_transport(ssl.create_default_context(), LIMITS), [base + "/big"] * 3)
+        responses = get_all(network_transport(), [base + "/big"] * 3)
     assert [r.content for r in responses] == [BIG_BODY] * 3
     assert len(set(server.peers)) == 1  # one keep-alive connection carried all three
 
@@ -85,12 +88,12 @@ def test_server_hangup_on_an_idle_connection_is_noticed_before_reuse():
     with serve() as server:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         urls = [f"{base}/hangup/{n}" for n in range(3)]
-        responses = get_all(make_lean_transport(ssl.create_default_context(), LIMITS), urls, pause_s=0.2)
+        responses = get_all(network_transport(), urls, pause_s=0.2)
     assert [r.text for r in responses] == ["/hangup/0", "/hangup/1", "/hangup/2"]
     assert len(set(server.peers)) == 3  # each request on a fresh connection, none failed on a dead one
 
 
-def test_fetch_batch_pages_through_lean_streams():
+def test_fetch_batch_returns_whole_pages_in_request_order():
     with serve() as server:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         settings = FetchSettings(allow_private_networks=True, per_host_delay_s=0, respect_robots=False)
@@ -123,40 +126,14 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_tls_streams_are_lean_too_and_verified(tmp_path):
+def test_tls_is_verified(tmp_path):
     cert_path, key_path = self_signed(tmp_path)
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(cert_path, key_path)
     trusting = ssl.create_default_context(cafile=str(cert_path))
     with serve(server_context) as server:
         url = f"https://127.0.0.1:{server.server_address[1]}/big"
-        responses = get_all(make_lean_transport(trusting, LIMITS), [url, url])
+        responses = get_all(network_transport(trusting), [url, url])
         assert [r.content for r in responses] == [BIG_BODY] * 2
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-            get_all(make_lean_transport(ssl.create_default_context(), LIMITS), [url])
-
-
-def test_readability_of_sockets():
-    left, right = socket.socketpair()
-    try:
-        assert not is_socket_readable(left)
-        right.sendall(b"x")
-        deadline = time.monotonic() + 2
-        while not is_socket_readable(left) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert is_socket_readable(left)
-    finally:
-        left.close()
-        right.close()
-    assert is_socket_readable(left)  # closed: counts as readable, so the pool drops the connection
-    assert is_socket_readable(None)
-
-
-def test_lean_stream_passes_other_extra_info_through():
-    class Inner(httpcore.AsyncNetworkStream):
-        def get_extra_info(self, info: str):
-            return {"socket": None, "server_addr": ("127.0.0.1", 1)}.get(info)
-
-    stream = LeanStream(Inner())
-    assert stream.get_extra_info("server_addr") == ("127.0.0.1", 1)
-    assert stream.get_extra_info("is_readable") is True
+            get_all(network_transport(), [url])
