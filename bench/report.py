@@ -15,11 +15,10 @@ AIMS = {
     "vs_peer": ("≥ 3", lambda v: v >= 3),
     "nochange_s": ("≤ 2 s for 500 feeds", lambda v: v <= 2),
     "dedup_growth": ("≤ 1.5", lambda v: v <= 1.5),
-    "retag_per_s": ("≥ 5,000", lambda v: v >= 5000),
     "peak_pss_mb": ("≤ 1,024 (20k pages)", lambda v: v <= 1024),
 }
-# Shown beside the aim, not judged: summed RSS counts every shared library once per process of the tree.
-UNJUDGED = ("peak_rss_mb",)
+# Reported, not judged: summed RSS counts every shared library once per process of the tree; retag has no aim.
+UNJUDGED = ("peak_rss_mb", "retag_per_s")
 
 
 def median(values: list[float]) -> float:
@@ -161,8 +160,7 @@ def render_markdown(figures: Figures) -> str:
     lines += [
         f"| **dedup + load cost growth** | {summary['dedup_growth']:.2f} | {AIMS['dedup_growth'][0]} | "
         f"{met['dedup_growth']} |",
-        f"| **retag, articles/s** | {spread(figures.retag_per_s, 0)} | {AIMS['retag_per_s'][0]} | "
-        f"{met['retag_per_s']} |",
+        f"| retag, articles/s (one process) | {spread(figures.retag_per_s, 0)} | | |",
         f"| **peak PSS of the ingest process tree, MiB** ({figures.pages:,} pages) | "
         f"{spread(figures.peak_pss_mb, 0)} | {AIMS['peak_pss_mb'][0]} | {met['peak_pss_mb']} |",
         f"| peak summed RSS of the same tree, MiB (shared libraries counted once per process) | "

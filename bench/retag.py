@@ -1,8 +1,7 @@
 """Retag throughput: re-tag every stored article of a warehouse (flows.retag.retag_articles with force).
 
 Each measurement runs in a fresh interpreter, as `newsdesk retag` does: the bench process holds the built site
-and what its other parts left behind (hundreds of MB), and the retag's forked helpers would copy its page
-tables and pay for its heap, which no user's retag process carries.
+and what its other parts left behind (hundreds of MB), which no user's retag process carries.
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 from bench.e2e import child_environment
-from transforms.topics import get_matcher, tag_article
+from flows.matchers import get_matcher
+from transforms.topics import tag_article
 
 CHILD_TIMEOUT_S = 600
 
@@ -45,39 +45,26 @@ def time_retag(db_path: Path) -> dict[str, float | str]:
     """Re-tag all articles of `db_path` (a copy: it is rewritten) through the retag flow's batch function."""
     matcher = get_matcher(None)
     try:
-        from flows.forked_tagging import can_fork
-        from flows.retag import FORK_MIN_ARTICLES, POOL_MIN_ARTICLES, RETAG_BATCH, retag_articles
+        from flows.retag import RETAG_BATCH, retag_articles
         from flows.runlog import freeze_long_lived
     except ImportError:
         return measure_tagging(db_path) | {"method": "tag_article only (flows.retag missing)"}
     # Where the retag flow stands at its first batch (flows.runlog.open_run): the matcher compiled and out of
-    # the cyclic collector's reach (else a full collection of its objects lands in the first batches), and
-    # pyarrow.dataset imported (DuckDB imports it at the first Arrow table a run registers).
+    # the cyclic collector's reach, and pyarrow.dataset imported (DuckDB imports it at the first Arrow table).
     freeze_long_lived(matcher)
     importlib.import_module("pyarrow.dataset")
     started = time.perf_counter()
-    counts = retag_articles(db_path, matcher, {}, force=True)  # its helpers or workers have ended on return
+    counts = retag_articles(db_path, matcher, {}, force=True)
     seconds = time.perf_counter() - started
     articles = counts.get("articles_retagged", 0)
-    batches = -(-articles // RETAG_BATCH)
-    if can_fork():
-        where = (
-            f"here and, for {counts.get('batches_forked', 0)} of {batches} batches, in helper processes forked"
-            f" at the start (from {FORK_MIN_ARTICLES:,} stale articles, sharing a batch when other work leaves"
-            " a core free)"
-        )
-    else:
-        where = f"here (worker processes join in from {POOL_MIN_ARTICLES:,} on otherwise idle cores)"
     return {
         "articles": articles,
         "seconds": seconds,
         "per_s": articles / seconds if seconds else 0.0,
-        "batches_forked": counts.get("batches_forked", 0),
         "method": (
             "flows.retag.retag_articles(force=True) in a fresh interpreter, the matcher compiled and frozen "
-            f"before the clock as in the flow: the articles read {RETAG_BATCH:,} at a time by rowid range, tagged "
-            f"{where}, their tags replaced in one transaction per {RETAG_BATCH:,} by a warehouse thread while "
-            "the next batch is read and tagged"
+            f"before the clock as in the flow: the articles read {RETAG_BATCH:,} at a time by rowid range, "
+            f"tagged in this one process, their tags replaced in one transaction per {RETAG_BATCH:,}"
         ),
     }
 

@@ -1,14 +1,10 @@
-"""Retag of stored articles: in-process and pooled paths write the same rows, counts, idempotence."""
+"""Retag of stored articles: the rows it writes, counts, batches, idempotence."""
 
 from __future__ import annotations
 
 import csv
 import json
-import multiprocessing
-import os
 import shutil
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -16,30 +12,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from flows.forked_tagging import can_fork
-from flows.retag import (
-    CHUNK_ARTICLES,
-    FORK_MIN_ARTICLES,
-    POOL_MIN_ARTICLES,
-    count_helpers,
-    group_batches,
-    ids_of,
-    pool_pays,
-    read_load,
-    replace_tags_after,
-    retag_articles,
-    start_workers,
-    stream_articles,
-    tag_in_pool,
-    tag_in_process,
-)
-from transforms.article_topics import ARTICLE_COLUMNS
-from transforms.topics import get_matcher, tag_article
+from flows.matchers import get_matcher
+from flows.retag import group_batches, ids_of, retag_articles, stream_articles
+from transforms.topics import tag_article
 from warehouse.load import to_arrow
 from warehouse.migrate import apply_migrations
 
 OLD_VERSION = "old-taxonomy"
-# Source countries by feed URL and by site, so that the pooled path gets them too.
+# Source countries by feed URL and by site.
 COUNTRIES = {"https://sana.example/feed": "SY", "jordantimes.example": "JO", "reuters.example": "GB"}
 
 
@@ -121,28 +101,6 @@ def stored_tags(path: Path) -> list[tuple]:
     )
 
 
-def test_pooled_retag_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_path) -> None:
-    matcher = get_matcher(None)
-    serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
-    pooled = copy_of(corpus_warehouse, tmp_path, "pooled.duckdb")
-    serial_counts = retag_articles(
-        serial, matcher, COUNTRIES, force=True, batch_size=300, use_pool=False, use_fork=False
-    )
-    # 300 rows: three 100-row chunks per batch, shared between this process and the worker
-    pooled_counts = retag_articles(
-        pooled, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_pool=True
-    )
-    deadline = time.monotonic() + 30
-    while multiprocessing.active_children() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not multiprocessing.active_children()  # the retag shut its workers down
-    assert pooled_counts == serial_counts
-    assert stored_tags(pooled) == stored_tags(serial)
-    versions = "SELECT article_id, taxonomy_version FROM article_tag_versions ORDER BY article_id"
-    assert query(pooled, versions) == query(serial, versions)
-    assert len(query(serial, versions)) == serial_counts["articles_retagged"]
-
-
 def test_retagged_rows_equal_tag_article_rows_as_loaded(corpus_warehouse, tmp_path) -> None:
     matcher = get_matcher(None)
     db = copy_of(corpus_warehouse, tmp_path, "news.duckdb")
@@ -199,23 +157,6 @@ def test_retag_of_candidates_leaves_other_articles_alone(corpus_warehouse, tmp_p
     assert old == query(corpus_warehouse, "SELECT count(*) FROM article_topics")[0][0] - 2
 
 
-def test_a_batch_after_a_failed_write_is_not_written(corpus_warehouse, tmp_path) -> None:
-    db = copy_of(corpus_warehouse, tmp_path, "news.duckdb")
-    failed: Future = Future()
-    failed.set_exception(duckdb.IOException("disk full"))
-    before = stored_tags(db)
-    tags = {
-        "article_id": ["article-0001"],
-        "topic_id": ["syria"],
-        "score": [0.9],
-        "evidence": ["{}"],
-        "taxonomy_version": ["new"],
-    }
-    with duckdb.connect(str(db)) as connection:
-        assert replace_tags_after(failed, connection, ["article-0001"], tags, "new") is None
-    assert stored_tags(db) == before
-
-
 def test_batches_are_regrouped_to_exact_sizes_across_record_batches() -> None:
     stream = [
         pa.record_batch({"article_id": [f"a{n}" for n in range(start, start + 4)]}) for start in (0, 4, 8)
@@ -260,67 +201,3 @@ def test_articles_are_read_a_batch_at_a_time(corpus_warehouse, tmp_path) -> None
         rest = list(stream)
     assert first.num_rows == 2 and len(later) == stored - 4 > 0
     assert sum(chunk.num_rows for chunk in rest) == 2  # the deleted articles were never read
-
-
-def test_workers_and_this_process_share_chunks_and_tag_like_in_process(corpus_warehouse) -> None:
-    matcher = get_matcher(None)
-    rows = query(corpus_warehouse, "SELECT article_id, title, text, feed_url, canonical_url FROM articles")
-    table = pa.table({name: [row[i] for row in rows] for i, name in enumerate(ARTICLE_COLUMNS)})
-    chunks = table.to_batches(max_chunksize=CHUNK_ARTICLES // 4)  # many chunks: both sides get some
-
-    def tag_all(tagger, *args) -> list[tuple[list[str], dict[str, list]]]:
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            batches = group_batches(iter(chunks), 120)
-            return list(tagger(lambda: reader.submit(next, batches, None), matcher, COUNTRIES, *args))
-
-    started = start_workers(matcher, 1)
-    pool, _, warming = started
-    try:
-        worker_pids = {future.result(timeout=120) for future in warming}
-        assert os.getpid() not in worker_pids  # ready before the first chunk: it gets chunks from the start
-        pooled = tag_all(tag_in_pool, 1, started)
-    finally:
-        pool.shutdown(cancel_futures=True)
-    serial = tag_all(tag_in_process)
-    assert [ids for ids, _ in pooled] == [ids for ids, _ in serial]
-    assert [tags for _, tags in pooled] == [tags for _, tags in serial]
-    assert sum(len(tags["topic_id"]) for _, tags in serial) > len(rows)
-
-
-def test_the_pool_joins_only_for_many_articles_on_cores_no_other_work_keeps_busy() -> None:
-    assert pool_pays(POOL_MIN_ARTICLES, cores=2, load=0.3)
-    assert pool_pays(POOL_MIN_ARTICLES * 4, cores=8, load=6.5)
-    assert pool_pays(POOL_MIN_ARTICLES, cores=2, load=None)  # no load average: cores taken as free
-    assert not pool_pays(POOL_MIN_ARTICLES - 1, cores=2, load=0.0)
-    assert not pool_pays(POOL_MIN_ARTICLES * 4, cores=1, load=0.0)
-    assert not pool_pays(POOL_MIN_ARTICLES * 4, cores=2, load=5.2)  # measured: it lost 8-16 % there
-    load = read_load()
-    assert load is None or load >= 0.0
-
-
-@pytest.mark.skipif(not can_fork(), reason="helpers are forked only on Linux")
-def test_retag_with_forked_helpers_writes_the_same_rows_as_in_process(corpus_warehouse, tmp_path) -> None:
-    matcher = get_matcher(None)
-    serial = copy_of(corpus_warehouse, tmp_path, "serial.duckdb")
-    forked = copy_of(corpus_warehouse, tmp_path, "forked.duckdb")
-    serial_counts = retag_articles(serial, matcher, COUNTRIES, force=True, batch_size=300, use_fork=False)
-    forked_counts = retag_articles(
-        forked, matcher, COUNTRIES, force=True, batch_size=300, workers=2, use_fork=True
-    )
-    assert forked_counts.pop("batches_forked") == -(-serial_counts["articles_retagged"] // 300)
-    assert forked_counts == serial_counts
-    assert stored_tags(forked) == stored_tags(serial)
-    versions = "SELECT article_id, taxonomy_version FROM article_tag_versions ORDER BY article_id"
-    assert query(forked, versions) == query(serial, versions)
-
-
-def test_helpers_join_a_batch_only_on_cores_other_work_leaves_free() -> None:
-    assert count_helpers(FORK_MIN_ARTICLES, cores=2, others=0.0) == 1
-    assert count_helpers(1000, cores=2, others=0.4) == 1
-    assert count_helpers(1000, cores=2, others=None) == 1  # unknown: taken as free
-    assert count_helpers(1000, cores=2, others=0.8) == 0  # the other core is mostly taken
-    assert count_helpers(1000, cores=2, others=3.0) == 0
-    assert count_helpers(1000, cores=8, others=0.0) == 7
-    assert count_helpers(1000, cores=8, others=2.3) == 5
-    assert count_helpers(1000, cores=1, others=0.0) == 0
-    assert count_helpers(FORK_MIN_ARTICLES - 1, cores=8, others=0.0) == 0

@@ -1,19 +1,15 @@
-"""`article_topics` rows for a batch of articles, as columns: the work the retag hands to worker processes."""
+"""`article_topics` rows for a batch of articles, as columns: what the retag writes."""
 
 from __future__ import annotations
 
-import gc
 import json
-import os
-import pickle
 from json.encoder import c_make_encoder, encode_basestring
-from typing import Any
 
 from transforms.topics import TopicMatcher, tag_article
 
 # The columns a batch of articles comes in (an Arrow result's `to_pydict()`), and the ones its tags leave in.
 ARTICLE_COLUMNS = ("article_id", "title", "text", "feed_url", "canonical_url")
-# What a worker gets: the source country is found beforehand (it needs the URL library, ~0.4 s to import).
+# What tagging reads: the source country in place of the URLs.
 CHUNK_COLUMNS = ("article_id", "title", "text", "source_country")
 TAG_COLUMNS = ("article_id", "topic_id", "score", "evidence", "taxonomy_version")
 
@@ -26,14 +22,13 @@ _EVIDENCE_CHUNKS = (
     if c_make_encoder is not None
     else None
 )
-_MATCHERS_BY_STATE: dict[bytes, TopicMatcher] = {}  # per worker process, by pickled matcher
 
 
 def find_source_country(countries: dict[str, str], feed_url: str | None, canonical_url: str) -> str | None:
     """The configured country of an article's feed, else of its site; None when neither has one."""
     if not countries:
         return None
-    from transforms.urls import registered_site_of  # here: a worker that only tags never imports it
+    from transforms.urls import registered_site_of  # here: the URL library takes ~0.4 s to import
 
     return countries.get(feed_url or "") or countries.get(registered_site_of(canonical_url))
 
@@ -87,30 +82,6 @@ def encode_evidence(evidence: dict) -> str:
     if _EVIDENCE_CHUNKS is None:
         return _EVIDENCE_ENCODER.encode(evidence)
     return "".join(_EVIDENCE_CHUNKS(evidence, 0))
-
-
-def load_matcher(matcher_state: bytes) -> TopicMatcher:
-    """The matcher of a pickled TopicMatcher, unpickled once per process (from the disk cache when it can)."""
-    matcher = _MATCHERS_BY_STATE.get(matcher_state)
-    if matcher is None:
-        matcher = _MATCHERS_BY_STATE[matcher_state] = pickle.loads(matcher_state)
-        # Its few hundred thousand objects live as long as the process: out of the cyclic collector's walks.
-        gc.freeze()
-    return matcher
-
-
-def prepare_worker(matcher_state: bytes) -> int:
-    """Worker warm-up: load the matcher before the first chunk comes; returns the process id."""
-    load_matcher(matcher_state)
-    return os.getpid()
-
-
-def tag_chunk(
-    matcher_state: bytes, articles: Any, countries: dict[str, str] | None = None
-) -> dict[str, list]:
-    """Worker entry: tag_columns on a column dict (or an Arrow record batch), with the pickled matcher."""
-    columns = articles if isinstance(articles, dict) else articles.to_pydict()
-    return tag_columns(load_matcher(matcher_state), columns, countries)
 
 
 def concat_columns(parts: list[dict[str, list]], columns: tuple[str, ...] = TAG_COLUMNS) -> dict[str, list]:
