@@ -27,8 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from flows.matchers import get_matcher  # noqa: E402
 from transforms.taxonomy import KINDS  # noqa: E402
-from transforms.topics import TopicMatcher, get_matcher, tag_article  # noqa: E402
+from transforms.topics import TopicMatcher, tag_article  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "bench" / "data" / "topics_labelled.jsonl"

@@ -21,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from flows.dask_cluster import ClusterUnavailable, close_cluster_clients, run_on_cluster, share_with_cluster
+from flows.matchers import build_matcher, get_matcher, load_taxonomy
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
 from transforms.dates import DateCandidate, DateChoice, choose_dates, make_candidate
 from transforms.encodings import decode_html
@@ -32,8 +33,8 @@ from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
 from transforms.records import Article
 from transforms.syndication import detect_wire_credit
-from transforms.taxonomy import Taxonomy, load_taxonomy
-from transforms.topics import TopicMatcher, build_matcher, get_matcher, tag_article
+from transforms.taxonomy import Taxonomy
+from transforms.topics import TopicMatcher, tag_article
 from transforms.urls import canonicalise_url
 from transforms.warc_records import WARC_FEED_PREFIX
 

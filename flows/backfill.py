@@ -23,6 +23,7 @@ from flows.articles import PageJob, PageOutcome, build_articles, close_pool
 from flows.batches import BatchPlan, article_row, collect_pages, load_plan, plan_batch, sort_key
 from flows.config import DEFAULT_DB, REPO_ROOT, Config, load_config
 from flows.fetch import FetchResult
+from flows.matchers import get_matcher
 from flows.poll import failure_row
 from flows.retag import retag_articles
 from flows.runlog import (
@@ -38,7 +39,6 @@ from flows.runlog import (
 from flows.warc import WarcDamage, WarcResponse, is_remote, list_day_archives, open_archive, read_warc
 from transforms.clean import CLEANER_VERSION
 from transforms.extract import EXTRACTOR_VERSION
-from transforms.topics import get_matcher
 from transforms.urls import registered_site_of
 from transforms.warc_records import (
     archive_file_name,

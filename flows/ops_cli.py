@@ -121,7 +121,8 @@ def retag(
 ) -> None:
     """Re-tag stored articles whose tags come from an older taxonomy version."""
     from flows.config import load_config
-    from transforms.taxonomy import TaxonomyError, load_taxonomy
+    from flows.matchers import load_taxonomy
+    from transforms.taxonomy import TaxonomyError
 
     load_config(sources)
     try:

@@ -13,8 +13,8 @@ import pyarrow as pa
 from prefect.runtime import flow_run
 
 from flows.config import Config
-from transforms.taxonomy import load_taxonomy
-from transforms.topics import TopicMatcher, get_matcher, list_topic_rows, load_or_compile_matcher
+from flows.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
+from transforms.topic_matcher import TopicMatcher, list_topic_rows
 from transforms.urls import registered_site_of
 from warehouse.db import transaction, write_session
 from warehouse.load import now_utc

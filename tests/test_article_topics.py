@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from flows.matchers import get_matcher
 from transforms.article_topics import TAG_COLUMNS, concat_columns, encode_evidence, tag_columns
-from transforms.topics import get_matcher, tag_article
+from transforms.topics import tag_article
 
 ARTICLES = {
     "article_id": ["a1", "a2", "a3"],

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from flows.backfill import BackfillError, backfill, validate_window
+from flows.matchers import get_matcher
 from flows.warc import read_warc
 from transforms.page_bodies import decompress_body
-from transforms.topics import get_matcher
 from warehouse.page_files import pages_dir_for, read_page_bodies
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from transforms.matcher_cache import CACHE_ENV, cache_file_for, prune_cache, read_state
-from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, load_taxonomy, parse_taxonomy
-from transforms.topics import build_matcher, list_topic_rows, load_or_compile_matcher, tag_article
+from flows.matcher_cache import CACHE_ENV, cache_file_for, prune_cache, read_state
+from flows.matchers import DEFAULT_TAXONOMY_PATH, build_matcher, load_or_compile_matcher, load_taxonomy
+from transforms.taxonomy import parse_taxonomy
+from transforms.topic_matcher import list_topic_rows
+from transforms.topics import tag_article
 
 # Sentences that take each branch of the tagger: plain aliases, spelling variants, a place read as a person,
 # a common word that is a place name, same-named places, accented and Arabic-script forms.

@@ -5,16 +5,17 @@ import os
 import subprocess
 import sys
 
+from flows.matchers import get_matcher
 from flows.runlog import list_topic_rows_once
 from tests.conftest import REPO
-from transforms.topics import get_matcher, list_topic_rows
+from transforms.topic_matcher import list_topic_rows
 
 PROBE = """
 import json
-import transforms.topics as topics
+import flows.matchers as matchers
 from flows.runlog import list_topic_rows_once
 rows = list_topic_rows_once(None)
-print(json.dumps({"rows": len(rows), "kept": len(topics._MATCHERS_BY_PATH) + len(topics._MATCHERS_BY_VERSION)}))
+print(json.dumps({"rows": len(rows), "kept": len(matchers._MATCHERS_BY_PATH) + len(matchers._MATCHERS_BY_VERSION)}))
 """
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from transforms.taxonomy import DEFAULT_TAXONOMY_PATH, TaxonomyError, load_taxonomy, parse_taxonomy
-from transforms.topics import build_matcher, get_matcher, list_topic_rows, tag_article
+from flows.matchers import DEFAULT_TAXONOMY_PATH, build_matcher, load_taxonomy
+from transforms.taxonomy import TaxonomyError, parse_taxonomy
+from transforms.topic_matcher import list_topic_rows
+from transforms.topics import tag_article
 
 CORE = {
     "syria": ("Syria", "country"),
@@ -128,11 +130,6 @@ def test_invalid_taxonomy_names_file_and_offending_key(tmp_path, text, fragment)
     assert "\n" not in message
 
 
-def test_missing_file_is_a_taxonomy_error(tmp_path):
-    with pytest.raises(TaxonomyError, match="cannot read"):
-        load_taxonomy(tmp_path / "absent.yaml")
-
-
 def test_custom_taxonomy_absorbs_gazetteer_city_by_name(tmp_path):
     matcher = build_matcher(load_taxonomy(write(tmp_path, SMALL)))
     rows = {row["topic_id"]: row for row in list_topic_rows(matcher)}
@@ -145,17 +142,3 @@ def test_custom_taxonomy_absorbs_gazetteer_city_by_name(tmp_path):
     assert tags["my-aleppo"].evidence["forms"] == {"Halab": 1, "Aleppo": 1}
     assert "ceasefire" not in rows  # topics come from this file, places from the gazetteer
     assert "damascus" not in rows and any(row["label"] == "Damascus" for row in rows.values())
-
-
-def test_get_matcher_rebuilds_when_the_file_changes(tmp_path):
-    path = write(tmp_path, SMALL)
-    first = get_matcher(path)
-    assert get_matcher(str(path)) is first
-    path.write_text(
-        SMALL + "  - {id: rain, label: Rain, kind: theme, aliases: [rainfall]}\n", encoding="utf-8"
-    )
-    second = get_matcher(path)
-    assert second.version != first.version
-    assert "rain" in {
-        t.topic_id for t in tag_article(second, "Rainfall", "Rainfall was low, rainfall matters.")
-    }

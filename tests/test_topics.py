@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import pickle
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from flows.matchers import get_matcher
 from transforms.records import TopicTag
-from transforms.topics import build_matcher, get_matcher, list_topic_rows, tag_article
+from transforms.topic_matcher import list_topic_rows
+from transforms.topics import tag_article
 
 SEED_TITLE = "Russian strikes pound Aleppo as rebels and jihadists fight on"
 SEED_TEXT = (
@@ -224,55 +224,6 @@ def test_other_places_in_article_bias_same_named_city(matcher):
 def test_empty_and_plain_text_give_no_tags(matcher):
     assert tag_article(matcher, None, "") == []
     assert tag_article(matcher, "", "nothing to see here, just words about cooking rice.") == []
-
-
-def test_get_matcher_is_cached_per_process(matcher):
-    assert get_matcher() is matcher
-    assert build_matcher(matcher.taxonomy) is matcher
-
-
-def test_matcher_pickles_and_works_in_process_pool(matcher):
-    clone = pickle.loads(pickle.dumps(matcher))
-    assert clone.version == matcher.version
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        result = pool.submit(_tag_in_worker, matcher, "Aleppo").result(timeout=120)
-    assert "syria" in result
-
-
-def _tag_in_worker(matcher, title):
-    return [t.topic_id for t in tag_article(matcher, title, "Fighting continued.")]
-
-
-def test_topic_rows_cover_gazetteer_and_core_topics(matcher):
-    rows = list_topic_rows(matcher)
-    by_id = {row["topic_id"]: row for row in rows}
-    assert len(by_id) == len(rows)
-    aleppo = by_id["aleppo"]
-    assert (aleppo["label"], aleppo["kind"], aleppo["taxonomy_version"]) == (
-        "Aleppo",
-        "city",
-        matcher.version,
-    )
-    assert "syria" in aleppo["parents"]
-    assert "middle-east" in by_id["syria"]["parents"]
-    for core, label in [
-        ("syria", "Syria"),
-        ("damascus", "Damascus"),
-        ("idlib", "Idlib"),
-        ("al-nusra-front", "Al-Nusra Front"),
-        ("isis", "ISIS"),
-        ("free-syrian-army", "Free Syrian Army"),
-        ("russia", "Russia"),
-        ("united-states", "United States"),
-        ("ceasefire", "Ceasefire"),
-    ]:
-        assert by_id[core]["label"] == label
-    assert by_id["ceasefire"]["kind"] == "theme"
-    assert any(row["topic_id"].startswith("geo:") for row in rows)
-    # Aleppo's gazetteer entry was absorbed: no second Aleppo city.
-    assert [r["topic_id"] for r in rows if r["label"] == "Aleppo"] == ["aleppo"]
-    parents = {p for row in rows for p in row["parents"]}
-    assert parents <= set(by_id)
 
 
 def test_every_emitted_topic_has_a_row(matcher):

@@ -1,11 +1,10 @@
-"""Topic taxonomy as data: topics, aliases, parents and gazetteer settings read from a versioned YAML file."""
+"""Topic taxonomy as data: topics, aliases, parents and gazetteer settings parsed from versioned YAML text."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -15,7 +14,6 @@ from transforms.countries import list_country_ids
 KINDS = ("country", "region", "city", "org", "person", "theme")
 CASE_RULES = ("cap", "exact", "any")
 AMBIGUITY = ("word", "name", "support", "place")
-DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "seeds" / "taxonomy.yaml"
 DEFAULT_THRESHOLDS = {"country": 1.0, "region": 1.0, "city": 1.0, "org": 1.0, "person": 1.0, "theme": 1.5}
 # LibYAML's safe loader when PyYAML has it: the same documents, read ~8x faster than the pure-Python one.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -96,16 +94,6 @@ class Taxonomy:
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     gazetteer: GazetteerSettings = field(default_factory=GazetteerSettings)
     path: str | None = None
-
-
-def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
-    """Read and validate a taxonomy YAML file (None: the repository's seeds/taxonomy.yaml)."""
-    file_path = Path(path) if path is not None else DEFAULT_TAXONOMY_PATH
-    try:
-        raw_bytes = file_path.read_bytes()
-    except OSError as exc:
-        raise TaxonomyError(f"{file_path}: cannot read taxonomy ({exc.strerror or exc})") from exc
-    return parse_taxonomy(raw_bytes, source=str(file_path))
 
 
 def parse_taxonomy(raw: bytes | str, source: str = "<taxonomy>") -> Taxonomy:

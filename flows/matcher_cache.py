@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -27,7 +28,13 @@ CACHE_FORMAT = "1"
 MAGIC = b"newsdesk-matcher\n"
 CHECKSUM_CHARS = 8  # CRC-32 of the payload, in hex: a flipped byte anywhere reads as damage (~10 ms)
 # The modules whose code decides what a compiled matcher holds: a change to any of them is a new key.
-SOURCE_MODULES = ("topics.py", "gazetteer.py", "taxonomy.py", "matcher_cache.py")
+SOURCE_MODULES = (
+    "transforms.topic_matcher",
+    "transforms.gazetteer",
+    "transforms.countries",
+    "transforms.taxonomy",
+    "flows.matcher_cache",
+)
 KEEP_FILES = 8  # files a folder keeps (most recently written); each is ~12 MB
 _logger = logging.getLogger(__name__)
 
@@ -133,11 +140,11 @@ def _checksum_line(payload: bytes | memoryview) -> bytes:
 @cache
 def _code_fingerprint() -> bytes:
     digest = hashlib.sha256()
-    here = Path(__file__).resolve().parent
     for name in SOURCE_MODULES:
+        spec = importlib.util.find_spec(name)
         try:
-            digest.update((here / name).read_bytes())
-        except OSError:
+            digest.update(Path(spec.origin).read_bytes())
+        except (AttributeError, OSError, TypeError):
             digest.update(f"missing:{name}".encode())
     digest.update(f"|{sys.implementation.cache_tag}|{sys.version_info[:3]}|".encode())
     digest.update(f"ahocorasick-rs={_package_version('ahocorasick-rs')}".encode())
