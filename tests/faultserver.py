@@ -27,6 +27,8 @@ class RequestInfo:
     path: str
     headers: dict[str, str]  # lower-case names
     at: float
+    body_bytes_sent: int = 0  # body bytes written to the socket before the reply ended or the client left
+    answered: threading.Event = field(default_factory=threading.Event)  # set once the handler is done
 
 
 @dataclass
@@ -117,11 +119,13 @@ class FaultServer:
             else (route(info) if callable(route) else route)
         )
         try:
-            self._write(handler, reply)
+            self._write(handler, reply, info)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             handler.close_connection = True
+        finally:
+            info.answered.set()
 
-    def _write(self, handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+    def _write(self, handler: BaseHTTPRequestHandler, reply: Reply, info: RequestInfo) -> None:
         if reply.delay_s and self.stopping.wait(reply.delay_s):
             return
         handler.send_response(reply.status)
@@ -133,6 +137,7 @@ class FaultServer:
             handler.end_headers()
             if handler.command != "HEAD" and body:
                 handler.wfile.write(body)
+                info.body_bytes_sent = len(body)
             return
         handler.send_header("connection", "close")
         handler.end_headers()
@@ -142,6 +147,7 @@ class FaultServer:
                 return
             handler.wfile.write(chunk)
             handler.wfile.flush()
+            info.body_bytes_sent += len(chunk)
             if reply.chunk_delay_s and self.stopping.wait(reply.chunk_delay_s):
                 return
 

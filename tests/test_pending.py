@@ -214,8 +214,8 @@ def test_a_killed_ingest_loses_no_entry(prefect_harness, tmp_path, server):
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_API_URL": prefect_harness,  # the session's server: a temporary one of its own times out under load
     }
-    env.pop("PREFECT_API_URL", None)
     child = subprocess.Popen(
         [sys.executable, "-c", INGEST, str(sources), str(db)],
         cwd=REPO,
