@@ -1,7 +1,7 @@
 """`make bench`: build a loopback news site and measure newsdesk against the extraction floor and a peer.
 
 Run: .venv/bin/python -m bench [--pages 2000] [--runs 3] [--quick] [--parts floor,e2e,peer,nochange,growth,retag]
-Prints the table, writes it to bench/results/latest.md and ends with one line
+Prints the table, writes it to bench/out/latest.md (not tracked) and ends with one line
 `bench: e2e_vs_floor=R vs_peer=R nochange_s=S dedup_growth=R retag_per_s=N peak_rss_mb=N peak_pss_mb=N`.
 See docs/benchmarks.md for what each figure means and the aims.
 """
@@ -26,7 +26,7 @@ from bench.site import SiteServer, build_site, run_server, write_sources
 from flows.articles import count_workers
 
 PARTS = ("floor", "e2e", "peer", "nochange", "growth", "retag")
-RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
+RESULTS = Path(__file__).resolve().parent / "out" / "latest.md"  # ignored by git: keeping a round is a choice
 DEDUP_GROWTH_BENCH = Path(__file__).resolve().parent / "bench_dedup_growth.py"
 
 

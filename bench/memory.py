@@ -1,18 +1,9 @@
 """Peak memory of a whole process tree (a process and all its descendants), sampled from /proc.
 
-getrusage(RUSAGE_CHILDREN) only gives the largest single descendant (of every child ever waited for), not the
-tree's sum at one moment, so a thread adds up the tree's memory every 50 ms and keeps the highest sums of two
-measures:
-
-- RSS: every process's resident set. Pages shared between processes (the Python binary, libduckdb, pyarrow,
-  lxml... mapped by every process of the tree) are counted once per process, so the sum overstates the tree.
-- PSS (proportional set size): each shared page is split between the processes that map it, so the sum is what
-  the tree really holds. `smaps_rollup`, which gives it, walks every page of a process (~45 ms for 800 MB), too
-  slow for every sample; so PSS is taken as the anonymous resident bytes (from `statm`, every sample) times
-  the process's share of them (`Pss_Anon / Anonymous`: 1 for a process started by exec; below 1 for the
-  article workers, forked from a fork server whose pages they share) plus the proportional share of
-  file-backed and shared-memory pages (`Pss - Pss_Anon`); both move slowly and are re-read from
-  `smaps_rollup` for each process every `shared_refresh_s`.
+getrusage(RUSAGE_CHILDREN) gives only the largest single descendant, not the tree's sum at one moment, so a
+thread adds up the tree's RSS and PSS every 50 ms and keeps the highest sums. PSS, which splits shared pages
+between the processes that map them, is estimated from `statm` at every sample and `smaps_rollup` (too slow to
+read each time) every `shared_refresh_s`; bench/README.md ("Peak memory") explains the estimate.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bench figures: the machine they came from, the table printed and written to bench/results/, the summary line."""
+"""Bench figures: the machine they came from, the table printed and written to bench/out/latest.md, the summary line."""
 
 from __future__ import annotations
 

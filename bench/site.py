@@ -218,9 +218,8 @@ class SiteServer(ThreadingHTTPServer):
     """A threaded loopback server over a Site's files, counting answers by status."""
 
     daemon_threads = True
-    # http.server's listen backlog is 5: more simultaneous connects than that (newsdesk opens up to 16 to this
-    # host) had the kernel drop SYNs, which the client resends after a second. Each fetch of 20 feeds took
-    # 1.06 s instead of 0.06-0.10. Servers in the wild listen with backlogs of hundreds (nginx: 511).
+    # http.server's backlog of 5 drops newsdesk's simultaneous connects (the client resends a SYN a second
+    # later); real news sites listen with backlogs of hundreds.
     request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
