@@ -23,8 +23,9 @@ import httpx
 
 from flows.mirror import MirrorTransport, RoutingTransport
 from flows.netguard import GuardError, check_public_host, check_scheme
-from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate, parse_retry_after
+from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate
 from flows.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
+from transforms.http_dates import parse_retry_after_s
 
 try:
     import brotli
@@ -350,7 +351,7 @@ class Fetcher:
         error_class, error = f"http_{status}", f"HTTP {status} from {attempt.final_url}"
         retry_in = None
         if status in RETRY_STATUSES:
-            retry_after = parse_retry_after(attempt.headers.get("retry-after"))
+            retry_after = parse_retry_after_s(attempt.headers.get("retry-after"), datetime.now(UTC))
             if retry_after is not None and not attempt.from_mirror:
                 host_retry_at = HOST_SCHEDULE.defer_host(httpx.URL(attempt.final_url).host, retry_after)
                 if retry_after > self.settings.max_retry_after_s:

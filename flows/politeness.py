@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import math
 import threading
 import time
@@ -110,20 +109,3 @@ class HostGate:
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
             yield
-
-
-def parse_retry_after(value: str | None, now_epoch: float | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), or None when absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    now_epoch = time.time() if now_epoch is None else now_epoch
-    return max(0.0, when.timestamp() - now_epoch)

@@ -16,6 +16,7 @@ from flows.config import Config
 from flows.feed_state import row_from_state, state_from_row
 from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
 from transforms.feeds import parse_feed
+from transforms.http_dates import parse_retry_after_s
 from transforms.outlets import outlet_of
 from transforms.pending import plan_pending
 from transforms.polling import (
@@ -26,7 +27,6 @@ from transforms.polling import (
     body_hash_of,
     build_feed_request,
     parse_max_age,
-    parse_retry_after_s,
     plan_next_poll,
     select_due,
 )

@@ -15,7 +15,6 @@ from transforms.polling import (
     feed_health,
     is_due,
     parse_max_age,
-    parse_retry_after_s,
     plan_next_poll,
     reactivate,
     select_due,
@@ -234,12 +233,9 @@ def test_jitter_is_deterministic_and_spreads_feeds():
     assert a == b and len(others) > 5
 
 
-def test_header_parsers():
+def test_max_age_parser():
     assert parse_max_age("public, max-age=600") == 600
     assert parse_max_age("no-cache, max-age=600") is None and parse_max_age(None) is None
-    assert parse_retry_after_s("120", NOW) == 120.0
-    assert parse_retry_after_s("Sat, 01 Jun 2024 13:00:00 GMT", NOW) == 3600.0
-    assert parse_retry_after_s("soon", NOW) is None
 
 
 def test_read_poll_settings_validates_keys_and_values():

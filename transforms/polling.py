@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -116,20 +115,6 @@ def parse_max_age(cache_control: str | None) -> int | None:
         return None
     match = _MAX_AGE.search(cache_control)
     return int(match.group(1)) if match else None
-
-
-def parse_retry_after_s(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from `now` (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - now).total_seconds()) if when.tzinfo else None
 
 
 def is_due(state: FeedState, now: datetime) -> bool:
