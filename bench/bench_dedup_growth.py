@@ -25,15 +25,17 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from transforms.clusters import NearDupSettings
 from transforms.near_dupes import (
     DEFAULT_BANDS,
     DEFAULT_NUM_PERM,
     DEFAULT_ROWS,
     MINHASH_VERSION,
     band_hashes_batch,
+    encode_minhash,
 )
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import TS, NearDupSettings, encode_minhash, link_near_duplicates, run_with
+from warehouse.near_dupes import TS, link_near_duplicates, run_with
 from warehouse.sql import read_sql
 
 BATCH_DAY = datetime(2016, 6, 1)

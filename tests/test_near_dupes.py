@@ -24,10 +24,13 @@ from transforms.near_dupes import (
     choose_bands,
     compute_minhash,
     compute_minhashes,
+    decode_minhash,
+    encode_minhash,
     estimate_jaccard,
     find_candidate_pairs,
     is_empty_signature,
     shingle_words,
+    sign_texts,
 )
 
 # Two reports on the same subject (written for these tests): shared names and phrases, different stories.
@@ -266,3 +269,15 @@ def test_seed_syndicated_set_is_one_cluster_and_other_seed_pages_stay_apart():
         groups.setdefault(cluster, set()).add(url)
     expected = {frozenset(cases["syndicated"]), frozenset(cases["exact_copy"])}
     assert {frozenset(group) for group in groups.values() if len(group) > 1} == expected
+
+
+def test_signature_round_trips_through_the_blob():
+    signature = compute_minhash("Troops entered the northern town on Tuesday after a week of shelling.")
+    blob = encode_minhash(signature)
+    assert len(blob) == DEFAULT_NUM_PERM * 4
+    assert (decode_minhash(blob) == signature).all()
+
+
+def test_signed_texts_are_the_blobs_of_their_signatures():
+    texts = ["Rebels held the road to the airport.", "", "Talks resumed in Geneva on Monday."]
+    assert sign_texts(texts) == [encode_minhash(compute_minhash(text)) for text in texts]

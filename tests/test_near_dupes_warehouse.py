@@ -8,19 +8,12 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
+from transforms.clusters import NearDupSettings
 from transforms.hashing import hash_content
-from transforms.near_dupes import compute_minhash, estimate_jaccard
+from transforms.near_dupes import compute_minhash, encode_minhash, estimate_jaccard
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import (
-    Member,
-    NearDupSettings,
-    decode_minhash,
-    encode_minhash,
-    link_near_duplicates,
-    plan_clusters,
-    sign_stored_articles,
-)
+from warehouse.near_dupes import link_near_duplicates, sign_stored_articles
 
 VOCABULARY = [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in ("n", "r", "s", "l", "th", "m")]
 DAY = datetime(2016, 5, 3, 9, 0)
@@ -103,11 +96,6 @@ def canonical_ids(connection) -> set[str]:
 ORIGINAL = make_text(1)
 CUT_COPY = ORIGINAL.rsplit("\n\n", 1)[0]
 EDITED_COPY = edit_words(ORIGINAL, 0.05, seed=7)
-
-
-def test_signature_round_trips_through_the_blob():
-    signature = compute_minhash(ORIGINAL)
-    assert (decode_minhash(encode_minhash(signature)) == signature).all()
 
 
 def test_copy_a_week_later_joins_the_stored_cluster(connection):
@@ -237,24 +225,6 @@ def test_changed_text_leaves_the_cluster(connection):
     link_near_duplicates(connection, [rewritten], "r2", datetime(2016, 6, 2), resigned=["b2"])
     assert clusters(connection) == {"a1": "a1", "b2": "b2"}
     assert duplicate_rows(connection) == []
-
-
-def test_dissolved_cluster_splits_where_the_bridge_was():
-    settings = NearDupSettings()
-    left = make_text(4)
-    members = {
-        article_id: Member(article_id, "a1", DAY, DAY, len(text), hash_content(text), compute_minhash(text))
-        for article_id, text in {
-            "a1": make_text(30),  # the former bridge, now rewritten
-            "b2": left,
-            "c3": edit_words(left, 0.05, seed=8),
-            "d4": edit_words(left, 0.45, seed=5),
-        }.items()
-    }
-    plan = plan_clusters(members, [], {"a1"}, settings)
-    assert plan["a1"] == ("a1", "a1")
-    assert plan["b2"] == plan["c3"] and plan["b2"][0] == "b2"
-    assert plan["d4"] == ("d4", "d4")
 
 
 def test_rows_without_a_signature_are_left_alone(connection):

@@ -32,6 +32,8 @@ MINHASH_VERSION = (
     f"minhash-v1:k{DEFAULT_SHINGLE_WORDS}:perm{DEFAULT_NUM_PERM}:seed{DEFAULT_SEED}:bands{DEFAULT_BANDS}x{DEFAULT_ROWS}"
 )
 
+MINHASH_DTYPE = np.dtype("<u4")  # a signature as stored: uint32 little-endian
+MINHASH_BYTES = DEFAULT_NUM_PERM * MINHASH_DTYPE.itemsize
 EMPTY_SLOT = np.uint32(0xFFFFFFFF)  # every slot of the signature of a text without shingles
 _UINT64 = np.uint64
 _MIX_1 = _UINT64(0xBF58476D1CE4E5B9)
@@ -140,6 +142,21 @@ def compute_minhashes(
     for row, text in enumerate(texts):
         signatures[row] = _minhash_of_shingles(_shingle_hashes(text, k), num_perm, seed)
     return signatures
+
+
+def encode_minhash(signature: np.ndarray) -> bytes:
+    """A MinHash signature as stored: uint32 little-endian bytes."""
+    return np.asarray(signature, dtype=np.uint32).astype(MINHASH_DTYPE).tobytes()
+
+
+def decode_minhash(blob: bytes) -> np.ndarray:
+    """The stored bytes of a MinHash signature back as a uint32 array."""
+    return np.frombuffer(blob, dtype=MINHASH_DTYPE).astype(np.uint32)
+
+
+def sign_texts(texts: Sequence[str]) -> list[bytes]:
+    """The stored MinHash signature bytes of each text."""
+    return [encode_minhash(signature) for signature in compute_minhashes(texts)]
 
 
 def is_empty_signature(signature: np.ndarray) -> bool:
