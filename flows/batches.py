@@ -16,12 +16,13 @@ from flows.poll import failure_row, fetch_row
 from transforms.hashing import make_article_id
 from transforms.page_bodies import ZSTD, compress_body
 from transforms.records import Article, FeedEntry
+from transforms.revisions import entry_changed_at, is_newer_version
 from transforms.urls import canonicalise_url, is_http_url
 from warehouse.db import read_load_memory_limit, write_session
 from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
 from warehouse.pending import defer_pending_entries
-from warehouse.revisions import entry_changed_at, is_newer_version, select_last_fetches
+from warehouse.revisions import select_last_fetches
 
 LOAD_THREADS = 1  # DuckDB threads of a batch load (load_plan)
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from transforms.timestamps import utc_naive
 
-def utc_naive(value: datetime | None) -> datetime | None:
-    """Store timestamps as naive UTC, the warehouse convention."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+__all__ = ["now_utc", "utc_naive"]
 
 
 def now_utc() -> datetime:

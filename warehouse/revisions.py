@@ -1,4 +1,5 @@
-"""Article revisions: noticing that a known page changed, keeping its earlier texts, putting the new one in.
+"""Article revisions in the warehouse: noticing that a known page changed, keeping its earlier texts, putting
+the new one in (transforms.revisions decides which).
 
 An edit is noticed from the feed (docs/dedup.md, "Warehouse side"): a stored entry whose feed gives a later
 `updated` time is polled again (`select_revised_entries`), and an entry for a known URL leads to a fetch when
@@ -7,7 +8,6 @@ its update (or publication) time is later than the last fetch of the page (`is_n
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,8 @@ import duckdb
 import pyarrow as pa
 
 from transforms.records import FeedEntry
-from warehouse.clock import utc_naive
+from transforms.revisions import plan_revisions
+from transforms.timestamps import utc_naive
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -34,42 +35,6 @@ VERSION_SCHEMA = pa.schema(
     ]
 )
 POLLED_SCHEMA = pa.schema([("feed_url", pa.string()), ("guid", pa.string()), ("updated_at", TS)])
-
-
-def entry_changed_at(entry: FeedEntry) -> datetime | None:
-    """When the feed says the item last changed: its update time, else its publication time."""
-    return utc_naive(entry.updated_at or entry.published_at)
-
-
-def is_newer_version(changed_at: datetime | None, last_fetched_at: datetime | None) -> bool:
-    """True when the feed dates a change of the page after the last time the page was fetched."""
-    if changed_at is None or last_fetched_at is None:
-        return False
-    return utc_naive(changed_at) > utc_naive(last_fetched_at)
-
-
-def summarise_diff(
-    old_text: str, new_text: str, old_title: str | None = None, new_title: str | None = None
-) -> str:
-    """A short, human summary of what an edit changed: title, paragraphs, words added and removed."""
-    parts = []
-    if (old_title or "") != (new_title or ""):
-        parts.append("title changed")
-    old_paragraphs = [p.strip() for p in old_text.split("\n") if p.strip()]
-    new_paragraphs = [p.strip() for p in new_text.split("\n") if p.strip()]
-    kept = set(old_paragraphs) & set(new_paragraphs)
-    changed = sum(1 for p in new_paragraphs if p not in kept)
-    dropped = sum(1 for p in old_paragraphs if p not in kept)
-    if changed or dropped:
-        parts.append(f"{changed} of {len(new_paragraphs)} paragraphs new or edited, {dropped} gone")
-    matcher = difflib.SequenceMatcher(None, old_text.split(), new_text.split(), autojunk=False)
-    added = removed = 0
-    for tag, old_start, old_end, new_start, new_end in matcher.get_opcodes():
-        if tag != "equal":
-            removed += old_end - old_start
-            added += new_end - new_start
-    parts.append(f"+{added} words, -{removed} words")
-    return "; ".join(parts)
 
 
 def select_revised_entries(
@@ -124,35 +89,7 @@ def store_revisions(
         stored = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
     finally:
         connection.unregister("revised_ids")
-    versions, changed = [], []
-    handled: set[str] = set()
-    for row in rows:
-        old = stored.get(row["article_id"])
-        if old is None or old["content_hash"] == row["content_hash"] or row["article_id"] in handled:
-            continue  # one new version per article and batch keeps (article_id, version) unique
-        handled.add(row["article_id"])
-        versions.append(
-            {
-                "article_id": row["article_id"],
-                "version": old["versions"] + 1,
-                "content_hash": old["content_hash"],
-                "title": old["title"],
-                "text": old["text"],
-                "word_count": old["word_count"],
-                "seen_at": old["updated_at"],
-                "replaced_at": replaced_at,
-                "diff_summary": summarise_diff(old["text"], row["text"], old["title"], row["title"]),
-                "run_id": run_id,
-            }
-        )
-        changed.append(
-            {
-                **row,
-                "published_at": old["published_at"] or row["published_at"],
-                "first_seen_at": old["first_seen_at"],
-                "updated_at": replaced_at,
-            }
-        )
+    versions, changed = plan_revisions(rows, stored, run_id, replaced_at)
     if not changed:
         return []
     changed_ids = pa.table({"article_id": pa.array([row["article_id"] for row in changed], pa.string())})
