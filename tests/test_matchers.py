@@ -4,42 +4,18 @@ from __future__ import annotations
 
 import pickle
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from flows.matchers import build_matcher, get_matcher, load_taxonomy
+from tests.test_taxonomy import SMALL, write
 from transforms.taxonomy import TaxonomyError
 from transforms.topics import tag_article
-
-SMALL = """
-version: "7"
-topics:
-  - id: levant
-    label: Levant
-    kind: region
-    aliases: [Levant]
-  - id: my-aleppo
-    label: Aleppo city
-    kind: city
-    parents: [syria, levant]
-    aliases: [Aleppo, Halab]
-  - id: water
-    label: Water
-    kind: theme
-    aliases: [drought, water shortage]
-"""
 
 
 @pytest.fixture(scope="module")
 def matcher():
     return get_matcher()
-
-
-def write(tmp_path: Path, text: str, name: str = "taxonomy.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_missing_file_is_a_taxonomy_error(tmp_path):
