@@ -7,6 +7,7 @@ transforms/polling.py; this module only does the I/O around them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
 from transforms.feeds import parse_feed
 from transforms.http_dates import parse_retry_after_s
 from transforms.outlets import outlet_of
-from transforms.pending import plan_pending
+from transforms.pending import PendingPlan, plan_pending
 from transforms.polling import (
     FeedState,
     PollOutcome,
@@ -177,6 +178,112 @@ def give_up_row(run_id: str, row: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def configured_feed_rows(config: Config) -> list[dict[str, Any]]:
+    """The sources file's feeds as rows to register in the warehouse."""
+    return [
+        {
+            "feed_url": f.url,
+            "name": f.name,
+            "language": f.language,
+            "source": outlet_of(f.url),
+            "tags": f.tags,
+        }
+        for f in config.feeds
+    ]
+
+
+def read_feed_states(config: Config, db_path: Path) -> list[FeedState]:
+    """Register the configured feeds and return every feed's polling state."""
+    intervals = {f.url: f.poll_every_s for f in config.feeds}
+    with write_session(db_path) as connection:
+        rows = register_feeds(connection, configured_feed_rows(config))
+    # The file's poll_every_s applies to the feeds it owns, not to those added or edited on the command line.
+    return [
+        with_configured_interval(
+            state_from_row(row), intervals.get(row["feed_url"]) if row["origin"] == "sources" else None
+        )
+        for row in rows
+    ]
+
+
+def fetch_due_feeds(
+    states: list[FeedState], now: datetime, force: bool, policy: PollSettings, settings: FetchSettings
+) -> list[FeedPoll]:
+    """Fetch the due feeds (conditionally when the policy allows) and parse those that changed."""
+    due = select_due(states, now, force)
+    requests = [build_feed_request(state, now, policy) for state in due]
+    results = fetch_batch(
+        [FetchRequest(r.url, "feed", etag=r.etag, last_modified=r.last_modified) for r in requests], settings
+    )
+    return [read_feed_poll(s, r, res) for s, r, res in zip(due, requests, results, strict=True)]
+
+
+def count_polls(run_id: str, polls: list[FeedPoll], failures: list[dict[str, Any]]) -> dict[str, int]:
+    """Count the polls by outcome and the entries they listed, adding their failure rows."""
+    counts = {
+        "feeds_due": len(polls),
+        "feeds_ok": 0,
+        "feeds_unchanged": 0,
+        "feeds_failed": 0,
+        "entries_seen": 0,
+    }
+    for poll in polls:
+        record_poll(run_id, poll, counts, failures)
+    counts["entries_seen"] = sum(len(p.parsed.entries) for p in polls if p.parsed is not None)
+    return counts
+
+
+def unique_entries(polls: list[FeedPoll]) -> dict[tuple[str, str], FeedEntry]:
+    """The parsed entries by (feed_url, guid), the first of each kept."""
+    unique: dict[tuple[str, str], FeedEntry] = {}
+    for poll in polls:
+        for entry in poll.parsed.entries if poll.parsed is not None else []:
+            unique.setdefault((entry.feed_url, entry.guid), entry)
+    return unique
+
+
+def next_feed_states(
+    polls: list[FeedPoll], unseen: set[tuple[str, str]], now: datetime, policy: PollSettings
+) -> list[dict[str, Any]]:
+    """Each polled feed's next state row, planned from what its poll observed."""
+    new_per_feed = Counter(feed_url for feed_url, _guid in unseen)
+    return [
+        row_from_state(
+            plan_next_poll(
+                poll.state, poll_outcome(poll, new_per_feed[poll.state.feed_url], now), now, policy
+            ),
+            poll.parsed.title if poll.parsed is not None else None,
+        )
+        for poll in polls
+    ]
+
+
+def store_polls(
+    db_path: Path,
+    run_id: str,
+    polls: list[FeedPoll],
+    now: datetime,
+    policy: PollSettings,
+    failures: list[dict[str, Any]],
+) -> tuple[PendingPlan, dict[str, int]]:
+    """Record the polls, their failures and the feeds' next states in one transaction; return the entries
+    to load (with those earlier runs left pending) and their counts."""
+    unique = unique_entries(polls)
+    with write_session(db_path) as connection, transaction(connection):
+        unseen = select_unseen_entries(connection, list(unique))
+        # Seen items whose feed now dates a later update: their page may have changed (warehouse/revisions).
+        revised = select_revised_entries(connection, [e for key, e in unique.items() if key not in unseen])
+        polled = [entry for key, entry in unique.items() if key in unseen or key in revised]
+        # Entries of runs that ended before loading them; the batches' loads delete this run's own.
+        pending = plan_pending(read_pending_entries(connection), polled, run_id, utc_naive(now))
+        failures.extend(give_up_row(run_id, row) for row in pending.given_up)
+        insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
+        insert_rows(connection, "failures", failures)
+        update_feed_states(connection, next_feed_states(polls, unseen, now, policy))
+        replace_pending_entries(connection, pending.rows)
+    return pending, {"entries_new": len(polled) - len(revised), "entries_revised": len(revised)}
+
+
 def poll_feeds(
     config: Config,
     db_path: Path,
@@ -189,74 +296,13 @@ def poll_feeds(
     with those that earlier runs polled and ended before loading."""
     policy = policy or config.polling
     outcome = PollResult()
-    configured = [
-        {
-            "feed_url": f.url,
-            "name": f.name,
-            "language": f.language,
-            "source": outlet_of(f.url),
-            "tags": f.tags,
-        }
-        for f in config.feeds
-    ]
-    intervals = {f.url: f.poll_every_s for f in config.feeds}
-    with write_session(db_path) as connection:
-        rows = register_feeds(connection, configured)
+    states = read_feed_states(config, db_path)
     now = datetime.now(UTC)
-    # The file's poll_every_s applies to the feeds it owns, not to those added or edited on the command line.
-    states = [
-        with_configured_interval(
-            state_from_row(row), intervals.get(row["feed_url"]) if row["origin"] == "sources" else None
-        )
-        for row in rows
-    ]
-    due = select_due(states, now, force)
-    requests = [build_feed_request(state, now, policy) for state in due]
-    results = fetch_batch(
-        [FetchRequest(r.url, "feed", etag=r.etag, last_modified=r.last_modified) for r in requests], settings
-    )
-    counts = {
-        "feeds_due": len(due),
-        "feeds_ok": 0,
-        "feeds_unchanged": 0,
-        "feeds_failed": 0,
-        "entries_seen": 0,
-    }
-    polls = [read_feed_poll(s, r, res) for s, r, res in zip(due, requests, results, strict=True)]
-    for poll in polls:
-        record_poll(run_id, poll, counts, outcome.failures)
-    unique: dict[tuple[str, str], FeedEntry] = {}
-    for poll in polls:
-        for entry in poll.parsed.entries if poll.parsed is not None else []:
-            unique.setdefault((entry.feed_url, entry.guid), entry)
-    counts["entries_seen"] = sum(len(p.parsed.entries) for p in polls if p.parsed is not None)
-    with write_session(db_path) as connection, transaction(connection):
-        unseen = select_unseen_entries(connection, list(unique))
-        # Seen items whose feed now dates a later update: their page may have changed (warehouse/revisions).
-        revised = select_revised_entries(connection, [e for key, e in unique.items() if key not in unseen])
-        polled = [entry for key, entry in unique.items() if key in unseen or key in revised]
-        # Entries of runs that ended before loading them; the batches' loads delete this run's own.
-        pending = plan_pending(read_pending_entries(connection), polled, run_id, utc_naive(now))
-        outcome.failures.extend(give_up_row(run_id, row) for row in pending.given_up)
-        insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
-        insert_rows(connection, "failures", outcome.failures)
-        new_per_feed: dict[str, int] = {}
-        for feed_url, _guid in unseen:
-            new_per_feed[feed_url] = new_per_feed.get(feed_url, 0) + 1
-        new_states = [
-            row_from_state(
-                plan_next_poll(
-                    poll.state, poll_outcome(poll, new_per_feed.get(poll.state.feed_url, 0), now), now, policy
-                ),
-                poll.parsed.title if poll.parsed is not None else None,
-            )
-            for poll in polls
-        ]
-        update_feed_states(connection, new_states)
-        replace_pending_entries(connection, pending.rows)
+    polls = fetch_due_feeds(states, now, force, policy, settings)
+    counts = count_polls(run_id, polls, outcome.failures)
+    pending, entry_counts = store_polls(db_path, run_id, polls, now, policy, outcome.failures)
     outcome.entries = pending.fetched
-    counts["entries_new"] = len(polled) - len(revised)
-    counts["entries_revised"] = len(revised)
+    counts.update(entry_counts)
     counts["entries_resumed"] = len(pending.resumed)
     counts["entries_deferred"] = len(pending.held)  # their host asked to be left alone until later
     counts["feeds_inactive"] = sum(1 for state in states if not state.active)
