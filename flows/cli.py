@@ -158,10 +158,8 @@ def print_table(table: Table) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr instead of a traceback."""
-    import duckdb
-
     from flows.config import ConfigError
-    from warehouse.db import WarehouseBusy, WarehouseSettingError
+    from warehouse.db import DatabaseError, WarehouseBusy, WarehouseSettingError
     from warehouse.migrate import SchemaError
     from warehouse.read_guard import ReadOnlyRefused
 
@@ -188,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"newsdesk: error: {describe_os_error(error)}", file=sys.stderr)
         return 1
-    except duckdb.Error as error:
+    except DatabaseError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"newsdesk: error: {first_line}", file=sys.stderr)
         return 1

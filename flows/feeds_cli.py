@@ -12,16 +12,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import duckdb
 import typer
 
 from flows.cli import CliError, DbOption, OutputFormat, SourcesOption, app, print_rows
 from flows.feed_state import row_from_state, state_from_row
 from transforms.opml import OutlineFeed
 from transforms.polling import PollSettings, feed_health, reactivate
+from warehouse.db import Connection
 
-SELECT_FEEDS = "SELECT * FROM feeds ORDER BY feed_url"
-SELECT_FEED = "SELECT * FROM feeds WHERE feed_url = ?"
 COLUMNS = [
     "feed_url",
     "health",
@@ -50,13 +48,6 @@ class ExportFormat(StrEnum):
     csv = "csv"
 
 
-def read_feed_rows(connection: Any, query: str, parameters: list[Any] | None = None) -> list[dict[str, Any]]:
-    """Rows of the `feeds` table as dicts."""
-    cursor = connection.execute(query, parameters or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 def minute(moment: datetime | None) -> str | None:
     """A UTC time to the minute, for display."""
     return moment.strftime("%Y-%m-%d %H:%M") if moment else None
@@ -80,7 +71,7 @@ def describe_feed(row: dict[str, Any], settings: PollSettings) -> list[Any]:
 
 
 @contextmanager
-def edit_feed_list(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def edit_feed_list(db: Path) -> Iterator[Connection]:
     """A write session on an up-to-date warehouse (made when missing), all in one transaction."""
     from warehouse.db import transaction, write_session
     from warehouse.migrate import apply_migrations
@@ -94,10 +85,10 @@ def edit_feed_list(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 def activate_feed(db: Path, feed_url: str) -> None:
     """Re-activate one feed: failures forgotten, validators re-checked, due at the next ingest run."""
     from warehouse.db import transaction, write_session
-    from warehouse.feeds import update_feed_states
+    from warehouse.feeds import select_feed_rows, update_feed_states
 
     with write_session(db) as connection, transaction(connection):
-        rows = read_feed_rows(connection, SELECT_FEED, [feed_url])
+        rows = select_feed_rows(connection, feed_url)
         if not rows:
             raise CliError(f"no feed {feed_url!r} in {db} (see `newsdesk feeds`)")
         state = reactivate(state_from_row(rows[0]), datetime.now(UTC))
@@ -117,6 +108,7 @@ def feeds(
         return
     from warehouse.db import read_session
     from warehouse.extraction_health import select_feed_alarm_notes
+    from warehouse.feeds import select_feed_rows
 
     if not Path(db).exists():
         raise CliError(f"no warehouse at {db}; run `newsdesk ingest` first")
@@ -125,7 +117,7 @@ def feeds(
         print(f"re-activated {activate}; it is polled at the next `newsdesk ingest`")
     settings = PollSettings()
     with read_session(db) as connection:
-        rows = read_feed_rows(connection, SELECT_FEEDS)
+        rows = select_feed_rows(connection)
         alarms = select_feed_alarm_notes(connection)
     listed = [row for row in rows if row.get("subscription") != "removed"]
     shown = [[*describe_feed(row, settings), alarms.get(row["feed_url"])] for row in listed]

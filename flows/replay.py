@@ -7,7 +7,6 @@ that fails the same way keeps its original row; one that fails differently gets 
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import replace
@@ -15,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -41,24 +39,13 @@ from flows.warc import WarcDamage, open_archive, read_record_at
 from transforms.records import FeedEntry
 from transforms.warc_records import WARC_FEED_PREFIX
 from warehouse.db import write_session
-from warehouse.load import utc_naive
-from warehouse.page_files import attach_page_bodies
-from warehouse.sql import read_sql
+from warehouse.failures import count_open_failures, select_open_failures
+from warehouse.feeds import select_recorded_entries
+from warehouse.page_files import attach_page_bodies, select_stored_pages
 
 FEED_STAGES = {"poll", "parse"}
 PAGE_STAGES = {"fetch", "extract", "load"}
 NOT_RETRYABLE = {("parse", "malformed_entry")}  # the feed itself must change; polling again will not help
-
-
-def select_open_failures(db_path: Path, since: datetime | None) -> list[dict[str, Any]]:
-    """Open failures, oldest first, with their retry JSON decoded."""
-    with write_session(db_path) as connection:
-        cursor = connection.execute(read_sql("select_open_failures"), {"since": utc_naive(since)})
-        columns = [d[0] for d in cursor.description]
-        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:
-        row["retry"] = json.loads(row["retry"]) if row["retry"] else {}
-    return rows
 
 
 def classify_failure(row: dict[str, Any]) -> str:
@@ -74,38 +61,18 @@ def classify_failure(row: dict[str, Any]) -> str:
     return "skip"
 
 
-def select_rows(db_path: Path, query_name: str, table_name: str, table: pa.Table) -> list[dict[str, Any]]:
-    """Run a named query against a registered Arrow table of keys."""
-    with write_session(db_path) as connection:
-        connection.register(table_name, table)
-        try:
-            cursor = connection.execute(read_sql(query_name))
-            columns = [d[0] for d in cursor.description]
-            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-        finally:
-            connection.unregister(table_name)
-
-
 def rebuild_entries(db_path: Path, failures: list[dict[str, Any]]) -> list[FeedEntry]:
     """The feed entries that led to the failed pages, as recorded (or as the retry data describes them)."""
-    keys = [
-        {"feed_url": row["feed_url"] or "", "guid": row["retry"].get("guid") or row["url"]}
-        for row in failures
-    ]
-    schema = pa.schema([("feed_url", pa.string()), ("guid", pa.string())])
-    recorded = {
-        (r["feed_url"], r["guid"]): r
-        for r in select_rows(
-            db_path, "select_entries_by_key", "wanted_entries", pa.Table.from_pylist(keys, schema=schema)
-        )
-    }
+    keys = [(row["feed_url"] or "", row["retry"].get("guid") or row["url"]) for row in failures]
+    with write_session(db_path) as connection:
+        recorded = select_recorded_entries(connection, keys)
     entries = []
     for row, key in zip(failures, keys, strict=True):
-        stored = recorded.get((key["feed_url"], key["guid"]), {})
+        stored = recorded.get(key, {})
         entries.append(
             FeedEntry(
-                feed_url=key["feed_url"],
-                guid=key["guid"],
+                feed_url=key[0],
+                guid=key[1],
                 link=stored.get("link") or row["retry"].get("link") or row["url"],
                 title=stored.get("title"),
                 summary=stored.get("summary"),
@@ -117,10 +84,10 @@ def rebuild_entries(db_path: Path, failures: list[dict[str, Any]]) -> list[FeedE
 
 def stored_results(db_path: Path, urls: list[str]) -> tuple[dict[str, FetchResult], dict[str, PackedBody]]:
     """FetchResults for the URLs whose raw page is stored, with their bodies as stored (still compressed)."""
-    table = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
     results, bodies = {}, {}
+    with write_session(db_path) as connection:
+        rows = select_stored_pages(connection, urls)
     # A page whose body file is gone counts as not stored: it is fetched again.
-    rows = select_rows(db_path, "select_stored_pages", "wanted_urls", table)
     pages, _missing = attach_page_bodies(db_path, rows)
     for page in pages:
         results[page["url"]] = FetchResult(
@@ -245,7 +212,8 @@ def replay(
     counts: Counter[str] = Counter()
     status = "failed"
     try:
-        failures = select_open_failures(db_path, since)
+        with write_session(db_path) as connection:
+            failures = select_open_failures(connection, since)
         groups: dict[str, list[dict[str, Any]]] = {"feed": [], "page": [], "warc": [], "skip": []}
         for row in failures:
             groups[classify_failure(row)].append(row)
@@ -267,9 +235,7 @@ def replay(
         stage_counts["seconds"] = round(time.monotonic() - started, 2)
         summary = close_run(db_path, context.run_id, "replay", status, stage_counts, failed)
     with write_session(db_path) as connection:
-        summary["still_open"] = connection.execute(
-            "SELECT count(*) FROM failures WHERE resolved_at IS NULL"
-        ).fetchone()[0]
+        summary["still_open"] = count_open_failures(connection)
     get_run_logger().info(
         "replay %s: %s; failed again %s; still open %s", status, stage_counts, failed, summary["still_open"]
     )

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from warehouse.db import Connection
+from warehouse.reports import select_biggest_clusters, select_main_topic_days, select_top_outlets
 from warehouse.search import resolve_topic
-from warehouse.sql import read_sql
 
 StepCallback = Callable[[str], None]
 
@@ -57,13 +57,12 @@ def fill_days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def collect_report_data(connection: duckdb.DuckDBPyConnection, topic: str | None = None, max_topics: int = 8,
+def collect_report_data(connection: Connection, topic: str | None = None, max_topics: int = 8,
                         max_outlets: int = 12, max_clusters: int = 10) -> ReportData:
     """Read the report's numbers: stories per day by main topic, top outlets and biggest clusters."""
     topic_id, label = resolve_topic(connection, topic) if topic else (None, None)
     data = ReportData(topic_label=label)
-    rows = connection.execute(read_sql("report_main_topics"), {"topic": topic_id, "max_topics": max_topics})
-    rows = rows.fetchall()
+    rows = select_main_topic_days(connection, topic_id, max_topics)
     if not rows:
         return data
     data.days = fill_days(min(r[0] for r in rows), max(r[0] for r in rows))
@@ -76,12 +75,8 @@ def collect_report_data(connection: duckdb.DuckDBPyConnection, topic: str | None
     data.series = {name: [0] * len(data.days) for name in order}
     for day, name, stories in rows:
         data.series[name][index[day]] = stories
-    outlets = connection.execute(read_sql("report_top_outlets"), {"topic": topic_id, "limit": max_outlets})
-    data.outlets = outlets.fetchall()
-    clusters = {"topic": topic_id, "limit": max_clusters}
-    cursor = connection.execute(read_sql("report_biggest_clusters"), clusters)
-    columns = [d[0] for d in cursor.description]
-    data.clusters = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    data.outlets = select_top_outlets(connection, topic_id, max_outlets)
+    data.clusters = select_biggest_clusters(connection, topic_id, max_clusters)
     return data
 
 
@@ -214,7 +209,7 @@ def write_atomically(path: Path, payload: bytes) -> None:
     os.replace(staging, path)
 
 
-def write_report(connection: duckdb.DuckDBPyConnection, out: str | Path, topic: str | None = None,
+def write_report(connection: Connection, out: str | Path, topic: str | None = None,
                  on_step: StepCallback | None = None) -> tuple[Path, Path]:
     """Render the report to `out` (HTML) and the same charts beside it as PNG; return both paths."""
     out = Path(out)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from prefect.runtime import flow_run
 
 from flows.config import Config
@@ -17,11 +16,10 @@ from flows.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
 from transforms.topic_matcher import TopicMatcher, list_topic_rows
 from transforms.urls import registered_site_of
 from warehouse.db import transaction, write_session
-from warehouse.load import now_utc
+from warehouse.failures import settle_retried_failures
 from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run, count_failures_by_reason, finish_run
 from warehouse.snapshot import SnapshotDecision, count_changed_rows, plan_snapshot
-from warehouse.sql import read_sql
 from warehouse.topics import has_topics, store_topics
 
 _FROZEN_MATCHERS: set[int] = set()  # ids of matchers already frozen (get_matcher keeps them alive)
@@ -140,16 +138,7 @@ def failure_key(row: dict[str, Any]) -> str:
 def settle_failures(db_path: Path, run_id: str, retried_keys: list[str] | None = None) -> None:
     """Close failures of retried items that did not fail again the same way; drop this run's repeats."""
     with write_session(db_path) as connection, transaction(connection):
-        if retried_keys:
-            table = pa.table({"item_key": pa.array(sorted(set(retried_keys)), pa.string())})
-            connection.register("retried_items", table)
-            try:
-                connection.execute(
-                    read_sql("close_retried_failures"), {"run_id": run_id, "resolved_at": now_utc()}
-                )
-            finally:
-                connection.unregister("retried_items")
-        connection.execute(read_sql("drop_repeated_failures"), {"run_id": run_id})
+        settle_retried_failures(connection, run_id, retried_keys)
 
 
 def render_run_markdown(summary: dict[str, Any], title: str | None = None) -> str:

@@ -21,6 +21,9 @@ INDEX_MEMORY_LIMIT = "128MB"
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)
 LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
+Connection = duckdb.DuckDBPyConnection  # so that flows name the type without importing duckdb
+DatabaseError = duckdb.Error  # any error DuckDB raises
+
 
 class WarehouseSettingError(ValueError):
     """A warehouse setting from the environment is not valid."""

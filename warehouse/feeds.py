@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from warehouse.arrow_rows import table_from_rows
+from warehouse.arrow_rows import dict_rows, table_from_rows
 from warehouse.load import now_utc
 from warehouse.sql import read_sql
 
@@ -199,3 +199,23 @@ def select_known_urls(connection: duckdb.DuckDBPyConnection, canonical_urls: lis
         return dict(connection.execute(read_sql("select_known_urls")).fetchall())
     finally:
         connection.unregister("candidate_urls")
+
+
+def select_recorded_entries(
+    connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The recorded entries (link, title, summary, published_at) for these (feed_url, guid) keys, by key."""
+    table = pa.Table.from_pylist(
+        [{"feed_url": feed_url, "guid": guid} for feed_url, guid in keys],
+        schema=pa.schema([("feed_url", pa.string()), ("guid", pa.string())]),
+    )
+    with registered(connection, "wanted_entries", table):
+        rows = dict_rows(connection.execute(read_sql("select_entries_by_key")))
+    return {(row["feed_url"], row["guid"]): row for row in rows}
+
+
+def select_feed_rows(
+    connection: duckdb.DuckDBPyConnection, feed_url: str | None = None
+) -> list[dict[str, Any]]:
+    """Rows of the `feeds` table (every column), ordered by URL; only `feed_url`'s when given."""
+    return dict_rows(connection.execute(read_sql("select_feed_rows"), {"feed_url": feed_url}))

@@ -26,8 +26,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from warehouse.arrow_rows import dict_rows
 from warehouse.clock import utc_naive
 from warehouse.snapshot import SNAPSHOT_SUFFIX
+from warehouse.sql import read_sql
 
 PAGES_SUFFIX = ".pages"
 PAGE_FILE_SCHEMA = pa.schema(
@@ -191,3 +193,13 @@ def attach_page_bodies(
             row["body_compressed"], row["body_codec"] = found
         complete.append(row)
     return complete, missing
+
+
+def select_stored_pages(connection: duckdb.DuckDBPyConnection, urls: list[str]) -> list[dict[str, Any]]:
+    """The raw_pages rows of these URLs (body in `body_compressed`, or named by `body_file`)."""
+    table = pa.table({"url": pa.array(sorted(set(urls)), pa.string())})
+    connection.register("wanted_urls", table)
+    try:
+        return dict_rows(connection.execute(read_sql("select_stored_pages")))
+    finally:
+        connection.unregister("wanted_urls")
