@@ -1,213 +1,267 @@
-"""Configuration: the sources file, validated, with defaults < file < environment < flags."""
+"""Configuration: the sources file, validated, with defaults < file < NEWSDESK_* environment < flags.
+
+Every key of the file can be set from the environment: `NEWSDESK_WORKERS=4` for a top-level key,
+`NEWSDESK_FETCH__PER_HOST_DELAY_S=2` for a key of a section (docs/operations.md lists them).
+"""
 
 from __future__ import annotations
 
+import functools
 import os
-from collections import Counter
-from dataclasses import dataclass, field, fields, replace
+import re
+import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    DirectoryPath,
+    Field,
+    FilePath,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from flows.dask_cluster import is_scheduler_address
-from transforms.polling import PollSettings, read_poll_settings
+from flows.config_errors import ENV_NESTED_DELIMITER, ENV_PREFIX, ConfigError, describe_error
+from transforms.polling import PollSettings
 from transforms.urls import is_http_url
 from warehouse.snapshot import DEFAULT_MAX_AGE_S
+
+__all__ = ["Config", "ConfigError", "FeedSource", "FetchSettings", "SnapshotSettings", "load_config"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES = REPO_ROOT / "seeds" / "sources.yaml"
 DEFAULT_DB = Path("data") / "news.duckdb"
-
-TOP_LEVEL_KEYS = {
-    "feeds",
-    "mirror",
-    "allow_private_networks",
-    "fetch",
-    "polling",
-    "taxonomy",
-    "batch_size",
-    "workers",
-    "dask_scheduler",
-    "user_agent",
-    "contact_url",
-    "snapshot",
-}
-SNAPSHOT_KEYS = {"max_age_s"}
+DEFAULT_USER_AGENT = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk)"
 # libyaml's safe loader reads a 500-feed file ten times faster than the pure-Python one, when it is built in.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-FEED_KEYS = {"url", "name", "language", "poll_every_s", "country", "tags"}
+TOP_LEVEL_FETCH_KEYS = ("user_agent", "contact_url", "allow_private_networks", "mirror_root")
+DASK_NOTICE = (
+    "dask_scheduler is no longer used: the articles stage runs on this machine's cores;"
+    " see docs/operations.md"
+)
 
 
-class ConfigError(ValueError):
-    """A configuration problem, described in one line that names the file and key."""
-
-
-@dataclass(frozen=True)
-class FeedSource:
-    """One configured feed."""
-
-    url: str
-    name: str | None = None
-    language: str | None = None
-    poll_every_s: int | None = None
-    country: str | None = None  # ISO code biasing place names towards this country
-    tags: tuple[str, ...] = ()  # feed tags ("syria-desk"): the *_by_tag views count their articles
-
-
-@dataclass(frozen=True)
-class FetchOptions:
-    """Tunable fetch limits and politeness, as read from the `fetch:` section."""
-
-    connect_timeout_s: float = 10.0
-    read_timeout_s: float = 20.0
-    total_timeout_s: float = 60.0
-    max_body_bytes: int = 10_000_000
-    max_redirects: int = 5
-    per_host_connections: int = 2
-    per_host_delay_s: float = 1.0
-    max_connections: int = 32
-    respect_robots: bool = True
-
-
-@dataclass(frozen=True)
-class Config:
-    """Everything an ingest run needs to know, validated."""
-
-    path: Path
-    feeds: tuple[FeedSource, ...]
-    allow_private_networks: bool = False
-    mirror_root: Path | None = None
-    taxonomy_path: Path | None = None
-    batch_size: int = 500
-    workers: int = 0  # 0: one worker process per core
-    dask_scheduler: str | None = None  # build articles on this Dask cluster instead (flows/dask_cluster.py)
-    user_agent: str | None = None
-    contact_url: str | None = None
-    fetch: FetchOptions = field(default_factory=FetchOptions)
-    polling: PollSettings = field(default_factory=PollSettings)  # see docs/fetching.md
-    snapshot_max_age_s: float = DEFAULT_MAX_AGE_S  # a run that changed nothing republishes only past this age
-
-
-def fail(path: Path, key: str, problem: str) -> ConfigError:
-    """Build a one-line configuration error naming the file and key."""
-    return ConfigError(f"{path}: {key}: {problem}")
-
-
-def read_bool(path: Path, key: str, value: Any) -> bool:
-    """Accept only a real YAML boolean."""
-    if not isinstance(value, bool):
-        raise fail(path, key, f"must be true or false, not {value!r}")
-    return value
-
-
-def read_positive_number(path: Path, key: str, value: Any, kind: type) -> Any:
-    """Accept a non-negative int or float."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise fail(path, key, f"must be a non-negative number, not {value!r}")
-    if kind is int and not float(value).is_integer():
-        raise fail(path, key, f"must be a whole number, not {value!r}")
-    return kind(value)
-
-
-def read_scheduler_address(where: str, key: str | None, value: Any) -> str | None:
-    """A Dask scheduler address (tcp://host:port), or None when not set."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not is_scheduler_address(value):
-        name = f"{where}: {key}" if key else where
-        raise ConfigError(f"{name}: must be a Dask scheduler address like tcp://10.0.0.5:8786, not {value!r}")
+def require_http_url(value: Any) -> str:
+    """An http(s) URL naming a host, stripped."""
+    if not is_http_url(value):
+        raise ValueError(f"must be an http(s) URL, not {value!r}")
     return value.strip()
 
 
-def read_feed(path: Path, index: int, item: Any) -> FeedSource:
-    """Validate one entry of `feeds:`."""
-    key = f"feeds[{index}]"
-    if isinstance(item, str):
-        item = {"url": item}
-    if not isinstance(item, dict):
-        raise fail(path, key, "must be a mapping with at least `url`")
-    unknown = set(item) - FEED_KEYS
-    if unknown:
-        raise fail(
-            path, f"{key}.{sorted(unknown)[0]}", f"unknown key (allowed: {', '.join(sorted(FEED_KEYS))})"
-        )
-    url = item.get("url")
-    if not is_http_url(url):
-        raise fail(path, f"{key}.url", f"must be an http(s) URL, not {url!r}")
-    for text_key in ("name", "language", "country"):
-        if item.get(text_key) is not None and not isinstance(item[text_key], str):
-            raise fail(path, f"{key}.{text_key}", "must be text")
-    tags = item.get("tags") or []
-    if isinstance(tags, str):
-        tags = [tags]
-    if not isinstance(tags, list) or not all(isinstance(tag, str) and tag.strip() for tag in tags):
-        raise fail(path, f"{key}.tags", "must be a list of words")
-    poll_every_s = item.get("poll_every_s")
-    if poll_every_s is not None:
-        poll_every_s = read_positive_number(path, f"{key}.poll_every_s", poll_every_s, int)
-    return FeedSource(
-        url=url.strip(),
-        name=item.get("name"),
-        language=item.get("language"),
-        poll_every_s=poll_every_s,
-        country=item.get("country"),
-        tags=tuple(dict.fromkeys(tag.strip() for tag in tags)),
+def require_contact(value: Any) -> str:
+    """A contact for the User-Agent header: an http(s) URL or a mailto: address."""
+    if isinstance(value, str) and re.fullmatch(r"mailto:[^@\s]+@[^@\s]+", value.strip()):
+        return value.strip()
+    if not is_http_url(value):
+        raise ValueError(f"must be an http(s) URL or a mailto: address, not {value!r}")
+    return value.strip()
+
+
+def require_path_text(value: Any) -> Any:
+    """Refuse an empty path, which would mean the current folder."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"must be a path, not {value!r}")
+    return value
+
+
+HttpUrl = Annotated[str, BeforeValidator(require_http_url)]
+ContactUrl = Annotated[str, BeforeValidator(require_contact)]
+Word = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+ExistingFolder = Annotated[DirectoryPath, BeforeValidator(require_path_text), AfterValidator(Path.resolve)]
+ExistingFile = Annotated[FilePath, BeforeValidator(require_path_text), AfterValidator(Path.resolve)]
+
+
+class FetchSettings(BaseModel):
+    """Bounds, politeness and identity of the fetcher (docs/fetching.md): the `fetch:` section, with the
+    file's top-level user_agent, contact_url, allow_private_networks and mirror carried in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connect_timeout_s: PositiveFloat = 10.0
+    read_timeout_s: PositiveFloat = 20.0
+    total_timeout_s: PositiveFloat = 60.0
+    max_body_bytes: PositiveInt = 10_000_000
+    max_redirects: NonNegativeInt = 5
+    per_host_connections: PositiveInt = 2
+    per_host_delay_s: NonNegativeFloat = 1.0
+    max_connections: PositiveInt = 32
+    respect_robots: bool = True
+    max_retries: NonNegativeInt = 2  # extra attempts after a 5xx, 429, timeout or connection error
+    retry_backoff_s: NonNegativeFloat = 0.5  # first retry delay; doubles each attempt
+    max_retry_after_s: NonNegativeFloat = (
+        10.0  # a longer Retry-After is not waited out: the host is left for later
+    )
+    user_agent: Word = DEFAULT_USER_AGENT
+    contact_url: ContactUrl | None = None
+    allow_private_networks: bool = False
+    mirror_root: Path | None = None  # hosts with a folder here are answered from files (flows/mirror.py)
+
+    def header_user_agent(self) -> str:
+        """User-Agent header value, with the contact URL appended when set."""
+        if self.contact_url and self.contact_url not in self.user_agent:
+            return f"{self.user_agent} contact: {self.contact_url}"
+        return self.user_agent
+
+
+class FeedSource(BaseModel):
+    """One configured feed: a URL alone, or a mapping with the URL and what the file says of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: HttpUrl
+    name: str | None = None
+    language: str | None = None
+    poll_every_s: NonNegativeInt | None = None
+    country: str | None = None  # ISO code biasing place names towards this country
+    tags: tuple[Word, ...] = ()  # feed tags ("syria-desk"): the *_by_tag views count their articles
+
+    @model_validator(mode="before")
+    @classmethod
+    def read_bare_url(cls, value: Any) -> Any:
+        """`- https://host/feed.xml` is a feed with only its URL."""
+        return {"url": value} if isinstance(value, str) else value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def read_tags(cls, value: Any) -> Any:
+        """One tag may be given without a list; no tags at all is an empty list."""
+        if value is None:
+            return ()
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("tags")
+    @classmethod
+    def drop_repeated_tags(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        """Each tag once, in the file's order."""
+        return tuple(dict.fromkeys(tags))
+
+
+class SnapshotSettings(BaseModel):
+    """The `snapshot:` section: a run that changed nothing republishes the read snapshot past this age."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_s: NonNegativeFloat = DEFAULT_MAX_AGE_S  # 0: republish after every run
+
+
+class Config(BaseSettings):
+    """Everything a run needs to know, validated; `fetch` holds all the fetcher's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        env_ignore_empty=True,
+        extra="forbid",
     )
 
+    feeds: tuple[FeedSource, ...] = Field(min_length=1)
+    allow_private_networks: bool = False
+    user_agent: Word | None = None
+    contact_url: ContactUrl | None = None
+    mirror: ExistingFolder | None = None
+    taxonomy: ExistingFile | None = None
+    batch_size: PositiveInt = 500
+    workers: NonNegativeInt = 0  # 0: one worker process per core
+    fetch: FetchSettings = FetchSettings()
+    polling: PollSettings = PollSettings()  # see docs/fetching.md
+    snapshot: SnapshotSettings = SnapshotSettings()
+    # Deprecated and ignored: load_config warns and drops it; None until the readers in flows/ are gone.
+    dask_scheduler: None = None
+    _path: Path = PrivateAttr(default=DEFAULT_SOURCES)
 
-def read_fetch_options(path: Path, section: Any) -> FetchOptions:
-    """Validate the `fetch:` section against FetchOptions' fields."""
-    if section is None:
-        return FetchOptions()
-    if not isinstance(section, dict):
-        raise fail(path, "fetch", "must be a mapping")
-    known = {f.name: f for f in fields(FetchOptions)}
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        if key not in known:
-            raise fail(path, f"fetch.{key}", f"unknown key (allowed: {', '.join(sorted(known))})")
-        default = getattr(FetchOptions(), key)
-        if isinstance(default, bool):
-            values[key] = read_bool(path, f"fetch.{key}", value)
-        else:
-            values[key] = read_positive_number(path, f"fetch.{key}", value, type(default))
-    return FetchOptions(**values)
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given: load_config layers file, environment and flags itself, so that an error
+        can name where its value came from."""
+        return (init_settings,)
+
+    @field_validator("feeds")
+    @classmethod
+    def refuse_repeated_feeds(cls, feeds: tuple[FeedSource, ...]) -> tuple[FeedSource, ...]:
+        """A feed listed twice is a mistake in the file, not two feeds."""
+        seen: set[str] = set()
+        for feed in feeds:
+            if feed.url in seen:
+                raise ValueError(f"feed listed twice: {feed.url}")
+            seen.add(feed.url)
+        return feeds
+
+    @field_validator("fetch", mode="before")
+    @classmethod
+    def refuse_top_level_keys(cls, section: Any) -> Any:
+        """user_agent, contact_url, allow_private_networks and mirror are set at the top of the file."""
+        if isinstance(section, Mapping):
+            for key in TOP_LEVEL_FETCH_KEYS:
+                if key in section:
+                    raise ValueError(f"{key} is set at the top level of the file, not under fetch:")
+        return section
+
+    @model_validator(mode="after")
+    def carry_identity_into_fetch(self, info: ValidationInfo) -> Config:
+        """Give the fetcher the file's top-level switches, and remember which file this is."""
+        identity: dict[str, Any] = {
+            "allow_private_networks": self.allow_private_networks,
+            "mirror_root": self.mirror,
+            "contact_url": self.contact_url,
+        }
+        if self.user_agent:
+            identity["user_agent"] = self.user_agent
+        self.fetch = self.fetch.model_copy(update=identity)
+        if info.context and info.context.get("path"):
+            self._path = Path(info.context["path"])
+        return self
+
+    @property
+    def path(self) -> Path:
+        """The sources file this was read from."""
+        return self._path
+
+    @property
+    def mirror_root(self) -> Path | None:
+        """The folder of mirrored hosts, or None."""
+        return self.mirror
+
+    @property
+    def taxonomy_path(self) -> Path | None:
+        """The file's own taxonomy, or None for the bundled one."""
+        return self.taxonomy
+
+    @property
+    def snapshot_max_age_s(self) -> float:
+        """Age past which a run that changed nothing republishes the read snapshot."""
+        return self.snapshot.max_age_s
 
 
-def read_polling(path: Path, section: Any) -> PollSettings:
-    """Validate the `polling:` section (interval bounds, unconditional cadence, backoff)."""
-    try:
-        return read_poll_settings(section)
-    except ValueError as error:
-        raise ConfigError(f"{path}: {error}") from error
-
-
-def read_snapshot_max_age_s(path: Path, section: Any) -> float:
-    """Validate the `snapshot:` section (`max_age_s`: seconds; 0 republishes after every run)."""
-    if section is None:
-        return DEFAULT_MAX_AGE_S
-    if not isinstance(section, dict):
-        raise fail(path, "snapshot", "must be a mapping")
-    unknown = set(section) - SNAPSHOT_KEYS
-    if unknown:
-        allowed = ", ".join(sorted(SNAPSHOT_KEYS))
-        raise fail(path, f"snapshot.{sorted(unknown)[0]}", f"unknown key (allowed: {allowed})")
-    max_age_s = section.get("max_age_s", DEFAULT_MAX_AGE_S)
-    return read_positive_number(path, "snapshot.max_age_s", max_age_s, float)
-
-
-def resolve_path(base: Path, value: Any, path: Path, key: str) -> Path:
-    """Resolve a path given in the file relative to the file's folder."""
-    if not isinstance(value, str) or not value.strip():
-        raise fail(path, key, f"must be a path, not {value!r}")
-    resolved = (base / value).resolve() if not os.path.isabs(value) else Path(value)
-    return resolved
-
-
-def load_config(path: str | Path | None = None) -> Config:
-    """Read and validate a sources file; every problem is a ConfigError naming the key."""
-    path = Path(path) if path else DEFAULT_SOURCES
+def read_sources_file(path: Path) -> dict[str, Any]:
+    """The file's mapping, with relative `mirror` and `taxonomy` made relative to the file's folder."""
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError as error:
@@ -220,68 +274,59 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: not valid YAML{line}: {getattr(error, 'problem', error)}") from error
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: must be a YAML mapping with a `feeds:` list")
-    unknown = set(document) - TOP_LEVEL_KEYS
-    if unknown:
-        raise fail(path, sorted(unknown)[0], f"unknown key (allowed: {', '.join(sorted(TOP_LEVEL_KEYS))})")
-    raw_feeds = document.get("feeds")
-    if not isinstance(raw_feeds, list) or not raw_feeds:
-        raise fail(path, "feeds", "must be a non-empty list of feeds")
-    feeds = tuple(read_feed(path, index, item) for index, item in enumerate(raw_feeds))
-    urls = [feed.url for feed in feeds]
-    repeated = sorted(url for url, times in Counter(urls).items() if times > 1)
-    if repeated:
-        raise fail(path, "feeds", f"feed listed twice: {repeated[0]}")
-    base = path.resolve().parent
-    mirror_root = None
-    if document.get("mirror") is not None:
-        mirror_root = resolve_path(base, document["mirror"], path, "mirror")
-        if not mirror_root.is_dir():
-            raise fail(path, "mirror", f"no such folder: {mirror_root}")
-    taxonomy_path = None
-    if document.get("taxonomy") is not None:
-        taxonomy_path = resolve_path(base, document["taxonomy"], path, "taxonomy")
-        if not taxonomy_path.is_file():
-            raise fail(path, "taxonomy", f"no such file: {taxonomy_path}")
-    config = Config(
-        path=path,
-        feeds=feeds,
-        allow_private_networks=read_bool(
-            path, "allow_private_networks", document.get("allow_private_networks", False)
-        ),
-        mirror_root=mirror_root,
-        taxonomy_path=taxonomy_path,
-        batch_size=read_positive_number(path, "batch_size", document.get("batch_size", 500), int) or 500,
-        workers=read_positive_number(path, "workers", document.get("workers", 0), int),
-        dask_scheduler=read_scheduler_address(str(path), "dask_scheduler", document.get("dask_scheduler")),
-        user_agent=document.get("user_agent"),
-        contact_url=document.get("contact_url"),
-        fetch=read_fetch_options(path, document.get("fetch")),
-        polling=read_polling(path, document.get("polling")),
-        snapshot_max_age_s=read_snapshot_max_age_s(path, document.get("snapshot")),
-    )
-    return apply_environment(config)
+    folder = path.resolve().parent
+    for key in ("mirror", "taxonomy"):
+        value = document.get(key)
+        if isinstance(value, str) and value.strip() and not os.path.isabs(value):
+            document[key] = str(folder / value)
+    return document
 
 
-def apply_environment(config: Config) -> Config:
-    """Let NEWSDESK_* environment variables override the file."""
-    changes: dict[str, Any] = {}
-    if os.environ.get("NEWSDESK_ALLOW_PRIVATE_NETWORKS"):
-        changes["allow_private_networks"] = os.environ["NEWSDESK_ALLOW_PRIVATE_NETWORKS"].lower() in {
-            "1",
-            "true",
-            "yes",
-        }
-    if os.environ.get("NEWSDESK_WORKERS"):
-        try:
-            changes["workers"] = int(os.environ["NEWSDESK_WORKERS"])
-        except ValueError as error:
-            raise ConfigError(
-                f"NEWSDESK_WORKERS: must be a whole number, not {os.environ['NEWSDESK_WORKERS']!r}"
-            ) from error
-    if os.environ.get("NEWSDESK_DASK_SCHEDULER"):
-        changes["dask_scheduler"] = read_scheduler_address(
-            "NEWSDESK_DASK_SCHEDULER", None, os.environ["NEWSDESK_DASK_SCHEDULER"]
-        )
-    if os.environ.get("NEWSDESK_CONTACT_URL"):
-        changes["contact_url"] = os.environ["NEWSDESK_CONTACT_URL"]
-    return replace(config, **changes) if changes else config
+def read_environment() -> dict[str, Any]:
+    """The NEWSDESK_* variables that name a key, nested by section (values still text)."""
+    try:
+        return EnvSettingsSource(Config)()
+    except SettingsError as error:
+        field = re.search(r'field "(\w+)"', str(error))
+        name = f"{ENV_PREFIX}{field.group(1).upper()}" if field else f"{ENV_PREFIX}*"
+        raise ConfigError(f"{name}: must be JSON (a list or a mapping): {error.__cause__ or error}") from None
+
+
+@functools.cache
+def warn_once(line: str) -> None:
+    """Print a warning line on stderr once per process (a command loads its file more than once)."""
+    print(f"newsdesk: warning: {line}", file=sys.stderr)
+
+
+def merge_layers(lower: Mapping[str, Any], upper: Mapping[str, Any]) -> dict[str, Any]:
+    """`lower` with `upper`'s values over it, section by section."""
+    merged = dict(lower)
+    for key, value in upper.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_layers(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read and validate a sources file under the NEWSDESK_* environment and `overrides` (flags, flow
+    parameters); every problem is a ConfigError of one line naming the file or variable and the key."""
+    path = Path(path) if path else DEFAULT_SOURCES
+    layers = {
+        str(path): read_sources_file(path),
+        "environment": read_environment(),
+        "command line": dict(overrides or {}),
+    }
+    for where, layer in layers.items():
+        if layer.pop("dask_scheduler", None) is not None:
+            warn_once(
+                f"{ENV_PREFIX}DASK_SCHEDULER: {DASK_NOTICE}"
+                if where == "environment"
+                else f"{where}: {DASK_NOTICE}"
+            )
+    values = functools.reduce(merge_layers, layers.values(), {})
+    try:
+        return Config.model_validate(values, context={"path": path})
+    except ValidationError as error:
+        raise ConfigError(describe_error(error, Config, str(path), layers)) from None

@@ -6,10 +6,8 @@ the same guard against loopback and private addresses (lifted only by `allow_pri
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
-from flows.config import Config
 from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
 from transforms.encodings import decode_html
 from transforms.feed_links import common_feed_urls, find_feed_links, site_root
@@ -38,20 +36,6 @@ class Discovery:
     url: str
     page_url: str | None
     feeds: list[FoundFeed] = field(default_factory=list)
-
-
-def discovery_settings(config: Config) -> FetchSettings:
-    """The ingest's fetch settings for a sources file (as flows.ingest.make_fetch_settings, without importing
-    Prefect: a discovery from the command line starts no flow)."""
-    extra: dict[str, Any] = {
-        "allow_private_networks": config.allow_private_networks,
-        "mirror_root": config.mirror_root,
-    }
-    if config.user_agent:
-        extra["user_agent"] = config.user_agent
-    if config.contact_url:
-        extra["contact_url"] = config.contact_url
-    return FetchSettings(**asdict(config.fetch), **extra)
 
 
 def describe_failure(result: FetchResult) -> str:

@@ -136,7 +136,7 @@ def add_feed(
 ) -> None:
     """Add a feed; given a page, find its feeds (page links, home page, common paths) and add the best."""
     from flows.config import load_config
-    from flows.feed_discovery import DiscoveryError, discover_feeds, discovery_settings
+    from flows.feed_discovery import DiscoveryError, discover_feeds
     from transforms.feed_links import site_root
     from transforms.urls import is_http_url
 
@@ -144,7 +144,7 @@ def add_feed(
     if not is_http_url(url):
         raise CliError(f"not an http(s) URL: {url!r}")
     try:
-        discovery = discover_feeds(url, discovery_settings(load_config(sources)))
+        discovery = discover_feeds(url, load_config(sources).fetch)
     except DiscoveryError as error:
         raise CliError(str(error)) from error
     if not discovery.feeds:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from flows.config import FetchSettings
 from flows.mirror import MirrorTransport, RoutingTransport
 from flows.netguard import GuardError, check_public_host, check_scheme
 from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate
@@ -42,34 +43,6 @@ _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
 # a connection whose last response was not read to the end cannot carry the next request, so without this
 # every 304 of a re-poll would cost a new TCP connection.
 DRAIN_MAX_BYTES = 65_536
-
-
-@dataclass
-class FetchSettings:
-    """Bounds and politeness for one fetch batch (see docs/fetching.md)."""
-
-    connect_timeout_s: float = 10
-    read_timeout_s: float = 20
-    total_timeout_s: float = 60
-    max_body_bytes: int = 10_000_000
-    max_redirects: int = 5
-    per_host_connections: int = 2
-    per_host_delay_s: float = 1.0
-    max_connections: int = 32
-    user_agent: str = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk)"
-    contact_url: str | None = None
-    allow_private_networks: bool = False
-    mirror_root: Path | None = None
-    respect_robots: bool = True
-    max_retries: int = 2  # extra attempts after a 5xx, 429, timeout or connection error
-    retry_backoff_s: float = 0.5  # first retry delay; doubles each attempt
-    max_retry_after_s: float = 10.0  # a longer Retry-After is not waited out: the host is left for later
-
-    def header_user_agent(self) -> str:
-        """User-Agent header value, with the contact URL appended when set."""
-        if self.contact_url and self.contact_url not in self.user_agent:
-            return f"{self.user_agent} contact: {self.contact_url}"
-        return self.user_agent
 
 
 @dataclass

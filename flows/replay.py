@@ -23,7 +23,6 @@ from flows.backfill import DayContext, complete_job, damage_row, process_records
 from flows.batches import PackedBody, collect_pages, load_plan, plan_batch
 from flows.config import DEFAULT_DB, Config, FeedSource, load_config
 from flows.fetch import FetchResult, FetchSettings, fetch_batch
-from flows.ingest import make_fetch_settings
 from flows.poll import poll_feeds
 from flows.runlog import (
     close_run,
@@ -124,9 +123,7 @@ def replay_entries(
     counts["pages_from_store"] = sum(1 for url in urls if url in stored)
     counts["pages_fetched"] = len(fetched)
     jobs = [complete_job(job, context) for job in collect_pages(plan, results, context.config, packed)]
-    outcomes = build_articles(
-        jobs, context.taxonomy_path, workers=context.config.workers, scheduler=context.config.dask_scheduler
-    )
+    outcomes = build_articles(jobs, context.taxonomy_path, workers=context.config.workers)
     counts.update({f"loaded_{k}": v for k, v in load_plan(plan, outcomes, context.db_path).items()})
     counts.update({f"failed_{k}": v for k, v in count_failure_rows(plan.load.failures).items()})
     return counts
@@ -218,7 +215,7 @@ def replay(
         for row in failures:
             groups[classify_failure(row)].append(row)
         counts.update({f"open_{kind}": len(rows) for kind, rows in groups.items()})
-        settings = make_fetch_settings(config)
+        settings = config.fetch
         if groups["feed"]:
             counts.update(replay_feeds(context, groups["feed"], settings))
         if groups["page"]:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from flows.config import FetchSettings
 from flows.feed_discovery import DiscoveryError, discover_feeds
-from flows.fetch import FetchSettings
+from flows.politeness import HOST_SCHEDULE
 from tests.sites import PlainHandler
 from transforms.feed_links import common_feed_urls, find_feed_links
 
@@ -72,6 +73,7 @@ def serve_sites(root: Path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory) -> Iterator[dict[str, str]]:
+    HOST_SCHEDULE.clear()  # a Retry-After another module's server sent to 127.0.0.1 must not defer these
     with serve_sites(tmp_path_factory.mktemp("sites")) as origins:
         yield origins
 

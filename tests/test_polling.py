@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from transforms.polling import (
     FeedState,
@@ -238,17 +239,14 @@ def test_max_age_parser():
     assert parse_max_age("no-cache, max-age=600") is None and parse_max_age(None) is None
 
 
-def test_read_poll_settings_validates_keys_and_values():
-    from transforms.polling import read_poll_settings
-
-    assert read_poll_settings(None) == PollSettings()
-    tuned = read_poll_settings({"unconditional_every": 3, "max_backoff_s": 7200})
+def test_poll_settings_validate_keys_and_values():
+    tuned = PollSettings.model_validate({"unconditional_every": 3, "max_backoff_s": "7200"})
     assert tuned.unconditional_every == 3 and tuned.max_backoff_s == 7200
     for bad, key in (
-        ({"nope": 1}, "polling.nope"),
-        ({"min_poll_every_s": -1}, "polling.min_poll_every_s"),
-        ({"min_poll_every_s": 90000}, "polling.min_poll_every_s"),
-        ({"unconditional_every": 1.5}, "polling.unconditional_every"),
+        ({"nope": 1}, "nope"),
+        ({"min_poll_every_s": -1}, "min_poll_every_s"),
+        ({"min_poll_every_s": 90000}, "min_poll_every_s must not exceed"),
+        ({"unconditional_every": 1.5}, "unconditional_every"),
     ):
-        with pytest.raises(ValueError, match=key):
-            read_poll_settings(bad)
+        with pytest.raises(ValidationError, match=key):
+            PollSettings.model_validate(bad)

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, NonNegativeFloat, NonNegativeInt, model_validator
+
 # Weight of one failure by class: likely-transient problems count less, likely-permanent ones more.
 FAILURE_WEIGHTS = {
     "timeout": 0.5,
@@ -27,20 +29,28 @@ FAILURE_WEIGHTS = {
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class PollSettings:
-    """Knobs of the polling policy (see docs/fetching.md)."""
+class PollSettings(BaseModel):
+    """Knobs of the polling policy: the `polling:` section of a sources file (see docs/fetching.md)."""
 
-    default_poll_every_s: int = 900  # 15 min for a feed without its own poll_every_s
-    min_poll_every_s: int = 300  # 5 min: never poll a feed more often, whatever it says
-    max_poll_every_s: int = 86_400  # 24 h: never poll an active feed less often
-    unconditional_every: int = 12  # every Nth poll ignores validators to catch wrong 304s
-    speed_up_factor: float = 0.5  # all items new: we may be missing some, poll sooner
-    slow_down_factor: float = 1.25  # nothing new: drift towards the maximum
-    max_backoff_s: int = 6 * 3600  # cap of the exponential failure backoff
-    dormant_after: float = 10.0  # weighted failures after which only the revival probe polls the feed
-    revival_probe_s: int = 86_400  # a dormant feed is still tried this often
-    jitter_fraction: float = 0.1  # +-10% on success, doubled on failures, to spread load
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_poll_every_s: NonNegativeInt = 900  # 15 min for a feed without its own poll_every_s
+    min_poll_every_s: NonNegativeInt = 300  # 5 min: never poll a feed more often, whatever it says
+    max_poll_every_s: NonNegativeInt = 86_400  # 24 h: never poll an active feed less often
+    unconditional_every: NonNegativeInt = 12  # every Nth poll ignores validators to catch wrong 304s
+    speed_up_factor: NonNegativeFloat = 0.5  # all items new: we may be missing some, poll sooner
+    slow_down_factor: NonNegativeFloat = 1.25  # nothing new: drift towards the maximum
+    max_backoff_s: NonNegativeInt = 6 * 3600  # cap of the exponential failure backoff
+    dormant_after: NonNegativeFloat = 10.0  # weighted failures after which only the revival probe polls
+    revival_probe_s: NonNegativeInt = 86_400  # a dormant feed is still tried this often
+    jitter_fraction: NonNegativeFloat = 0.1  # +-10% on success, doubled on failures, to spread load
+
+    @model_validator(mode="after")
+    def check_interval_bounds(self) -> PollSettings:
+        """The shortest interval may not exceed the longest."""
+        if self.min_poll_every_s > self.max_poll_every_s:
+            raise ValueError("min_poll_every_s must not exceed max_poll_every_s")
+        return self
 
 
 @dataclass(frozen=True)
@@ -301,28 +311,3 @@ def feed_health(state: FeedState, settings: PollSettings) -> str:
     if state.consecutive_failures > 0:
         return "failing"
     return "ok"
-
-
-def read_poll_settings(section: dict | None) -> PollSettings:
-    """PollSettings from a `polling:` mapping; a bad key or value raises ValueError naming it."""
-    if section is None:
-        return PollSettings()
-    if not isinstance(section, dict):
-        raise ValueError("polling: must be a mapping")
-    defaults = PollSettings()
-    values: dict[str, float | int] = {}
-    for key, value in section.items():
-        if not hasattr(defaults, key):
-            raise ValueError(
-                f"polling.{key}: unknown key (allowed: {', '.join(sorted(defaults.__dataclass_fields__))})"
-            )
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"polling.{key}: must be a non-negative number, not {value!r}")
-        default = getattr(defaults, key)
-        if isinstance(default, int) and not float(value).is_integer():
-            raise ValueError(f"polling.{key}: must be a whole number, not {value!r}")
-        values[key] = type(default)(value)
-    settings = PollSettings(**values)
-    if settings.min_poll_every_s > settings.max_poll_every_s:
-        raise ValueError("polling.min_poll_every_s: must not exceed max_poll_every_s")
-    return settings
