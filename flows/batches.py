@@ -176,6 +176,47 @@ def make_page_packer(packed: dict[str, PackedBody]) -> Callable[[FetchResult], F
     return pack
 
 
+def raw_page_row(run_id: str, result: FetchResult, page: PackedBody) -> dict[str, Any]:
+    """The `raw_pages` row of a fetched page, its body as packed."""
+    return {
+        "url": result.url,
+        "final_url": result.final_url,
+        "status": result.status,
+        "content_type": result.headers.get("content-type"),
+        "fetched_at": result.fetched_at,
+        "body_compressed": page.body_compressed,
+        "body_codec": page.body_codec,
+        "body_bytes": page.body_bytes,
+        "body_hash": page.body_hash,
+        "run_id": run_id,
+    }
+
+
+def make_page_job(result: FetchResult, entry: FeedEntry, page: PackedBody, feed: dict[str, Any]) -> PageJob:
+    """The PageJob of a fetched page, with the language and country of the feed that listed it."""
+    return PageJob(
+        url=result.url,
+        final_url=result.final_url,
+        body_compressed=page.body_compressed,  # the same bytes object as the raw_pages row: one copy
+        body_codec=page.body_codec,
+        feed_url=entry.feed_url,
+        guid=entry.guid,
+        entry_title=entry.title,
+        entry_published_at=entry.published_at,
+        language=feed.get("language"),
+        country=feed.get("country"),
+        content_type=result.headers.get("content-type"),
+        fetched_at=result.fetched_at,
+    )
+
+
+def drop_deferred_entries(plan: BatchPlan) -> None:
+    """Keep the deferred pages' entries out of the batch's seen entries: their pending rows keep them."""
+    if plan.deferred:
+        keys = {(e.feed_url, e.guid) for url in plan.deferred for e in plan.entries_by_url[url]}
+        plan.load.entries = [row for row in plan.load.entries if (row["feed_url"], row["guid"]) not in keys]
+
+
 def collect_pages(
     plan: BatchPlan,
     results: list[FetchResult],
@@ -186,8 +227,7 @@ def collect_pages(
     """Record every page fetch in the ledger, keep raw bodies, and return the pages to build articles from.
     With `defer_to_pending`, pages whose host asked to be left alone until later (Retry-After) are no
     failures: their entries stay pending until then (load_plan records when)."""
-    languages = {feed.url: feed.language for feed in config.feeds}
-    countries = {feed.url: feed.country for feed in config.feeds}
+    feeds = {feed.url: {"language": feed.language, "country": feed.country} for feed in config.feeds}
     packed = packed if packed is not None else {}
     jobs = []
     for result in results:
@@ -215,39 +255,9 @@ def collect_pages(
             )
             continue
         page = packed.pop(result.url)
-        plan.load.raw_pages.append(
-            {
-                "url": result.url,
-                "final_url": result.final_url,
-                "status": result.status,
-                "content_type": result.headers.get("content-type"),
-                "fetched_at": result.fetched_at,
-                "body_compressed": page.body_compressed,
-                "body_codec": page.body_codec,
-                "body_bytes": page.body_bytes,
-                "body_hash": page.body_hash,
-                "run_id": plan.run_id,
-            }
-        )
-        jobs.append(
-            PageJob(
-                url=result.url,
-                final_url=result.final_url,
-                body_compressed=page.body_compressed,  # the same bytes object as the raw_pages row: one copy
-                body_codec=page.body_codec,
-                feed_url=entry.feed_url,
-                guid=entry.guid,
-                entry_title=entry.title,
-                entry_published_at=entry.published_at,
-                language=languages.get(entry.feed_url),
-                country=countries.get(entry.feed_url),
-                content_type=result.headers.get("content-type"),
-                fetched_at=result.fetched_at,
-            )
-        )
-    if plan.deferred:  # not stored as seen: their pending rows keep them for a later run
-        keys = {(e.feed_url, e.guid) for url in plan.deferred for e in plan.entries_by_url[url]}
-        plan.load.entries = [row for row in plan.load.entries if (row["feed_url"], row["guid"]) not in keys]
+        plan.load.raw_pages.append(raw_page_row(plan.run_id, result, page))
+        jobs.append(make_page_job(result, entry, page, feeds.get(entry.feed_url, {})))
+    drop_deferred_entries(plan)
     return jobs
 
 
