@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -139,7 +138,11 @@ def replay_feeds(
         configured.get(url) or FeedSource(url=url) for url in sorted({r["feed_url"] for r in failures})
     )
     polled = poll_feeds(
-        replace(context.config, feeds=feeds), context.db_path, context.run_id, settings, force=True
+        context.config.model_copy(update={"feeds": feeds}),
+        context.db_path,
+        context.run_id,
+        settings,
+        force=True,
     )
     counts = Counter({f"feed_{k}": v for k, v in polled.counts.items()})
     counts.update({f"failed_{k}": v for k, v in count_failure_rows(polled.failures).items()})

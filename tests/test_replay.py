@@ -121,3 +121,22 @@ def test_replay_rebuilds_failed_pages_from_their_stored_bodies_of_either_codec(
             (article_id, text, content_hash)]
         assert query(db, f"SELECT resolved_at IS NOT NULL FROM failures WHERE url = '{url}' AND stage = 'extract'") == [
             (True,)]
+
+
+def test_replay_polls_a_feed_that_failed_and_loads_its_articles(prefect_harness, seed_site, tmp_path) -> None:
+    feed_file = seed_site.root / "www.levantdispatch.example" / "feeds" / "world.xml"
+    hidden = tmp_path / "world.xml"
+    shutil.move(feed_file, hidden)
+    db = tmp_path / "news.duckdb"
+    ingest(sources=str(seed_site.sources_path), db=str(db))
+    feed_url = seed_site.url("https://www.levantdispatch.example/feeds/world.xml")
+    assert query(db, f"SELECT stage, reason FROM failures WHERE feed_url = '{feed_url}' AND resolved_at IS NULL") == [
+        ("poll", "http_404")]
+    assert query(db, f"SELECT count(*) FROM articles WHERE feed_url = '{feed_url}'") == [(0,)]
+
+    shutil.move(hidden, feed_file)
+    summary = replay(sources=str(seed_site.sources_path), db=str(db))
+    assert summary["counts"]["feed_feeds_ok"] == 1
+    assert query(db, f"SELECT count(*) FROM articles WHERE feed_url = '{feed_url}'")[0][0] > 0
+    assert query(db, f"SELECT count(*) FROM failures WHERE feed_url = '{feed_url}' AND stage = 'poll' "
+                     "AND resolved_at IS NULL") == [(0,)]
