@@ -2,11 +2,20 @@
 naming the file (or variable) and the key; defaults < file < environment < flags."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 from flows.cli import main
-from flows.config import DEFAULT_SOURCES, ConfigError, FetchSettings, load_config
+from flows.config import (
+    DEFAULT_SOURCES,
+    TOP_LEVEL_FETCH_KEYS,
+    Config,
+    ConfigError,
+    FetchSettings,
+    SnapshotSettings,
+    load_config,
+)
 from transforms.polling import PollSettings
 
 FEED = "feeds:\n  - url: https://a.example/f\n"
@@ -280,3 +289,27 @@ def test_other_newsdesk_variables_are_left_to_their_readers(tmp_path, monkeypatc
     monkeypatch.setenv("NEWSDESK_DUCKDB_MEMORY_LIMIT", "2GB")
     monkeypatch.setenv("NEWSDESK_MATCHER_CACHE", "off")
     assert load_config(write(tmp_path, FEED)).feeds[0].url == "https://a.example/f"
+
+
+def test_every_key_and_its_variable_is_documented():
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    operations = (docs / "operations.md").read_text(encoding="utf-8")
+    fetching = (docs / "fetching.md").read_text(encoding="utf-8")
+    sections = {"fetch", "polling", "snapshot"}
+    missing = [
+        key
+        for key in Config.model_fields
+        if key not in sections
+        and (f"`{key}`" not in operations or f"`NEWSDESK_{key.upper()}`" not in operations)
+    ]
+    missing += [key for key in sections if f"`NEWSDESK_{key.upper()}__" not in operations]
+    missing += [
+        f"fetch.{key}"
+        for key in FetchSettings.model_fields
+        if key not in TOP_LEVEL_FETCH_KEYS and f"`{key}`" not in operations
+    ]
+    missing += [f"polling.{key}" for key in PollSettings.model_fields if f"`{key}`" not in fetching]
+    missing += [
+        f"snapshot.{key}" for key in SnapshotSettings.model_fields if f"`snapshot.{key}`" not in operations
+    ]
+    assert not missing, f"configuration keys missing from docs/operations.md or docs/fetching.md: {missing}"
