@@ -18,9 +18,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.articles import build_articles, close_pool
-from flows.backfill import DayContext, complete_job, damage_row, process_records
 from flows.batches import PackedBody, collect_pages, load_plan, plan_batch
 from flows.config import DEFAULT_DB, Config, FeedSource, load_config
+from flows.day_context import DayContext, complete_job
 from flows.fetch import FetchResult, FetchSettings, fetch_batch
 from flows.poll import poll_feeds
 from flows.runlog import (
@@ -34,6 +34,7 @@ from flows.runlog import (
     settle_failures,
 )
 from flows.warc import WarcDamage, open_archive, read_record_at
+from flows.warc_pages import damage_row, process_records
 from transforms.records import FeedEntry
 from transforms.warc_records import WARC_FEED_PREFIX
 from warehouse.db import write_session
