@@ -49,14 +49,22 @@ def connection(tmp_path):
 
 
 def rebuilt(article_id: str, content_hash: str, rank: int = 0) -> dict:
-    """The row of a2 or a1 as a newer extractor builds it."""
-    row = article(article_id, f"https://a.example/{article_id}", content_hash, datetime(2016, 5, 2), rank=rank)
+    """An article row as a newer extractor builds it."""
+    row = article(
+        article_id, f"https://a.example/{article_id}", content_hash, datetime(2016, 5, 2), rank=rank
+    )
     return {**row, "text": f"rebuilt text of {content_hash}", "extractor_version": "y", "run_id": "r2"}
 
 
 def failure(url: str) -> dict:
     """A failed rebuild's ledger row."""
-    return {"run_id": "r2", "stage": "extract", "url": url, "reason": "empty_extraction", "failed_at": SEEN_AT}
+    return {
+        "run_id": "r2",
+        "stage": "extract",
+        "url": url,
+        "reason": "empty_extraction",
+        "failed_at": SEEN_AT,
+    }
 
 
 def test_stale_pages_are_the_days_built_by_another_extractor(connection) -> None:
@@ -105,4 +113,6 @@ def test_failed_rebuilds_are_recorded_and_the_stored_article_stays(connection) -
     counts = store_rebuilt_articles(connection, [], [], [failure("https://a.example/a1")], "v", "r2", SEEN_AT)
     assert counts == {"failed_extract": 1}
     assert connection.execute("SELECT reason FROM failures").fetchall() == [("empty_extraction",)]
-    assert connection.execute("SELECT text FROM articles WHERE article_id = 'a1'").fetchone() == ("text of h1",)
+    assert connection.execute("SELECT text FROM articles WHERE article_id = 'a1'").fetchone() == (
+        "text of h1",
+    )
