@@ -15,23 +15,20 @@ import time
 import zlib
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from flows.config import FetchSettings
+from flows.fetch_records import FetchRequest, FetchResult, ResultHook
 from flows.mirror import MirrorTransport, RoutingTransport
 from flows.netguard import GuardError, check_public_host, check_scheme
 from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate
+from flows.response_bodies import DRAIN_MAX_BYTES, BodyTooLarge, brotli, drain_body, read_body_bounded
 from flows.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
 from transforms.http_dates import parse_retry_after_s
-
-try:
-    import brotli
-except ImportError:  # brotli is a declared dependency; without it we simply do not advertise br
-    brotli = None
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 RETRY_STATUSES = (500, 502, 503, 504, 429)
@@ -39,56 +36,8 @@ ROBOTS_AGENT = "newsdesk"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5"
 _TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
 _DROPPED_HEADERS = ("content-encoding", "content-length", "transfer-encoding")
-# A response body we do not keep (304, redirect, error page) is still read to its end when it is this small:
-# a connection whose last response was not read to the end cannot carry the next request, so without this
-# every 304 of a re-poll would cost a new TCP connection.
-DRAIN_MAX_BYTES = 65_536
 
 
-@dataclass
-class FetchRequest:
-    """One URL to fetch; `kind` is "feed" or "page"; validators make the GET conditional."""
-
-    url: str
-    kind: str
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
-class FetchResult:
-    """Outcome of one fetch: a response (any status) or a failure with a stable `error_class`."""
-
-    url: str
-    kind: str
-    final_url: str
-    status: int | None
-    headers: dict[str, str]  # lower-case names; body is already decoded, so content-encoding is dropped
-    body: bytes | None
-    elapsed_ms: float
-    fetched_at: datetime
-    error_class: str | None
-    error: str | None
-    wire_bytes: int = 0  # bytes received on the wire (compressed), all attempts' final response
-    redirects: list[str] = field(default_factory=list)  # URLs that answered with a redirect, in order
-    attempts: int = 1
-    from_mirror: bool = False
-    # When the host may be asked again: set when it asked (Retry-After) for a longer wait than
-    # max_retry_after_s, on the answer that asked and on the requests to that host left unsent ("deferred").
-    retry_at: datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True for a 2xx response with a body."""
-        return self.status is not None and 200 <= self.status < 300 and self.body is not None
-
-    @property
-    def not_modified(self) -> bool:
-        """True for a 304 answer to a conditional GET."""
-        return self.status == 304
-
-
-ResultHook = Callable[[FetchResult], FetchResult]
 
 # The running request's total-timeout context: time spent queueing for a host slot is added back to it, so the
 # total timeout bounds the request itself, not how long politeness made it wait its turn.
@@ -104,90 +53,6 @@ def _pause_budget() -> Callable[[], None]:
     remaining_s = budget.when() - loop.time()
     budget.reschedule(None)
     return lambda: budget.reschedule(loop.time() + remaining_s)
-
-
-class _BodyTooLarge(GuardError):
-    pass
-
-
-class _BoundedDecoder:
-    """Incremental content decoder that never produces more than the caller allows."""
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._deflate_raw = False
-        self._zlib = self._new_zlib() if encoding in ("gzip", "x-gzip", "deflate") else None
-        self._brotli = brotli.Decompressor() if encoding == "br" and brotli is not None else None
-        if encoding not in ("", "identity") and self._zlib is None and self._brotli is None:
-            raise GuardError("unsupported_encoding", f"unsupported content-encoding {encoding!r}")
-
-    def _new_zlib(self):
-        if self.encoding == "deflate":
-            return zlib.decompressobj(-zlib.MAX_WBITS if self._deflate_raw else zlib.MAX_WBITS)
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)
-
-    def decode(self, data: bytes, max_out: int) -> bytes:
-        """Decode one chunk, producing at most `max_out` + 1 bytes (one more signals the limit was hit)."""
-        if self._brotli is not None:
-            try:
-                return self._brotli.process(data, output_buffer_limit=max_out + 1)
-            except TypeError:  # older brotli without output limits
-                return self._brotli.process(data)
-        if self._zlib is None:
-            return data
-        try:
-            out = self._zlib.decompress(data, max_out + 1)
-        except zlib.error:
-            if self.encoding == "deflate" and not self._deflate_raw:
-                # Some servers send raw deflate without the zlib wrapper.
-                self._deflate_raw = True
-                self._zlib = self._new_zlib()
-                return self._zlib.decompress(data, max_out + 1)
-            raise
-        while self._zlib.eof and self._zlib.unused_data and len(out) <= max_out:
-            rest = self._zlib.unused_data  # concatenated gzip members
-            self._zlib = self._new_zlib()
-            out += self._zlib.decompress(rest, max_out + 1 - len(out))
-        return out
-
-
-async def read_body_bounded(response: httpx.Response, max_body_bytes: int) -> tuple[bytes, int]:
-    """Stream and decode a response body, refusing more than `max_body_bytes` on the wire or decoded."""
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_body_bytes:
-        raise _BodyTooLarge("too_large", f"declared content-length {declared} exceeds {max_body_bytes} bytes")
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    decoder = _BoundedDecoder(encoding)
-    body = bytearray()
-    wire_bytes = 0
-    async for chunk in response.aiter_raw():
-        wire_bytes += len(chunk)
-        if wire_bytes > max_body_bytes:
-            raise _BodyTooLarge("too_large", f"body exceeds {max_body_bytes} bytes")
-        body += decoder.decode(chunk, max_body_bytes - len(body))
-        if len(body) > max_body_bytes:
-            raise _BodyTooLarge(
-                "decompression_bomb",
-                f"{encoding} body of {wire_bytes} bytes decodes past {max_body_bytes} bytes",
-            )
-    return bytes(body), wire_bytes
-
-
-async def drain_body(response: httpx.Response, max_bytes: int) -> None:
-    """Read an unwanted body to its end (so the connection can be reused), unless it runs past `max_bytes`."""
-    if response.is_stream_consumed or response.is_closed:
-        return  # already read (a mirrored file's response carries its body): nothing to drain
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        return
-    received = 0
-    try:
-        async for chunk in response.aiter_raw():
-            received += len(chunk)
-            if received > max_bytes:
-                return  # the connection is closed rather than reused; reading on would cost more
-    except (httpx.TransportError, httpx.StreamError):
-        return  # the answer (status, headers) stands; only the connection is lost
 
 
 def _classify_exception(exc: BaseException) -> tuple[str, str]:
@@ -404,7 +269,7 @@ class Fetcher:
         """Fetch and interpret `origin`/robots.txt through the same client and politeness gate."""
         try:
             attempt = await self.follow(FetchRequest(origin + "/robots.txt", "robots"), ROBOTS_MAX_BYTES)
-        except _BodyTooLarge:
+        except BodyTooLarge:
             return RobotsRules(None)
         except HostDeferred:
             raise  # the page is deferred with its host; robots.txt is read when the host is asked again
