@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
-import gc
-import logging
 import multiprocessing
-import multiprocessing.forkserver
 import os
-import signal
-import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Any
+from itertools import repeat
 
-from flows.dask_cluster import ClusterUnavailable, close_cluster_clients, run_on_cluster, share_with_cluster
-from flows.matchers import build_matcher, get_matcher, load_taxonomy
+from flows.matchers import get_matcher
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
 from transforms.dates import DateCandidate, DateChoice, choose_dates, make_candidate
 from transforms.encodings import decode_html
-from transforms.extract import EXTRACTOR_VERSION, extract_page, warm_extractor
+from transforms.extract import EXTRACTOR_VERSION, extract_page
 from transforms.hashing import hash_content, make_article_id
 from transforms.language import choose_language
 from transforms.near_dupes import compute_minhash
@@ -33,20 +21,17 @@ from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
 from transforms.records import Article
 from transforms.syndication import detect_wire_credit
-from transforms.taxonomy import Taxonomy
 from transforms.topics import TopicMatcher, tag_article
 from transforms.urls import canonicalise_url
 from transforms.warc_records import WARC_FEED_PREFIX
-
-_log = logging.getLogger(__name__)
 
 # Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.
 POOL_THRESHOLD = 48
 # Pages per worker call: small, so that at a batch's end no worker idles long while the other finishes.
 CHUNK_SIZE = 4
 MIN_WORDS = 20
-TRIM_EVERY_CHUNKS = 25  # about 100 pages, ~3 s of a worker's time; a trim costs a few ms
-_chunks_built = 0
+# forkserver: fork can deadlock under Prefect's threads; spawn re-imports __main__ (Prefect) in every worker.
+START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 @dataclass(slots=True)
@@ -152,197 +137,41 @@ def build_article(
     return PageOutcome(job.url, article=article)
 
 
-def build_chunk(
-    jobs: list[PageJob], taxonomy_path: str | None, matcher: TopicMatcher | None = None
-) -> list[PageOutcome]:
+def build_chunk(jobs: list[PageJob], taxonomy_path: str | None) -> list[PageOutcome]:
     """Build a chunk of pages in one worker call."""
-    outcomes = [build_article(job, taxonomy_path, matcher) for job in jobs]
-    global _chunks_built
-    _chunks_built += 1
-    if _chunks_built % TRIM_EVERY_CHUNKS == 0:
-        release_free_memory()
-    return outcomes
-
-
-def build_chunk_with_taxonomy(jobs: list[PageJob], taxonomy: Taxonomy) -> list[PageOutcome]:
-    """build_chunk on a machine that may lack the taxonomy file (a Dask worker): the matcher is built from
-    `taxonomy` itself, once per version."""
-    return build_chunk(jobs, None, build_matcher(taxonomy))
-
-
-def build_on_cluster(
-    jobs: list[PageJob], taxonomy_path: str | None, scheduler: str
-) -> list[PageOutcome] | None:
-    """build_articles on the Dask cluster at `scheduler`; chunks that fail there are built here; None when the
-    cluster cannot be reached (the caller then builds the batch here)."""
-    chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
-    try:
-        taxonomy = load_taxonomy(taxonomy_path)  # the file alone (~15 ms a batch), not a matcher
-        shared = share_with_cluster(scheduler, f"taxonomy:{taxonomy.version}", taxonomy)
-        results = run_on_cluster(scheduler, build_chunk_with_taxonomy, chunks, shared)
-    except ClusterUnavailable as error:
-        _log.warning("%s: building this batch's articles here", error)
-        return None
-    outcomes: list[PageOutcome] = []
-    for chunk, (built, error) in zip(chunks, results, strict=True):
-        if error is not None:
-            _log.warning("a chunk failed on the Dask cluster at %s (%s): building it here", scheduler, error)
-            built = build_chunk(chunk, taxonomy_path)
-        outcomes.extend(built)
-    return outcomes
-
-
-def release_free_memory() -> None:
-    """Give the C heap's free pages back to the system (glibc only; elsewhere a no-op)."""
-    # Parsed pages leave the heap fragmented: a worker grew ~100 MB over 1,600 pages without this, ~60 with.
-    trim = getattr(_libc(), "malloc_trim", None)
-    if trim is not None:
-        trim(0)
-
-
-# mallopt parameters (glibc's malloc.h). Page bodies of ~250 kB raise glibc's dynamic mmap threshold, after
-# which they come from the heap and leave it fragmented: measured at 3,000 pages, the ingest process held
-# 114-275 MB of freed heap it never returned. A fixed 64 kB threshold keeps big buffers in their own mappings
-# (returned when freed), and two arenas stop every thread from growing one of its own.
-M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8
-HEAP_SETTINGS = {M_MMAP_THRESHOLD: 65_536, M_ARENA_MAX: 2}
-HEAP_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX")
-
-
-def tune_heap() -> bool:
-    """Set glibc's mmap threshold and arena count for page-sized buffers (not if the user set MALLOC_*)."""
-    mallopt = getattr(_libc(), "mallopt", None)
-    if mallopt is None or any(name in os.environ for name in HEAP_VARIABLES):
-        return False
-    return all(mallopt(parameter, value) == 1 for parameter, value in HEAP_SETTINGS.items())
-
-
-@cache
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
-    try:
-        return ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
+    return [build_article(job, taxonomy_path) for job in jobs]
 
 
 _pool: ProcessPoolExecutor | None = None
-_pool_size = 0
-_server_started = False  # by start_pool_server, maybe before any pool
-# The module the pool's fork server imports: it runs prepare_worker_state with the taxonomy named in
-# POOL_TAXONOMY_VARIABLE ("" for the default one).
-FORK_SERVER_MODULE = "flows.pool_preload"
-POOL_TAXONOMY_VARIABLE = "NEWSDESK_POOL_TAXONOMY"
+_pool_key: tuple[int, str | None] = (0, None)  # its workers and taxonomy
 
 
-def prepare_worker_state(taxonomy_path: str | None) -> None:
-    """Make what every worker needs (the matcher, the extraction libraries' lazy tables) and freeze it."""
-    # Run in the fork server: the workers forked from it share these pages instead of building ~110 MB each.
-    # Frozen, the collector never writes to their headers, which would copy the pages into every worker.
-    tune_heap()
+def start_worker(taxonomy_path: str | None) -> None:
+    """Pool initializer: load the topic matcher once per worker process."""
     get_matcher(taxonomy_path)
-    warm_extractor()
-    gc.collect()
-    gc.freeze()
 
 
-def choose_pool_context(taxonomy_path: str | None) -> multiprocessing.context.BaseContext:
-    """The fork server context, its server started with the workers' state made; spawn where there is none."""
-    # Not plain fork: forking a process that runs Prefect's threads and event loop can deadlock. The fork
-    # server is a fresh single-threaded interpreter, started here, that forks the workers.
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([FORK_SERVER_MODULE])
-    saved = os.environ.get(POOL_TAXONOMY_VARIABLE)
-    os.environ[POOL_TAXONOMY_VARIABLE] = taxonomy_path or ""
-    try:
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        if saved is None:
-            os.environ.pop(POOL_TAXONOMY_VARIABLE, None)
-        else:
-            os.environ[POOL_TAXONOMY_VARIABLE] = saved
-    return context
-
-
-def stop_fork_server(unused: bool = False) -> None:
-    """Stop the pool's fork server, so that no idle process keeps the workers' state between runs; one that
-    forked no worker (`unused`) is terminated rather than waited for, as it may still be making that state."""
-    server = getattr(multiprocessing.forkserver, "_forkserver", None)
-    stop = getattr(server, "_stop", None)  # CPython's own (its tests use it); absent elsewhere
-    if stop is None:
-        return
-    pid = getattr(server, "_forkserver_pid", None)
-    if unused and pid is not None:
-        # The server reads its stop signal only once its preload is done: ~1.7 s for a run with nothing to
-        # build. It has no workers yet, so nothing is lost.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    stop()
-
-
-def start_pool_server(workers: int = 0, taxonomy_path: str | None = None) -> bool:
-    """Start the worker pool's fork server, which makes the workers' state (~1.7 s), and return at once;
-    True if started (there is a fork server and more than one worker)."""
-    global _server_started
-    if count_workers(workers) < 2 or "forkserver" not in multiprocessing.get_all_start_methods():
-        return False
-    tune_heap()
-    choose_pool_context(taxonomy_path)  # spawns the server; only a pool's first worker waits for it
-    _server_started = True
-    return True
-
-
-def get_pool(workers: int, taxonomy_path: str | None = None) -> Executor:
-    """Return the run's worker pool, started on first use and reused across batches."""
-    global _pool, _pool_size
-    if _pool is None or _pool_size != workers:
-        if _pool is not None:
-            close_pool()  # a pool of another size, and its fork server
-        tune_heap()
-        context = choose_pool_context(taxonomy_path)
-        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=tune_heap)
-        _pool_size = workers
+def get_pool(workers: int, taxonomy_path: str | None) -> ProcessPoolExecutor:
+    """The process-wide worker pool, made on first use and reused until close_pool."""
+    global _pool, _pool_key
+    if _pool is None or _pool_key != (workers, taxonomy_path):
+        close_pool()
+        context = multiprocessing.get_context(START_METHOD)
+        if START_METHOD == "forkserver":  # the server imports these once; its workers fork with them
+            context.set_forkserver_preload(["__main__", __name__, "flows.pool_warmup"])
+        _pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=start_worker, initargs=(taxonomy_path,)
+        )
+        _pool_key = (workers, taxonomy_path)
     return _pool
 
 
-def pool_is_running(workers: int) -> bool:
-    """Whether a pool of `workers` processes is already started (a batch of any size may then use it)."""
-    return _pool is not None and _pool_size == workers
-
-
-@contextmanager
-def lean_main() -> Iterator[None]:
-    """Hide the parent's main module while workers spawn, so that they import this module's needs only."""
-    # A spawned worker re-imports the parent's __main__ (the CLI, Prefect's engine, a bench script), which
-    # brings Prefect: ~50 MB and ~0.8 s more per worker. Without __spec__ and __file__ it imports nothing.
-    main = sys.modules["__main__"]
-    saved = {key: main.__dict__[key] for key in ("__spec__", "__file__") if key in main.__dict__}
-    main.__spec__ = None
-    main.__dict__.pop("__file__", None)
-    try:
-        yield
-    finally:
-        main.__dict__.update(saved)
-
-
-def submit_job(pool: Executor, function: Callable[..., Any], *args: Any) -> Future:
-    """Submit to the pool; a worker it starts for this call spawns without the parent's main module."""
-    with lean_main():
-        return pool.submit(function, *args)
-
-
 def close_pool() -> None:
-    """Stop the worker pool and its fork server, if started, and let go of any Dask cluster (which keeps
-    running)."""
-    global _pool, _pool_size, _server_started
+    """Shut the worker pool down, if one runs."""
+    global _pool
     if _pool is not None:
         _pool.shutdown(cancel_futures=True)
-    if _pool is not None or _server_started:
-        stop_fork_server(unused=_pool is None)
-    _pool, _pool_size, _server_started = None, 0, False
-    close_cluster_clients()
+    _pool = None
 
 
 def count_workers(requested: int) -> int:
@@ -355,43 +184,14 @@ def count_workers(requested: int) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def load_worker(taxonomy_path: str | None) -> int:
-    """Load the topic matcher in a worker process (its imports came with this module); returns the pid."""
-    get_matcher(taxonomy_path)
-    return os.getpid()
-
-
-def warm_pool(pages: int, batch_size: int, taxonomy_path: str | None = None, workers: int = 0) -> bool:
-    """Start the worker pool ahead of the first batch when its batches will use it; True if started."""
-    workers = count_workers(workers)
-    if workers < 2 or min(pages, batch_size) < POOL_THRESHOLD:
-        return False
-    pool = get_pool(workers, taxonomy_path)
-    for _ in range(workers):
-        submit_job(pool, load_worker, taxonomy_path)  # not awaited: the first chunks queue behind them
-    return True
-
-
 def build_articles(
-    jobs: list[PageJob],
-    taxonomy_path: str | None = None,
-    workers: int = 0,
-    use_pool: bool | None = None,
-    scheduler: str | None = None,
+    jobs: list[PageJob], taxonomy_path: str | None = None, workers: int = 0
 ) -> list[PageOutcome]:
-    """Build articles for a batch of pages, in page order, across worker processes when it pays, or on the
-    Dask cluster at `scheduler` (this machine's processes when it cannot be reached)."""
-    if scheduler and jobs:
-        outcomes = build_on_cluster(jobs, taxonomy_path, scheduler)
-        if outcomes is not None:
-            return outcomes
+    """Build a batch's articles in page order: on the worker pool (`workers` processes, 0: one per core)
+    once a batch is big enough to start it, else here."""
     workers = count_workers(workers)
-    if use_pool is None:
-        # A running pool takes small batches too: this process then never needs the matcher of its own.
-        use_pool = workers > 1 and (len(jobs) >= POOL_THRESHOLD or pool_is_running(workers))
-    if not use_pool:
+    if workers < 2 or (_pool is None and len(jobs) < POOL_THRESHOLD):
         return build_chunk(jobs, taxonomy_path)
     chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
-    pool = get_pool(workers, taxonomy_path)
-    futures = [submit_job(pool, build_chunk, chunk, taxonomy_path) for chunk in chunks]
-    return [outcome for future in futures for outcome in future.result()]
+    built = get_pool(workers, taxonomy_path).map(build_chunk, chunks, repeat(taxonomy_path))
+    return [outcome for chunk in built for outcome in chunk]

@@ -169,40 +169,9 @@ def test_keys_are_unique_and_not_null(ingested):
     assert orphans == [(0,)]
 
 
-def test_run_records_cpu_seconds_of_each_stage_thread_and_of_the_process(ingested):
+def test_run_records_each_stages_seconds(ingested):
     counts = ingested["first"]["counts"]
-    for stage in ("entries", "pages", "articles", "load"):
-        # one thread's CPU cannot exceed the wall time it ran for
-        assert 0 < counts[f"cpu_s_{stage}"] <= counts[f"stage_s_{stage}"] + 0.01
-    stages_cpu = sum(counts[f"cpu_s_{stage}"] for stage in ("entries", "pages", "articles", "load"))
-    assert stages_cpu <= counts["cpu_s_ingest_process"] + 0.05
-    assert counts["cpu_s_workers"] >= 0  # the seed site's batches are small: built in-process, no workers
-    stored = query(ingested, "select counts->>'$.cpu_s_pages' from runs where run_id = ?",
+    assert all(counts[f"stage_s_{stage}"] > 0 for stage in ("entries", "pages", "articles", "load"))
+    stored = query(ingested, "select counts->>'$.stage_s_pages' from runs where run_id = ?",
                    [ingested["first"]["run_id"]])
-    assert float(stored[0][0]) == counts["cpu_s_pages"]
-
-
-def test_the_pool_is_started_early_when_the_last_ingest_fetched_enough_pages(warehouse, tmp_path):
-    from flows.articles import POOL_THRESHOLD
-    from flows.ingest import expects_pool
-    from warehouse.db import write_session
-    from warehouse.runs import begin_run, finish_run
-
-    assert expects_pool(tmp_path / "new.duckdb")  # a new warehouse: its first poll returns every entry
-    assert expects_pool(warehouse)  # migrated, but no ingest yet
-    with write_session(warehouse) as connection:
-        begin_run(connection, "big", "ingest", {})
-        finish_run(connection, "big", "completed", {"pages_fetched": POOL_THRESHOLD}, {})
-    assert expects_pool(warehouse)
-    with write_session(warehouse) as connection:
-        begin_run(connection, "retag", "retag", {})  # other flows and failed runs do not count
-        finish_run(connection, "retag", "completed", {}, {})
-        begin_run(connection, "crashed", "ingest", {})
-        finish_run(connection, "crashed", "failed", {}, {})
-        begin_run(connection, "small", "ingest", {})
-        finish_run(connection, "small", "completed", {"pages_fetched": POOL_THRESHOLD - 1}, {})
-    assert not expects_pool(warehouse)
-    with write_session(warehouse) as connection:  # held by a writer: decided after polling, at once
-        assert not expects_pool(warehouse)
-    (tmp_path / "junk.duckdb").write_bytes(b"not a database")
-    assert not expects_pool(tmp_path / "junk.duckdb")
+    assert float(stored[0][0]) == counts["stage_s_pages"]

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from bench.site import SiteServer, build_site, run_server, write_sources
-from flows.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool, get_pool
+from flows.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool
 from tests.conftest import REPO
 from transforms.records import FeedEntry
 
@@ -30,17 +30,34 @@ def page_jobs() -> list[PageJob]:
 
 
 @pytest.mark.slow
-def test_pool_gives_the_serial_results_in_page_order(page_jobs):
-    serial = build_articles(page_jobs, workers=2, use_pool=False)
+def test_pool_gives_the_in_process_results_in_page_order(page_jobs):
+    from flows import articles
+
+    in_process = build_articles(page_jobs, workers=1)
+    assert articles._pool is None  # one worker: no pool
     try:
         pooled = build_articles(page_jobs, workers=2)  # big enough batch: the pool is chosen by itself
-        workers = list(get_pool(2)._processes)  # the pool the call above used (reused across batches)
+        assert articles._pool is not None
+        again = build_articles(page_jobs[:3], workers=2)  # a running pool takes small batches too
     finally:
         close_pool()
-    assert workers and os.getpid() not in workers
     assert [o.url for o in pooled] == [job.url for job in page_jobs]
-    assert pooled == serial
+    assert pooled == in_process
+    assert again == in_process[:3]
     assert sum(o.article is not None for o in pooled) > len(page_jobs) // 2
+
+
+@pytest.mark.slow
+def test_close_pool_ends_the_workers(page_jobs):
+    import multiprocessing
+
+    from flows import articles
+
+    build_articles(page_jobs, workers=2)
+    assert multiprocessing.active_children()
+    close_pool()
+    assert articles._pool is None
+    assert not multiprocessing.active_children()
 
 
 def test_small_batches_stay_in_process(page_jobs):
@@ -94,27 +111,32 @@ def test_batches_start_small_double_up_to_the_batch_size_and_taper_at_the_end():
     assert split_batches([], 500) == []
 
 
-LEAN_SCRIPT = """
-import json, sys
+SCRIPT_PARENT = """
+import json
 import prefect  # the parent's main module imports Prefect, as the CLI and Prefect's engine do
-from flows.articles import close_pool, get_pool, submit_job
-from tests.workerprobe import list_heavy_modules
+from bench.site import build_site
+from flows.articles import PageJob, build_articles, close_pool
+from pathlib import Path
+
 
 if __name__ == "__main__":
-    pool = get_pool(2)
-    print(json.dumps([submit_job(pool, list_heavy_modules).result() for _ in range(4)]))
+    site = build_site(52, "http://127.0.0.1:9", corpus=Path("/no-such-corpus"))
+    jobs = [PageJob(url=site.page_path(i), final_url="http://127.0.0.1:9" + site.page_path(i),
+                    body=site.page_body(i)) for i in range(site.page_count)]
+    pooled = build_articles(jobs, workers=2)
     close_pool()
+    print(json.dumps({"same": pooled == build_articles(jobs, workers=1), "built": len(pooled)}))
 """
 
 
 @pytest.mark.slow
-def test_workers_do_not_import_the_parents_main_module(tmp_path):
+def test_a_script_as_main_module_builds_on_the_pool(tmp_path):
     script = tmp_path / "parent_with_prefect.py"
-    script.write_text(LEAN_SCRIPT, encoding="utf-8")
+    script.write_text(SCRIPT_PARENT, encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[], [], [], []]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"same": True, "built": 52}
 
 
 def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
@@ -156,73 +178,3 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
         assert len(row["body_compressed"]) < len(raw) / 2
         assert row["body_bytes"] == fetched["bytes"] == len(raw)
         assert row["body_hash"] == hashlib.sha256(raw).hexdigest()
-
-
-def read_worker_state() -> dict:
-    """What a worker holds before it builds anything: frozen objects, jusText's stoplists, its parent."""
-    import gc
-
-    import justext.core
-
-    return {"frozen": gc.get_freeze_count(), "stoplists": justext.core.define_stoplist.cache_info().currsize,
-            "parent": os.getppid()}
-
-
-def require_fork_server() -> None:
-    """Skip where there is no fork server; else start from no pool."""
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        pytest.skip("no fork server on this platform")
-    close_pool()
-
-
-@pytest.mark.slow
-def test_workers_fork_from_a_server_that_made_their_state():
-    import multiprocessing.forkserver
-
-    from flows.articles import submit_job
-
-    require_fork_server()
-    try:
-        pool = get_pool(2)
-        states = [submit_job(pool, read_worker_state).result() for _ in range(4)]
-        server = multiprocessing.forkserver._forkserver._forkserver_pid
-    finally:
-        close_pool()
-    assert server is not None and server != os.getpid()
-    for state in states:
-        assert state["parent"] == server  # forked by the server, not spawned by this process
-        assert state["stoplists"] == 1  # warmed there, not built by the worker
-        assert state["frozen"] > 100_000  # the matcher and libraries, out of the collector's reach
-    assert multiprocessing.forkserver._forkserver._forkserver_pid is None  # close_pool stopped the server
-
-
-@pytest.mark.slow
-def test_a_fork_server_started_early_is_the_pools_and_stops_with_it_used_or_not():
-    import multiprocessing.forkserver
-
-    from flows.articles import start_pool_server, submit_job
-
-    require_fork_server()
-    try:
-        assert start_pool_server(2)
-        early = multiprocessing.forkserver._forkserver._forkserver_pid
-        pool = get_pool(2)  # a run with pages for the pool: its workers fork from the early server
-        state = submit_job(pool, read_worker_state).result()
-    finally:
-        close_pool()
-    assert early is not None and state["parent"] == early and state["stoplists"] == 1
-    assert multiprocessing.forkserver._forkserver._forkserver_pid is None
-    # A run with too few pages for the pool: the server it started for nothing stops all the same.
-    try:
-        assert start_pool_server(2)
-        unused = multiprocessing.forkserver._forkserver._forkserver_pid
-        assert unused is not None and unused != early
-    finally:
-        close_pool()
-    assert multiprocessing.forkserver._forkserver._forkserver_pid is None
-    with pytest.raises(ProcessLookupError):
-        os.kill(unused, 0)
-    assert not start_pool_server(1)  # one worker: no pool, so no server
-    assert multiprocessing.forkserver._forkserver._forkserver_pid is None

@@ -122,9 +122,8 @@ def release_arrow_memory() -> None:
 
 def use_system_arrow_pool() -> bool:
     """Have Arrow allocate from the C heap in this process, unless ARROW_DEFAULT_MEMORY_POOL chose a pool."""
-    # mimalloc keeps what a batch's page file and tables used until release_arrow_memory; the C heap, with
-    # the ingest's mmap threshold (flows/articles.py tune_heap), gives big buffers back when they are freed:
-    # writing a 500-page file rose 14 MiB over the load's base instead of 52.
+    # mimalloc keeps what a batch's page file and tables used until release_arrow_memory; the C heap gives
+    # big (mmapped) buffers back as soon as they are freed.
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return False
     pa.set_memory_pool(pa.system_memory_pool())

@@ -9,7 +9,6 @@ from typing import Any
 import duckdb
 
 from warehouse.clock import now_utc
-from warehouse.sql import read_sql
 
 
 def begin_run(connection: duckdb.DuckDBPyConnection, run_id: str, flow: str, params: dict[str, Any]) -> None:
@@ -56,9 +55,3 @@ def count_runs_changed_since(
         "AND json_extract_string(counts, '$.snapshot_reason') IS DISTINCT FROM $unchanged",
         {"run_id": run_id, "after": finished_after, "unchanged": unchanged_reason},
     ).fetchone()[0]
-
-
-def read_last_ingest_pages(connection: duckdb.DuckDBPyConnection) -> int | None:
-    """Pages fetched by the last completed ingest run; None when there has been none."""
-    row = connection.execute(read_sql("select_last_ingest_pages")).fetchone()
-    return None if row is None else int(row[0])
