@@ -17,6 +17,16 @@ CORPUS = REPO.parent / "shared" / "corpus"
 PREFECT_STARTUP_TIMEOUT_S = 180  # a loaded machine can take minutes; Prefect's own default is 20 s
 
 
+@pytest.fixture(autouse=True)
+def fresh_host_schedule():
+    """Every test starts with no per-host spacing or Retry-After hold, and no cached robots.txt, of another's."""
+    from flows.politeness import HOST_SCHEDULE
+    from flows.robots import ROBOTS_CACHE
+
+    HOST_SCHEDULE.clear()
+    ROBOTS_CACHE.clear()
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> str:
     """The session's one Prefect server and database (~10 s to start); yields its API URL.
