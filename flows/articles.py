@@ -166,15 +166,6 @@ def get_pool(workers: int, taxonomy_path: str | None) -> ProcessPoolExecutor:
     return _pool
 
 
-def start_pool(workers: int, taxonomy_path: str | None) -> None:
-    """Start the pool's workers now, for a run with pages enough for it: they get ready while it fetches."""
-    workers = count_workers(workers)
-    if workers > 1:
-        pool = get_pool(workers, taxonomy_path)
-        for _ in range(workers):
-            pool.submit(os.getpid)  # not awaited: only for the pool to start its processes
-
-
 def close_pool() -> None:
     """Shut the worker pool down, if one runs."""
     global _pool

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.articles import POOL_THRESHOLD, PageJob, PageOutcome, build_articles, close_pool, start_pool
+from flows.articles import PageJob, PageOutcome, build_articles, close_pool
 from flows.batches import (
     BatchPlan,
     PackedBody,
@@ -110,8 +110,6 @@ def run_batches(
     # Batch data goes to tasks quoted, or Prefect walks every row of it looking for futures.
     taxonomy_path = str(config.taxonomy_path) if config.taxonomy_path else None
     fetching = fetch_pages.submit(quote(batches[0]), db_path, run_id, quote(config)) if batches else None
-    if sum(len(batch) for batch in batches) >= POOL_THRESHOLD:
-        start_pool(config.workers, taxonomy_path)  # ~2 s to make the workers' state, beside the first fetch
     loading = None
     try:
         for number in range(len(batches)):
