@@ -23,7 +23,7 @@ from bench.peer import is_available, measure_peer
 from bench.report import Figures, describe_machine, format_summary_line, render_markdown
 from bench.retag import measure_retag
 from bench.site import SiteServer, build_site, run_server, write_sources
-from flows.articles import count_workers
+from flows.stages.articles import count_workers
 
 PARTS = ("floor", "e2e", "peer", "nochange", "growth", "retag")
 RESULTS = Path(__file__).resolve().parent / "out" / "latest.md"  # ignored by git: keeping a round is a choice
@@ -107,7 +107,7 @@ def run_nochange(figures: Figures, sources: Path, db: Path, work: Path, prefect_
         f"No-change re-run: {min(unchanged)} of {due} feeds answered 304 (conditional GET with the stored ETag); "
         f"the flow opens and closes its run, polls and records the fetches; the read snapshot: "
         f"{', '.join(sorted(set(snapshot_reasons)))} (kept when `unchanged`). The child runs its flows as "
-        f"`newsdesk ingest` does (flows/run_settings.py): on Prefect's temporary server, without heartbeats."
+        f"`newsdesk ingest` does (flows/settings/prefect_runs.py): on Prefect's temporary server, without heartbeats."
     )
     if min(unchanged) < due:
         figures.nochange_note += " Not every feed was conditional: the poll stage did not send stored validators."

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from faultserver import FaultServer, conditional  # noqa: E402
 
-from flows.fetch import FetchRequest, FetchSettings, fetch_batch  # noqa: E402
-from flows.politeness import HOST_SCHEDULE  # noqa: E402
+from flows.http.fetch import FetchRequest, FetchSettings, fetch_batch  # noqa: E402
+from flows.http.politeness import HOST_SCHEDULE  # noqa: E402
 from transforms.feeds import parse_feed  # noqa: E402
 from transforms.polling import (  # noqa: E402
     FeedState,
@@ -95,16 +95,16 @@ def poll_round(
 
 
 def poll_stage_round(urls: list[str], workdir: Path) -> tuple[float, float, dict[str, int], float]:
-    """Prime then force-poll every feed through flows.poll.poll_feeds on a real DuckDB file; also return the
+    """Prime then force-poll every feed through flows.stages.poll.poll_feeds on a real DuckDB file; also return the
     re-poll's seconds inside fetch_batch (the rest is parsing decisions, state and DuckDB sessions)."""
-    import flows.poll
-    from flows.config import load_config
-    from flows.poll import poll_feeds
+    import flows.stages.poll
+    from flows.settings.config import load_config
+    from flows.stages.poll import poll_feeds
     from warehouse.db import write_session
     from warehouse.migrate import apply_migrations
 
     http_s = [0.0]
-    real_fetch_batch = flows.poll.fetch_batch
+    real_fetch_batch = flows.stages.poll.fetch_batch
 
     def timed_fetch_batch(*args, **kwargs):
         started = time.perf_counter()
@@ -123,13 +123,13 @@ def poll_stage_round(urls: list[str], workdir: Path) -> tuple[float, float, dict
     started = time.perf_counter()
     poll_feeds(config, db, "bench-prime", settings, force=True)
     prime_s = time.perf_counter() - started
-    flows.poll.fetch_batch = timed_fetch_batch
+    flows.stages.poll.fetch_batch = timed_fetch_batch
     try:
         started = time.perf_counter()
         repoll = poll_feeds(config, db, "bench-repoll", settings, force=True)
         repoll_s = time.perf_counter() - started
     finally:
-        flows.poll.fetch_batch = real_fetch_batch
+        flows.stages.poll.fetch_batch = real_fetch_batch
     return prime_s, repoll_s, repoll.counts, http_s[0]
 
 

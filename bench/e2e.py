@@ -40,7 +40,7 @@ def time_ingest(sources: str, db: str, force_poll: bool) -> dict[str, Any]:
 
 def run_child(sources: str, db: str, nochange: int) -> dict[str, Any]:
     """The child's work: warm-up, then one ingest or a primed series of no-change re-runs."""
-    from flows.run_settings import local_run_settings
+    from flows.settings.prefect_runs import local_run_settings
 
     started = time.perf_counter()
     with local_run_settings():  # as `newsdesk ingest` runs its flow

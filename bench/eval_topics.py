@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows.matchers import get_matcher  # noqa: E402
+from flows.stages.matchers import get_matcher  # noqa: E402
 from transforms.taxonomy import KINDS  # noqa: E402
 from transforms.topics import TopicMatcher, tag_article  # noqa: E402
 

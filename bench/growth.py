@@ -1,7 +1,7 @@
 """Warehouse growth: the per-article cost of dedup + load with few vs many articles already stored.
 
 The stored articles (and their entries, refs and raw pages) are synthetic rows made by DuckDB itself; the new
-batches are real Articles built by flows.articles.build_article from small generated pages, so every field the
+batches are real Articles built by flows.stages.articles.build_article from small generated pages, so every field the
 articles stage adds is there. Only `load_plan` (known-URL lookup, content-hash dedup, one-transaction load) is
 timed. When bench/bench_dedup_growth.py (the near-duplicate stage's own growth bench) is present, __main__
 runs it as well.
@@ -15,8 +15,8 @@ import statistics
 import time
 from pathlib import Path
 
-from flows.articles import PageJob, PageOutcome, build_articles
-from flows.batches import BatchPlan, entry_row, load_plan
+from flows.stages.articles import PageJob, PageOutcome, build_articles
+from flows.stages.batches import BatchPlan, entry_row, load_plan
 from transforms.page_bodies import ZSTD, compress_body
 from transforms.records import FeedEntry
 from warehouse.db import write_session

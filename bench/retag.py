@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from bench.e2e import child_environment
-from flows.matchers import get_matcher
+from flows.stages.matchers import get_matcher
 from transforms.topics import tag_article
 
 CHILD_TIMEOUT_S = 600
@@ -46,10 +46,10 @@ def time_retag(db_path: Path) -> dict[str, float | str]:
     matcher = get_matcher(None)
     try:
         from flows.retag import RETAG_BATCH, retag_articles
-        from flows.runlog import freeze_long_lived
+        from flows.stages.runlog import freeze_long_lived
     except ImportError:
         return measure_tagging(db_path) | {"method": "tag_article only (flows.retag missing)"}
-    # Where the retag flow stands at its first batch (flows.runlog.open_run): the matcher compiled and out of
+    # Where the retag flow stands at its first batch (flows.stages.runlog.open_run): the matcher compiled and out of
     # the cyclic collector's reach, and pyarrow.dataset imported (DuckDB imports it at the first Arrow table).
     freeze_long_lived(matcher)
     importlib.import_module("pyarrow.dataset")

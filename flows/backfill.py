@@ -1,8 +1,8 @@
 """The backfill flow: one sub-run per day, loading WARC archives or reprocessing stored raw pages.
 
-Both modes reuse the ingest path: WARC records go through flows/warc_pages.py as pseudo feed entries, stale
-stored pages through flows/reprocess.py. A record already recorded as an entry is skipped and a page is
-rebuilt only when its article is stale, so running a day twice changes nothing.
+Both modes reuse the ingest path: WARC records go through flows/stages/warc_pages.py as pseudo feed
+entries, stale stored pages through flows/stages/reprocess.py. A record already recorded as an entry is
+skipped and a page is rebuilt only when its article is stale, so running a day twice changes nothing.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.articles import build_articles, close_pool
-from flows.batches import load_plan
-from flows.config import DEFAULT_DB, REPO_ROOT, Config, load_config
-from flows.day_context import DayContext
-from flows.matchers import get_matcher
-from flows.reprocess import (
+from flows.retag import retag_articles
+from flows.settings.config import DEFAULT_DB, REPO_ROOT, Config, load_config
+from flows.stages.articles import build_articles, close_pool
+from flows.stages.batches import load_plan
+from flows.stages.day_context import DayContext
+from flows.stages.matchers import get_matcher
+from flows.stages.reprocess import (
     read_day_articles,
     read_stale_pages,
     rebuild_job,
     record_missing_bodies,
     store_rebuilt,
 )
-from flows.retag import retag_articles
-from flows.runlog import (
+from flows.stages.runlog import (
     close_run,
     count_failure_rows,
     current_run_id,
@@ -40,8 +40,8 @@ from flows.runlog import (
     scheduled_time,
     settle_failures,
 )
-from flows.warc import WarcResponse, is_remote, list_day_archives
-from flows.warc_pages import process_records, read_archive_batches, select_fresh
+from flows.stages.warc import WarcResponse, is_remote, list_day_archives
+from flows.stages.warc_pages import process_records, read_archive_batches, select_fresh
 from transforms.warc_records import archive_file_name, list_source_sites
 from warehouse.page_files import attach_page_bodies
 

@@ -15,8 +15,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from flows.articles import PageJob, PageOutcome, build_articles, close_pool
-from flows.batches import (
+from flows.http.fetch import FetchSettings, fetch_batch
+from flows.settings.config import DEFAULT_DB, Config, load_config
+from flows.stages.articles import PageJob, PageOutcome, build_articles, close_pool
+from flows.stages.batches import (
     BatchPlan,
     PackedBody,
     collect_pages,
@@ -25,12 +27,10 @@ from flows.batches import (
     plan_batch,
     split_batches,
 )
-from flows.config import DEFAULT_DB, Config, load_config
-from flows.extraction_check import check_extraction_drift
-from flows.fetch import FetchSettings, fetch_batch
-from flows.poll import PollResult, poll_feeds
-from flows.runlog import close_run, open_run
-from flows.summary import render_markdown
+from flows.stages.extraction_check import check_extraction_drift
+from flows.stages.poll import PollResult, poll_feeds
+from flows.stages.runlog import close_run, open_run
+from flows.stages.summary import render_markdown
 from transforms.records import FeedEntry
 from warehouse.page_files import use_system_arrow_pool
 from warehouse.snapshot import publish_snapshot

@@ -17,13 +17,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.articles import build_articles, close_pool
-from flows.batches import PackedBody, collect_pages, load_plan, plan_batch
-from flows.config import DEFAULT_DB, Config, FeedSource, load_config
-from flows.day_context import DayContext, complete_job
-from flows.fetch import FetchResult, FetchSettings, fetch_batch
-from flows.poll import poll_feeds
-from flows.runlog import (
+from flows.http.fetch import FetchResult, FetchSettings, fetch_batch
+from flows.settings.config import DEFAULT_DB, Config, FeedSource, load_config
+from flows.stages.articles import build_articles, close_pool
+from flows.stages.batches import PackedBody, collect_pages, load_plan, plan_batch
+from flows.stages.day_context import DayContext, complete_job
+from flows.stages.poll import poll_feeds
+from flows.stages.runlog import (
     close_run,
     count_failure_rows,
     current_run_id,
@@ -33,8 +33,8 @@ from flows.runlog import (
     render_run_markdown,
     settle_failures,
 )
-from flows.warc import WarcDamage, open_archive, read_record_at
-from flows.warc_pages import damage_row, process_records
+from flows.stages.warc import WarcDamage, open_archive, read_record_at
+from flows.stages.warc_pages import damage_row, process_records
 from transforms.records import FeedEntry
 from transforms.warc_records import WARC_FEED_PREFIX
 from warehouse.db import write_session

@@ -14,9 +14,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.config import DEFAULT_DB, load_config
-from flows.matchers import get_matcher
-from flows.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
+from flows.settings.config import DEFAULT_DB, load_config
+from flows.stages.matchers import get_matcher
+from flows.stages.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
 from transforms.article_topics import concat_columns, tag_columns
 from transforms.topics import TopicMatcher
 from warehouse.db import read_load_memory_limit, transaction, write_session

@@ -10,7 +10,7 @@ import yaml
 from prefect import Flow
 from prefect.schedules import Cron
 
-from flows.config import REPO_ROOT, ConfigError
+from flows.settings.config import REPO_ROOT, ConfigError
 
 PREFECT_FILE = REPO_ROOT / "prefect.yaml"
 PATH_PARAMETERS = ("sources", "db", "taxonomy", "archive")

@@ -20,8 +20,8 @@ PREFECT_STARTUP_TIMEOUT_S = 180  # a loaded machine can take minutes; Prefect's 
 @pytest.fixture(autouse=True)
 def fresh_host_schedule():
     """Every test starts with no per-host spacing or Retry-After hold, and no cached robots.txt, of another's."""
-    from flows.politeness import HOST_SCHEDULE
-    from flows.robots import ROBOTS_CACHE
+    from flows.http.politeness import HOST_SCHEDULE
+    from flows.http.robots import ROBOTS_CACHE
 
     HOST_SCHEDULE.clear()
     ROBOTS_CACHE.clear()
@@ -61,7 +61,7 @@ def corpus() -> Path:
 @pytest.fixture()
 def server():
     """A fresh loopback fault server (tests/faultserver.py), the shared per-host schedule cleared."""
-    from flows.politeness import HOST_SCHEDULE
+    from flows.http.politeness import HOST_SCHEDULE
     from tests.faultserver import FaultServer
 
     HOST_SCHEDULE.clear()

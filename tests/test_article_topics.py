@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flows.matchers import get_matcher
+from flows.stages.matchers import get_matcher
 from transforms.article_topics import TAG_COLUMNS, concat_columns, encode_evidence, tag_columns
 from transforms.topics import tag_article
 

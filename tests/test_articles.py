@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flows.articles import PageJob, build_article
+from flows.stages.articles import PageJob, build_article
 from transforms.hashing import make_article_id
 
 RUSSIAN = "Боевики собираются вокруг Алеппо, перемирие в Сирии рушится, переговоры в Женеве затягиваются. " * 8

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from flows.backfill import BackfillError, backfill, validate_window
-from flows.matchers import get_matcher
-from flows.warc import read_warc
+from flows.stages.matchers import get_matcher
+from flows.stages.warc import read_warc
 from transforms.page_bodies import decompress_body
 from warehouse.page_files import pages_dir_for, read_page_bodies
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from flows.batches import pack_body
+from flows.stages.batches import pack_body
 from transforms.page_bodies import decompress_body
 
 
@@ -35,7 +35,7 @@ def test_packed_body_holds_only_its_compressed_size() -> None:
     # Only what packing allocated: other threads of the test session (Prefect's, say) allocate meanwhile.
     ours = [
         tracemalloc.Filter(True, "*/transforms/page_bodies.py"),
-        tracemalloc.Filter(True, "*/flows/batches.py"),
+        tracemalloc.Filter(True, "*/flows/stages/batches.py"),
     ]
     held = sum(
         stat.size_diff

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flows.cli import main
-from flows.config import (
+from flows.settings.config import (
     DEFAULT_SOURCES,
     TOP_LEVEL_FETCH_KEYS,
     Config,

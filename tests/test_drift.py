@@ -14,10 +14,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import flows.feeds_cli  # noqa: F401 - registers `newsdesk feeds` on the app
+import flows.cli.feeds  # noqa: F401 - registers `newsdesk feeds` on the app
 from flows.cli import app
 from flows.ingest import ingest
-from flows.summary import render_markdown
+from flows.stages.summary import render_markdown
 from tests.sites import PlainHandler
 from transforms.drift import SourceCounts, check_source, flag_drifting_sources
 

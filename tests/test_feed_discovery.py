@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.config import FetchSettings
-from flows.feed_discovery import DiscoveryError, discover_feeds
-from flows.politeness import HOST_SCHEDULE
+from flows.http.discovery import DiscoveryError, discover_feeds
+from flows.http.politeness import HOST_SCHEDULE
+from flows.settings.config import FetchSettings
 from tests.sites import PlainHandler
 from transforms.feed_links import common_feed_urls, find_feed_links
 

@@ -174,7 +174,7 @@ def test_opml_export_then_import_into_an_empty_warehouse_gives_the_same_feeds(tm
 
 
 def test_yaml_export_is_a_sources_file_that_imports_to_the_same_feeds(tmp_path, capsys):
-    from flows.config import load_config
+    from flows.settings.config import load_config
 
     opml = tmp_path / "subs.opml"
     opml.write_bytes(READER_EXPORT)
@@ -301,7 +301,7 @@ def test_bare_feeds_keeps_its_options_and_its_error_without_a_warehouse(tmp_path
 
 
 def test_every_feeds_subcommand_is_in_the_readme():
-    from flows.feeds_cli import feeds_app
+    from flows.cli.feeds import feeds_app
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     names = [command.name for command in feeds_app.registered_commands]

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import brotli
 import pytest
 
-from flows.fetch import FetchRequest, FetchSettings, fetch_all, fetch_batch
-from flows.politeness import HOST_SCHEDULE
-from flows.robots import ROBOTS_CACHE
+from flows.http.fetch import FetchRequest, FetchSettings, fetch_all, fetch_batch
+from flows.http.politeness import HOST_SCHEDULE
+from flows.http.robots import ROBOTS_CACHE
 
 try:
     from faultserver import FaultServer, Reply, conditional, gzip_bomb, sequence, zeros

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.fetch import FetchRequest, FetchSettings, build_transport, fetch_batch
+from flows.http.fetch import FetchRequest, FetchSettings, build_transport, fetch_batch
 
 BIG_BODY = bytes(range(256)) * 6_000  # 1.5 MB: many reads
 

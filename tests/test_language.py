@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 
-from flows.articles import PageJob, build_article
+from flows.stages.articles import PageJob, build_article
 from transforms.language import choose_language, detect_language, normalise_code
 
 ISOLEZWE = "html/fundus/za/Isolezwe_2025_11_09.html.gz"  # Zulu text, <html lang="en">

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.matcher_cache import CACHE_ENV, cache_file_for, prune_cache, read_state
-from flows.matchers import DEFAULT_TAXONOMY_PATH, build_matcher, load_or_compile_matcher, load_taxonomy
+from flows.stages.matcher_cache import CACHE_ENV, cache_file_for, prune_cache, read_state
+from flows.stages.matchers import DEFAULT_TAXONOMY_PATH, build_matcher, load_or_compile_matcher, load_taxonomy
 from transforms.taxonomy import parse_taxonomy
 from transforms.topic_matcher import list_topic_rows
 from transforms.topics import tag_article

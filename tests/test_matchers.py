@@ -7,7 +7,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from flows.matchers import build_matcher, get_matcher, load_taxonomy
+from flows.stages.matchers import build_matcher, get_matcher, load_taxonomy
 from tests.test_taxonomy import SMALL, write
 from transforms.taxonomy import TaxonomyError
 from transforms.topics import tag_article

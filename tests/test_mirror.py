@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from flows.fetch import FetchRequest, FetchSettings, fetch_batch
-from flows.mirror import content_type_for, resolve_mirror_path
-from flows.politeness import HOST_SCHEDULE
-from flows.robots import ROBOTS_CACHE
+from flows.http.fetch import FetchRequest, FetchSettings, fetch_batch
+from flows.http.mirror import content_type_for, resolve_mirror_path
+from flows.http.politeness import HOST_SCHEDULE
+from flows.http.robots import ROBOTS_CACHE
 
 try:
     from faultserver import FaultServer, Reply

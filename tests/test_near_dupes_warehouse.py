@@ -45,7 +45,7 @@ def edit_words(text: str, share: float, seed: int) -> str:
 
 
 def article(article_id: str, text: str, published: datetime | None, source: str = "a.example", rank: int = 0):
-    """An `articles` row carrying its signature, as flows/batches.py builds it."""
+    """An `articles` row carrying its signature, as flows/stages/batches.py builds it."""
     url = f"https://{source}/{article_id}"
     return {
         "article_id": article_id,

@@ -23,6 +23,9 @@ def test_wheel_builds_without_warnings_and_ships_the_sql(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for folder in ("migrations", "queries", "views"):
         assert any(name.startswith(f"warehouse/{folder}/") and name.endswith(".sql") for name in names), folder
+    sources = {str(path.relative_to(REPO)) for layer in ("flows", "transforms", "warehouse")
+               for path in (REPO / layer).rglob("*.py")}
+    assert sources <= set(names), sorted(sources - set(names))
 
 
 def make_dry_run(target: str, tmp_path) -> str:

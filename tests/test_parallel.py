@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from bench.site import SiteServer, build_site, run_server, write_sources
-from flows.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool
+from flows.stages.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool
 from tests.conftest import REPO
 from transforms.records import FeedEntry
 
@@ -31,7 +31,7 @@ def page_jobs() -> list[PageJob]:
 
 @pytest.mark.slow
 def test_pool_gives_the_in_process_results_in_page_order(page_jobs):
-    from flows import articles
+    from flows.stages import articles
 
     in_process = build_articles(page_jobs, workers=1)
     assert articles._pool is None  # one worker: no pool
@@ -51,7 +51,7 @@ def test_pool_gives_the_in_process_results_in_page_order(page_jobs):
 def test_close_pool_ends_the_workers(page_jobs):
     import multiprocessing
 
-    from flows import articles
+    from flows.stages import articles
 
     build_articles(page_jobs, workers=2)
     assert len(multiprocessing.active_children()) == 2
@@ -63,7 +63,7 @@ def test_close_pool_ends_the_workers(page_jobs):
 def test_small_batches_stay_in_process(page_jobs):
     close_pool()
     outcomes = build_articles(page_jobs[:3], workers=2)
-    from flows import articles
+    from flows.stages import articles
 
     assert articles._pool is None
     assert len(outcomes) == 3
@@ -99,7 +99,7 @@ def test_ingest_holds_a_bounded_number_of_batches(prefect_harness, tmp_path):
 
 
 def test_batches_start_small_double_up_to_the_batch_size_and_taper_at_the_end():
-    from flows.batches import split_batches
+    from flows.stages.batches import split_batches
 
     entries = [FeedEntry(feed_url="http://127.0.0.1:9/feed.xml", guid=str(i), link=f"http://127.0.0.1:9/{i}")
                for i in range(1500)]
@@ -115,7 +115,7 @@ SCRIPT_PARENT = """
 import json
 import prefect  # the parent's main module imports Prefect, as the CLI and Prefect's engine do
 from bench.site import build_site
-from flows.articles import PageJob, build_articles, close_pool
+from flows.stages.articles import PageJob, build_articles, close_pool
 from pathlib import Path
 
 
@@ -144,9 +144,9 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
     decoded sizes."""
     import hashlib
 
-    from flows.batches import collect_pages, make_page_packer, plan_batch
-    from flows.config import load_config
-    from flows.fetch import FetchSettings, fetch_batch
+    from flows.http.fetch import FetchSettings, fetch_batch
+    from flows.settings.config import load_config
+    from flows.stages.batches import collect_pages, make_page_packer, plan_batch
     from transforms.page_bodies import ZSTD, decompress_body
     from warehouse.db import write_session
     from warehouse.migrate import apply_migrations

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
-from flows.batches import entry_row
-from flows.config import load_config
-from flows.fetch import FetchSettings
-from flows.poll import poll_feeds
+from flows.http.fetch import FetchSettings
+from flows.settings.config import load_config
+from flows.stages.batches import entry_row
+from flows.stages.poll import poll_feeds
 from transforms.pending import MAX_RESUMES, plan_pending
 from transforms.records import FeedEntry
 from warehouse.db import transaction, write_session
@@ -245,7 +245,7 @@ def test_a_killed_ingest_loses_no_entry(prefect_harness, tmp_path, server):
 
 
 def test_the_run_summary_shows_resumed_entries_only_when_there_were_some():
-    from flows.summary import summary_pairs
+    from flows.stages.summary import summary_pairs
 
     quiet = dict(summary_pairs({"counts": {"entries_new": 3}, "failures": {}}))
     assert "entries left by an earlier run" not in quiet and quiet["entries new"] == "3"
@@ -268,8 +268,8 @@ def test_a_rate_limited_host_is_left_pending_until_its_retry_after(prefect_harne
     """One page answers 429 Retry-After: 3600 on a host that serves six good pages, beside another host:
     the run ends, the page and the host's pages not yet fetched stay pending with the time they are due,
     the next run before then asks the host nothing, and the first run after it loads them."""
+    from flows.http.politeness import HOST_SCHEDULE
     from flows.ingest import ingest
-    from flows.politeness import HOST_SCHEDULE
 
     busy_path = "/story/busy.html"
     busy = server.route(busy_path, Reply(429, {"retry-after": "3600"}, b""))

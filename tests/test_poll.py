@@ -8,11 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import duckdb
 import pytest
 
-from flows.batches import entry_row
-from flows.config import load_config
-from flows.fetch import FetchSettings
-from flows.politeness import HOST_SCHEDULE
-from flows.poll import poll_feeds
+from flows.http.fetch import FetchSettings
+from flows.http.politeness import HOST_SCHEDULE
+from flows.settings.config import load_config
+from flows.stages.batches import entry_row
+from flows.stages.poll import poll_feeds
 from warehouse.db import write_session
 from warehouse.load import LoadBatch, load_batch, now_utc
 

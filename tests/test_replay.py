@@ -13,7 +13,7 @@ import duckdb
 from flows.backfill import backfill
 from flows.ingest import ingest
 from flows.replay import replay
-from flows.warc import read_warc
+from flows.stages.warc import read_warc
 from transforms.page_bodies import decompress_body
 from warehouse.page_files import pages_dir_for, read_page_bodies
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from flows.cli import main
-from flows.report import OTHER_LABEL, ReportError, collect_report_data, write_report
+from flows.cli.report import OTHER_LABEL, ReportError, collect_report_data, write_report
 from tests.seeded import copy_seeded_warehouse, make_small_warehouse
 from warehouse.search import UnknownTopic
 from warehouse.snapshot import snapshot_path_for

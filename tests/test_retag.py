@@ -12,8 +12,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from flows.matchers import get_matcher
 from flows.retag import group_batches, ids_of, retag_articles, stream_articles
+from flows.stages.matchers import get_matcher
 from transforms.topics import tag_article
 from warehouse.load import to_arrow
 from warehouse.migrate import apply_migrations

@@ -13,7 +13,7 @@ import json
 from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.settings import get_current_settings
-from flows.run_settings import local_run_settings
+from flows.settings.prefect_runs import local_run_settings
 
 @flow
 def probe():
@@ -47,7 +47,7 @@ def test_a_temporary_server_run_sends_no_heartbeats(tmp_path):
 def test_heartbeats_kept_for_a_standing_server_or_when_asked(prefect_harness):
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
-    from flows.run_settings import local_run_settings, wants_heartbeats
+    from flows.settings.prefect_runs import local_run_settings, wants_heartbeats
 
     assert get_current_settings().api.url  # the harness is a standing server
     assert wants_heartbeats()
@@ -60,7 +60,7 @@ def test_heartbeats_kept_for_a_standing_server_or_when_asked(prefect_harness):
 def test_an_explicit_heartbeat_setting_is_respected_without_a_server(monkeypatch):
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    from flows.run_settings import local_run_settings, wants_heartbeats
+    from flows.settings.prefect_runs import local_run_settings, wants_heartbeats
 
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         assert not get_current_settings().api.url

@@ -5,15 +5,15 @@ import os
 import subprocess
 import sys
 
-from flows.matchers import get_matcher
-from flows.runlog import list_topic_rows_once
+from flows.stages.matchers import get_matcher
+from flows.stages.runlog import list_topic_rows_once
 from tests.conftest import REPO
 from transforms.topic_matcher import list_topic_rows
 
 PROBE = """
 import json
-import flows.matchers as matchers
-from flows.runlog import list_topic_rows_once
+import flows.stages.matchers as matchers
+from flows.stages.runlog import list_topic_rows_once
 rows = list_topic_rows_once(None)
 print(json.dumps({"rows": len(rows), "kept": len(matchers._MATCHERS_BY_PATH) + len(matchers._MATCHERS_BY_VERSION)}))
 """
@@ -35,7 +35,7 @@ def test_topic_rows_once_leave_no_matcher_in_the_process():
 def test_a_run_with_the_stored_taxonomy_builds_no_matcher(tmp_path, monkeypatch):
     import duckdb
 
-    import flows.runlog as runlog
+    import flows.stages.runlog as runlog
 
     db = tmp_path / "news.duckdb"
     runlog.open_run(db, "r1", "ingest", {}, keep_matcher=False)

@@ -13,8 +13,8 @@ import duckdb
 import httpx
 import pytest
 
-from flows.local_server import STATE_FILE, is_healthy, read_recorded
-from flows.run_settings import TEMPORARY_SERVER_HINT, standing_server_settings
+from flows.settings.local_server import STATE_FILE, is_healthy, read_recorded
+from flows.settings.prefect_runs import TEMPORARY_SERVER_HINT, standing_server_settings
 from tests.conftest import REPO
 
 NEWSDESK = Path(sys.executable).parent / "newsdesk"

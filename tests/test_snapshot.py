@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from flows.cli import main
-from flows.runlog import close_run
+from flows.stages.runlog import close_run
 from tests.seeded import make_small_warehouse
 from warehouse.fts import has_search_index
 from warehouse.runs import begin_run, finish_run

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.matchers import DEFAULT_TAXONOMY_PATH, build_matcher, load_taxonomy
+from flows.stages.matchers import DEFAULT_TAXONOMY_PATH, build_matcher, load_taxonomy
 from transforms.taxonomy import TaxonomyError, parse_taxonomy
 from transforms.topic_matcher import list_topic_rows
 from transforms.topics import tag_article

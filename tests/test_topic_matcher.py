@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from flows.matchers import get_matcher
+from flows.stages.matchers import get_matcher
 from transforms.topic_matcher import TopicMatcher, compile_matcher, list_topic_rows
 
 

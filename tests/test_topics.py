@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.matchers import get_matcher
+from flows.stages.matchers import get_matcher
 from transforms.records import TopicTag
 from transforms.topic_matcher import list_topic_rows
 from transforms.topics import tag_article

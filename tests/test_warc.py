@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.warc import (
+from flows.stages.warc import (
     ArchiveError,
     WarcDamage,
     WarcResponse,

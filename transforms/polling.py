@@ -1,7 +1,7 @@
 """Polling decisions, pure: conditional or not, when to poll next, how failures back off, when a feed dies.
 
 `FeedState` mirrors the warehouse `feeds` columns; `PollOutcome` is what one poll observed. The I/O side
-(flows/poll.py) builds the outcome from a fetch result and writes the returned state back.
+(flows/stages/poll.py) builds the outcome from a fetch result and writes the returned state back.
 """
 
 from __future__ import annotations

@@ -101,8 +101,8 @@ class TopicMatcher:
         return cached
 
     def __reduce__(self):
-        # A matcher travels as its taxonomy (~50 kB) and is compiled again where it lands; flows.matchers
-        # registers a faster way, through the disk cache, for processes that import it.
+        # A matcher travels as its taxonomy (~50 kB) and is compiled again where it lands;
+        # flows.stages.matchers registers a faster way, through the disk cache, for processes that import it.
         return (compile_matcher, (self.taxonomy,))
 
     def __repr__(self) -> str:

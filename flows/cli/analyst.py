@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from flows.cli import CliError, DbOption, app, console
+from flows.cli.app import CliError, DbOption, app, console
 
 LiveOption = Annotated[bool, typer.Option("--live", help="Read the live file (waits for the writer).")]
 TopicOption = Annotated[str | None, typer.Option("--topic", help="Only stories with this topic (id, label).")]
@@ -151,7 +151,7 @@ def report(
     live: LiveOption = False,
 ) -> None:
     """Render topics over time, top outlets and biggest clusters as a self-contained HTML page and a PNG."""
-    from flows.report import ReportError, write_report
+    from flows.cli.report import ReportError, write_report
     from warehouse.read_guard import guarded_session
     from warehouse.search import UnknownTopic
     from warehouse.snapshot import choose_read_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from flows.matchers import get_matcher
+from flows.stages.matchers import get_matcher
 from transforms.extract import warm_extractor
 
 get_matcher(None)  # the default taxonomy's; a run with another loads its own in each worker

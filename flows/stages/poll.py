@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.config import Config
-from flows.feed_state import row_from_state, state_from_row
-from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
+from flows.http.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
+from flows.settings.config import Config
+from flows.stages.feed_state import row_from_state, state_from_row
 from transforms.feeds import parse_feed
 from transforms.http_dates import parse_retry_after_s
 from transforms.outlets import outlet_of

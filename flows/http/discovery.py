@@ -1,14 +1,14 @@
 """Feed discovery for `newsdesk feeds add`: given a feed, check it parses; given a page, find its feeds.
 
-Every request goes through the ingest's fetcher (flows/fetch.py): same politeness, size and time bounds, and
-the same guard against loopback and private addresses (lifted only by `allow_private_networks`).
+Every request goes through the ingest's fetcher (flows/http/fetch.py): same politeness, size and time
+bounds, and the same guard against loopback and private addresses (lifted only by `allow_private_networks`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flows.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
+from flows.http.fetch import FetchRequest, FetchResult, FetchSettings, fetch_batch
 from transforms.encodings import decode_html
 from transforms.feed_links import common_feed_urls, find_feed_links, site_root
 from transforms.feeds import parse_feed

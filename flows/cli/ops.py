@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli import CliError, DbOption, SourcesOption, app, console
+from flows.cli.app import CliError, DbOption, SourcesOption, app, console
 
 TaxonomyOption = Annotated[
     Path | None, typer.Option("--taxonomy", help="Taxonomy YAML (default: the sources' or seeds').")
@@ -55,7 +55,7 @@ def backfill(
 ) -> None:
     """Backfill a date range from WARC archives or stored pages, one sub-run per day."""
     from flows.backfill import BackfillError, validate_window
-    from flows.config import load_config
+    from flows.settings.config import load_config
 
     try:
         validate_window(start, end, mode, archive, today=datetime.now(UTC).date())
@@ -63,7 +63,7 @@ def backfill(
         raise CliError(str(error)) from error
     load_config(sources)  # a bad sources file fails here, before Prefect starts
     from flows.backfill import backfill as backfill_flow
-    from flows.run_settings import local_run_settings
+    from flows.settings.prefect_runs import local_run_settings
 
     with local_run_settings():
         summary = backfill_flow(
@@ -92,7 +92,7 @@ def replay(
     db: DbOption = Path("data/news.duckdb"),
 ) -> None:
     """Retry the open failures of the ledger through the path they failed on."""
-    from flows.config import load_config
+    from flows.settings.config import load_config
 
     since_time = None
     if since is not None:
@@ -104,7 +104,7 @@ def replay(
     if not db.exists():
         raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
     from flows.replay import replay as replay_flow
-    from flows.run_settings import local_run_settings
+    from flows.settings.prefect_runs import local_run_settings
 
     with local_run_settings():
         summary = replay_flow(since=since_time, sources=str(sources) if sources else None, db=str(db))
@@ -120,8 +120,8 @@ def retag(
     force: Annotated[bool, typer.Option("--force", help="Re-tag every article, stale or not.")] = False,
 ) -> None:
     """Re-tag stored articles whose tags come from an older taxonomy version."""
-    from flows.config import load_config
-    from flows.matchers import load_taxonomy
+    from flows.settings.config import load_config
+    from flows.stages.matchers import load_taxonomy
     from transforms.taxonomy import TaxonomyError
 
     load_config(sources)
@@ -132,7 +132,7 @@ def retag(
     if not db.exists():
         raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
     from flows.retag import retag as retag_flow
-    from flows.run_settings import local_run_settings
+    from flows.settings.prefect_runs import local_run_settings
 
     with local_run_settings():
         summary = retag_flow(
@@ -153,8 +153,8 @@ def serve(
     """Run the prefect.yaml schedules (ingest every 15 minutes, manual backfill and retag) in this process."""
     from prefect import serve as prefect_serve
 
-    from flows.run_settings import standing_server_settings
     from flows.serve import PREFECT_FILE, build_runner_deployments, describe_clash, find_pool_deployments
+    from flows.settings.prefect_runs import standing_server_settings
 
     path = prefect_file if prefect_file.exists() else PREFECT_FILE
     deployments = build_runner_deployments(path)
@@ -179,7 +179,7 @@ def server_start(
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1.")] = 4200,
 ) -> None:
     """Start a Prefect server on 127.0.0.1 in the background (its URL and pid kept in the Prefect home)."""
-    from flows.local_server import ServerError, start_server
+    from flows.settings.local_server import ServerError, start_server
 
     try:
         server, started = start_server(port)
@@ -192,7 +192,7 @@ def server_start(
 @server_app.command("stop")
 def server_stop() -> None:
     """Stop the server `newsdesk server start` started."""
-    from flows.local_server import stop_server
+    from flows.settings.local_server import stop_server
 
     stopped = stop_server()
     if stopped is None:
@@ -204,7 +204,7 @@ def server_stop() -> None:
 @server_app.command("status")
 def server_status() -> None:
     """Say whether the local server answers (exit code 1 when it does not)."""
-    from flows.local_server import is_healthy, prefect_home, read_recorded
+    from flows.settings.local_server import is_healthy, prefect_home, read_recorded
 
     recorded = read_recorded(prefect_home())
     if recorded is None:

@@ -6,7 +6,7 @@ import zlib
 
 import httpx
 
-from flows.netguard import GuardError
+from flows.http.netguard import GuardError
 
 try:
     import brotli

@@ -33,7 +33,7 @@ SOURCE_MODULES = (
     "transforms.gazetteer",
     "transforms.countries",
     "transforms.taxonomy",
-    "flows.matcher_cache",
+    "flows.stages.matcher_cache",
 )
 KEEP_FILES = 8  # files a folder keeps (most recently written); each is ~12 MB
 _logger = logging.getLogger(__name__)

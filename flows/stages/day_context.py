@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flows.articles import PageJob
-from flows.config import Config
+from flows.settings.config import Config
+from flows.stages.articles import PageJob
 from transforms.urls import registered_site_of
 
 

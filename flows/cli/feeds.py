@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli import CliError, DbOption, OutputFormat, SourcesOption, app, print_rows
-from flows.feed_state import row_from_state, state_from_row
+from flows.cli.app import CliError, DbOption, OutputFormat, SourcesOption, app, print_rows
+from flows.stages.feed_state import row_from_state, state_from_row
 from transforms.opml import OutlineFeed
 from transforms.polling import PollSettings, feed_health, reactivate
 from warehouse.db import Connection
@@ -135,8 +135,8 @@ def add_feed(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Add a feed; given a page, find its feeds (page links, home page, common paths) and add the best."""
-    from flows.config import load_config
-    from flows.feed_discovery import DiscoveryError, discover_feeds
+    from flows.http.discovery import DiscoveryError, discover_feeds
+    from flows.settings.config import load_config
     from transforms.feed_links import site_root
     from transforms.urls import is_http_url
 
@@ -230,7 +230,7 @@ def export_feeds(
 
 def read_feed_file(path: Path) -> tuple[list[OutlineFeed], list[str]]:
     """The feeds of an OPML file (or of a sources YAML file's `feeds:`), and the problems met reading it."""
-    from flows.config import load_config
+    from flows.settings.config import load_config
     from transforms.opml import OpmlError, parse_opml
 
     if path.suffix.lower() in {".yaml", ".yml"}:

@@ -6,11 +6,11 @@ import copyreg
 import threading
 from pathlib import Path
 
-from flows.matcher_cache import cache_file_for, read_state, write_state
+from flows.stages.matcher_cache import cache_file_for, read_state, write_state
 from transforms.taxonomy import Taxonomy, TaxonomyError, parse_taxonomy
 from transforms.topic_matcher import TopicMatcher, compile_matcher, matcher_state
 
-DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "seeds" / "taxonomy.yaml"
+DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parents[2] / "seeds" / "taxonomy.yaml"
 
 _BUILD_LOCK = threading.Lock()
 _MATCHERS_BY_VERSION: dict[str, TopicMatcher] = {}

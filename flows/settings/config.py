@@ -42,14 +42,14 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from flows.config_errors import ENV_NESTED_DELIMITER, ENV_PREFIX, ConfigError, describe_error
+from flows.settings.errors import ENV_NESTED_DELIMITER, ENV_PREFIX, ConfigError, describe_error
 from transforms.polling import PollSettings
 from transforms.urls import is_http_url
 from warehouse.snapshot import DEFAULT_MAX_AGE_S
 
 __all__ = ["Config", "ConfigError", "FeedSource", "FetchSettings", "SnapshotSettings", "load_config"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES = REPO_ROOT / "seeds" / "sources.yaml"
 DEFAULT_DB = Path("data") / "news.duckdb"
 DEFAULT_USER_AGENT = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk)"
@@ -115,7 +115,7 @@ class FetchSettings(BaseModel):
     user_agent: Word = DEFAULT_USER_AGENT
     contact_url: ContactUrl | None = None
     allow_private_networks: bool = False
-    mirror_root: Path | None = None  # hosts with a folder here are answered from files (flows/mirror.py)
+    mirror_root: Path | None = None  # hosts with a folder here are answered from files (flows/http/mirror.py)
 
     def header_user_agent(self) -> str:
         """User-Agent header value, with the contact URL appended when set."""

@@ -2,7 +2,7 @@
 
 One httpx.AsyncClient per batch; redirects are followed by hand so every hop is checked (scheme, private
 addresses, loops, robots.txt for pages). Bodies are streamed and capped before and after decompression.
-Hosts that have a folder under `settings.mirror_root` are answered from files (flows/mirror.py).
+Hosts that have a folder under `settings.mirror_root` are answered from files (flows/http/mirror.py).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import httpx
 
-from flows.config import FetchSettings
-from flows.fetch_records import FetchRequest, FetchResult, ResultHook
-from flows.mirror import MirrorTransport, RoutingTransport
-from flows.netguard import GuardError, check_public_host, check_scheme
-from flows.politeness import HOST_SCHEDULE, HostDeferred, HostGate
-from flows.response_bodies import DRAIN_MAX_BYTES, BodyTooLarge, brotli, drain_body, read_body_bounded
-from flows.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
+from flows.http.bodies import DRAIN_MAX_BYTES, BodyTooLarge, brotli, drain_body, read_body_bounded
+from flows.http.mirror import MirrorTransport, RoutingTransport
+from flows.http.netguard import GuardError, check_public_host, check_scheme
+from flows.http.politeness import HOST_SCHEDULE, HostDeferred, HostGate
+from flows.http.records import FetchRequest, FetchResult, ResultHook
+from flows.http.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
+from flows.settings.config import FetchSettings
 from transforms.http_dates import parse_retry_after_s
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

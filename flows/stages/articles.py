@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import repeat
 
-from flows.matchers import get_matcher
+from flows.stages.matchers import get_matcher
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
 from transforms.dates import DateCandidate, DateChoice, choose_dates, make_candidate
 from transforms.encodings import decode_html
@@ -158,7 +158,7 @@ def get_pool(workers: int, taxonomy_path: str | None) -> ProcessPoolExecutor:
         close_pool()
         context = multiprocessing.get_context(START_METHOD)
         if START_METHOD == "forkserver":  # the server imports these once; its workers fork with them
-            context.set_forkserver_preload(["__main__", __name__, "flows.pool_warmup"])
+            context.set_forkserver_preload(["__main__", __name__, "flows.stages.pool_warmup"])
         _pool = ProcessPoolExecutor(
             workers, mp_context=context, initializer=start_worker, initargs=(taxonomy_path,)
         )

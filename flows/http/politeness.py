@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from flows.netguard import GuardError
+from flows.http.netguard import GuardError
 
 MAX_CRAWL_DELAY_S = 30.0  # a larger robots.txt Crawl-delay is cut here, or one host could stall a whole run
 MAX_RETRY_AFTER_S = 86_400.0  # a longer Retry-After is taken as a day

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from flows.articles import PageOutcome, build_articles
-from flows.batches import BatchPlan, collect_pages, plan_batch
-from flows.day_context import DayContext, complete_job
-from flows.fetch import FetchResult
-from flows.poll import failure_row
-from flows.warc import WarcDamage, WarcResponse, open_archive, read_warc
+from flows.http.fetch import FetchResult
+from flows.stages.articles import PageOutcome, build_articles
+from flows.stages.batches import BatchPlan, collect_pages, plan_batch
+from flows.stages.day_context import DayContext, complete_job
+from flows.stages.poll import failure_row
+from flows.stages.warc import WarcDamage, WarcResponse, open_archive, read_warc
 from transforms.warc_records import (
     archive_file_name,
     is_html_response,

@@ -11,8 +11,8 @@ from typing import Any
 
 from prefect.runtime import flow_run
 
-from flows.config import Config
-from flows.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
+from flows.settings.config import Config
+from flows.stages.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
 from transforms.topic_matcher import TopicMatcher, list_topic_rows
 from transforms.urls import registered_site_of
 from warehouse.db import transaction, write_session

@@ -35,7 +35,7 @@ def standing_server_settings() -> Iterator[str | None]:
     """
     from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    from flows.local_server import running_server_url
+    from flows.settings.local_server import running_server_url
 
     configured = get_current_settings().api.url
     if configured:

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flows.articles import POOL_THRESHOLD, PageJob, PageOutcome
-from flows.config import Config
-from flows.fetch import FetchRequest, FetchResult
-from flows.poll import failure_row, fetch_row
+from flows.http.fetch import FetchRequest, FetchResult
+from flows.settings.config import Config
+from flows.stages.articles import POOL_THRESHOLD, PageJob, PageOutcome
+from flows.stages.poll import failure_row, fetch_row
 from transforms.hashing import make_article_id
 from transforms.page_bodies import ZSTD, compress_body
 from transforms.records import Article, FeedEntry

@@ -11,11 +11,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flows.articles import PageJob, PageOutcome
-from flows.batches import article_row, sort_key
-from flows.day_context import DayContext, complete_job
-from flows.matchers import get_matcher
-from flows.poll import failure_row
+from flows.stages.articles import PageJob, PageOutcome
+from flows.stages.batches import article_row, sort_key
+from flows.stages.day_context import DayContext, complete_job
+from flows.stages.matchers import get_matcher
+from flows.stages.poll import failure_row
 from transforms.clean import CLEANER_VERSION
 from transforms.extract import EXTRACTOR_VERSION
 from transforms.records import Article

@@ -1,0 +1,62 @@
+"""The `newsdesk` command line: the app, its commands by module, and `main` (one-line errors)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from flows.cli import analyst, core, feeds, ops  # noqa: F401 - each registers its commands on `app`
+from flows.cli.app import CliError, app
+
+try:  # typer 0.20+ ships its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as click_exceptions
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors become one line on stderr instead of a traceback."""
+    from flows.settings.config import ConfigError
+    from warehouse.db import DatabaseError, WarehouseBusy, WarehouseSettingError
+    from warehouse.migrate import SchemaError
+    from warehouse.read_guard import ReadOnlyRefused
+
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="newsdesk", standalone_mode=False)
+    except click_exceptions.NoArgsIsHelpError:
+        return 0
+    except click_exceptions.UsageError as error:
+        hint = f" (see `newsdesk {error.ctx.info_name} --help`)" if error.ctx and error.ctx.parent else ""
+        print(f"newsdesk: error: {error.format_message()}{hint}", file=sys.stderr)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        print("newsdesk: aborted", file=sys.stderr)
+        return 130
+    except (
+        ConfigError, SchemaError, WarehouseBusy, WarehouseSettingError, FileNotFoundError, CliError
+    ) as error:
+        print(f"newsdesk: error: {error}", file=sys.stderr)
+        return 2
+    except ReadOnlyRefused as error:
+        print(f"newsdesk: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"newsdesk: error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
+    except DatabaseError as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"newsdesk: error: {first_line}", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def describe_os_error(error: OSError) -> str:
+    """An OS error as one line that names its path: `data/news.duckdb: File exists`."""
+    if error.filename is None or not error.strerror:
+        return str(error)
+    target = f" -> {error.filename2}" if error.filename2 is not None else ""
+    return f"{error.filename}{target}: {error.strerror}"

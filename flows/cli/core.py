@@ -1,0 +1,61 @@
+"""The core commands of `newsdesk`: ingest, sql and stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli.app import DbOption, OutputFormat, SourcesOption, app, console, print_rows
+
+
+@app.command()
+def ingest(
+    sources: SourcesOption = None,
+    db: DbOption = Path("data/news.duckdb"),
+    force_poll: Annotated[bool, typer.Option("--force-poll", help="Poll every active feed now.")] = False,
+) -> None:
+    """Poll the feeds, fetch new articles and load them into the warehouse."""
+    from flows.settings.config import load_config
+    from flows.stages.summary import render_table
+
+    load_config(sources)  # fail fast, before Prefect starts, on a bad sources file
+    db.parent.mkdir(parents=True, exist_ok=True)  # and on a folder that cannot be made (an OSError: one line)
+    from flows.ingest import ingest as ingest_flow
+    from flows.settings.prefect_runs import local_run_settings
+
+    with local_run_settings():
+        summary = ingest_flow(sources=str(sources) if sources else None, db=str(db), force_poll=force_poll)
+    console.print(render_table(summary))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
+    db: DbOption = Path("data/news.duckdb"),
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
+    live: Annotated[bool, typer.Option("--live", help="Read the live file (waits for the writer).")] = False,
+) -> None:
+    """Run a read-only SQL query against the read snapshot (or the live file: --live, or no snapshot yet)."""
+    from warehouse.read_guard import check_read_only, guarded_session
+    from warehouse.snapshot import choose_read_path
+    from warehouse.stats import run_query
+
+    check_read_only(query)  # before the file is opened: a refused statement waits for no lock
+    with guarded_session(choose_read_path(db, live)) as connection:
+        columns, rows = run_query(connection, query)
+    print_rows(columns, rows, output)
+
+
+@app.command()
+def stats(db: DbOption = Path("data/news.duckdb")) -> None:
+    """Show row counts and the topics with the most stories, the best few of each kind (regions last)."""
+    from warehouse.read_guard import guarded_session
+    from warehouse.stats import count_tables, top_topics
+
+    with guarded_session(db) as connection:
+        counts = count_tables(connection)
+        topics = top_topics(connection)
+    print_rows(["table", "rows"], counts, OutputFormat.table)
+    print_rows(["kind", "topic_id", "label", "stories"], topics, OutputFormat.table)

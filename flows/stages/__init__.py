@@ -1,0 +1,1 @@
+"""The stages the flows' tasks call, as plain functions: poll, fetch, build articles, load, record the run."""
