@@ -1,0 +1,194 @@
+"""The warehouse as a DuckLake: one setting picks the catalog; DuckDB attaches it offline."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from warehouse.sql import read_sql
+
+CATALOGS = ("sqlite", "duckdb", "postgres")
+DEFAULT_CATALOG_PATH = "data/news.lake.sqlite"
+DEFAULT_ALIAS = "lake"
+# Appends from several writers conflict on the catalog's snapshot id and are retried; ten tries (DuckLake's
+# default) run out when a few writers commit every few milliseconds.
+DEFAULT_MAX_RETRY_COUNT = 100
+# Turned off so that a missing extension fails at once instead of trying the network.
+OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+# extension name -> the PyPI package that ships its file (duckdb-extension-<name with dashes>)
+EXTENSION_PACKAGES = {
+    "ducklake": "duckdb_extension_ducklake",
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "postgres": "duckdb_extension_postgres",
+}
+CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "duckdb": None, "postgres": "postgres"}
+
+
+class LakeSettingError(ValueError):
+    """A lake setting is not valid."""
+
+
+class LakeExtensionMissing(RuntimeError):
+    """An extension the lake needs is not installed for this DuckDB version."""
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """Where the lake's catalog and data files live, and how a connection treats it."""
+
+    catalog: str = "sqlite"  # sqlite | duckdb (a file each) | postgres (a libpq connection string)
+    catalog_path: str = DEFAULT_CATALOG_PATH  # the file, or for postgres the connection string
+    data_path: str = ""  # the Parquet files' folder; default: <catalog file without suffix>.files/ beside it
+    alias: str = DEFAULT_ALIAS
+    max_retry_count: int = DEFAULT_MAX_RETRY_COUNT
+    options: dict[str, str] = field(default_factory=dict)  # more ATTACH options, e.g. DATA_INLINING_ROW_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.catalog not in CATALOGS:
+            raise LakeSettingError(f"lake catalog {self.catalog!r} is not one of {', '.join(CATALOGS)}")
+        if not self.catalog_path:
+            raise LakeSettingError("lake catalog_path is empty")
+        if self.catalog == "postgres" and not self.data_path:
+            raise LakeSettingError("a postgres lake catalog needs data_path (a folder every writer reaches)")
+        if not self.alias.isidentifier():
+            raise LakeSettingError(f"lake alias {self.alias!r} is not a plain SQL name")
+        if self.max_retry_count < 0:
+            raise LakeSettingError(f"lake max_retry_count {self.max_retry_count} is negative")
+
+
+def resolve_data_path(settings: LakeSettings) -> str:
+    """The folder of the lake's data files: the setting, else a folder beside the catalog file."""
+    if settings.data_path:
+        return settings.data_path
+    catalog_file = Path(settings.catalog_path)
+    return str(catalog_file.with_name(f"{catalog_file.stem}.files"))
+
+
+def quote_literal(text: str) -> str:
+    """A SQL string literal (ATTACH and LOAD take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake_uri(settings: LakeSettings) -> str:
+    """The `ducklake:` URI ATTACH takes for the settings' catalog."""
+    if settings.catalog == "duckdb":
+        return f"ducklake:{settings.catalog_path}"
+    return f"ducklake:{settings.catalog}:{settings.catalog_path}"
+
+
+def attach_options(
+    settings: LakeSettings, read_only: bool = False, snapshot_version: int | None = None
+) -> dict[str, str]:
+    """The ATTACH options (name -> SQL value) for the settings; a snapshot version implies read-only."""
+    options = {"DATA_PATH": quote_literal(resolve_data_path(settings))}
+    options.update(settings.options)
+    if snapshot_version is not None:
+        options["SNAPSHOT_VERSION"] = str(int(snapshot_version))
+        read_only = True
+    if read_only:
+        options["READ_ONLY"] = "true"
+    return options
+
+
+def attach_statement(
+    settings: LakeSettings, read_only: bool = False, snapshot_version: int | None = None
+) -> str:
+    """The whole `ATTACH 'ducklake:…' AS alias (DATA_PATH …, …)` statement."""
+    options = attach_options(settings, read_only, snapshot_version)
+    listed = ", ".join(f"{name} {value}" for name, value in options.items())
+    return f"ATTACH {quote_literal(lake_uri(settings))} AS {settings.alias} ({listed})"
+
+
+def find_extension_file(name: str) -> Path:
+    """The extension file that the duckdb-extension-<name> package ships for the running DuckDB."""
+    package = EXTENSION_PACKAGES[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LakeExtensionMissing(f"the {name} extension is missing: install {package.replace('_', '-')}")
+    path = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}"
+    path = path / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise LakeExtensionMissing(f"{package} ships no extension for DuckDB {duckdb.__version__}: pin it")
+    return path
+
+
+def load_extension(connection: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load one shipped extension from its local file, never from the network."""
+    if name == "postgres":
+        # The file is named postgres but its entry point is postgres_scanner's, so LOAD by path fails;
+        # INSTALL from the file stores it under its real name in the extension directory, then LOAD finds it.
+        connection.execute(f"INSTALL {quote_literal(str(find_extension_file(name)))}")
+        connection.execute("LOAD postgres_scanner")
+        return
+    connection.execute(f"LOAD {quote_literal(str(find_extension_file(name)))}")
+
+
+def make_local_folders(settings: LakeSettings) -> None:
+    """Create the catalog file's folder and a local data folder (a URL such as s3://… is left alone)."""
+    if settings.catalog != "postgres":
+        Path(settings.catalog_path).parent.mkdir(parents=True, exist_ok=True)
+    data_path = resolve_data_path(settings)
+    if "://" not in data_path:
+        Path(data_path).mkdir(parents=True, exist_ok=True)
+
+
+def connect_offline() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that never downloads or auto-loads an extension."""
+    return duckdb.connect(config=dict(OFFLINE_CONFIG))
+
+
+def open_lake(
+    settings: LakeSettings, read_only: bool = False, snapshot_version: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lake attached (as of a snapshot, when given) and in use."""
+    if not read_only and snapshot_version is None:
+        make_local_folders(settings)
+    connection = connect_offline()
+    try:
+        load_extension(connection, "ducklake")
+        if CATALOG_EXTENSIONS[settings.catalog]:
+            load_extension(connection, CATALOG_EXTENSIONS[settings.catalog])
+        connection.execute(attach_statement(settings, read_only, snapshot_version))
+        connection.execute(f"USE {settings.alias}")
+        connection.execute(f"SET GLOBAL ducklake_max_retry_count = {int(settings.max_retry_count)}")
+    except Exception:
+        connection.close()
+        raise
+    return connection
+
+
+def current_snapshot(connection: duckdb.DuckDBPyConnection, alias: str = DEFAULT_ALIAS) -> int:
+    """The id of the lake's latest committed snapshot (what a run records after its commit)."""
+    return connection.execute(read_sql("lake_current_snapshot"), {"lake": alias}).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class LakeUpkeep:
+    """What one maintenance pass did."""
+
+    rows_flushed: int
+    files_merged: int
+    snapshots_expired: int
+    files_deleted: int
+
+
+def maintain_lake(
+    connection: duckdb.DuckDBPyConnection, expire_before: datetime, alias: str = DEFAULT_ALIAS
+) -> LakeUpkeep:
+    """Flush inlined rows, merge small files, expire snapshots older than a time, delete unneeded files."""
+    flushed = connection.execute(read_sql("lake_flush_inlined_data"), {"lake": alias}).fetchall()
+    merged = connection.execute(read_sql("lake_merge_adjacent_files"), {"lake": alias}).fetchall()
+    expired = connection.execute(
+        read_sql("lake_expire_snapshots"), {"lake": alias, "older_than": expire_before}
+    ).fetchall()
+    deleted = connection.execute(read_sql("lake_cleanup_old_files"), {"lake": alias}).fetchall()
+    return LakeUpkeep(
+        rows_flushed=sum(int(row[2]) for row in flushed),
+        files_merged=sum(int(row[2]) for row in merged),
+        snapshots_expired=len(expired),
+        files_deleted=len(deleted),
+    )
