@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import random
+import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from warehouse.sql import read_sql
+
+T = TypeVar("T")
 
 CATALOGS = ("sqlite", "duckdb", "postgres")
 DEFAULT_CATALOG_PATH = "data/news.lake.sqlite"
@@ -25,6 +33,10 @@ EXTENSION_PACKAGES = {
     "sqlite_scanner": "duckdb_extension_sqlite_scanner",
     "postgres": "duckdb_extension_postgres",
 }
+# SQLite answers a writer whose read snapshot went stale with "database is locked" at once (no busy wait can
+# help), and DuckLake does not retry it: the whole transaction has to run again.
+RETRYABLE_MESSAGES = ("database is locked",)
+WRITE_ATTEMPTS = 30
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "duckdb": None, "postgres": "postgres"}
 
 
@@ -131,9 +143,20 @@ def make_local_folders(settings: LakeSettings) -> None:
     """Create the catalog file's folder and a local data folder (a URL such as s3://… is left alone)."""
     if settings.catalog != "postgres":
         Path(settings.catalog_path).parent.mkdir(parents=True, exist_ok=True)
+    if settings.catalog == "sqlite":
+        use_sqlite_wal(Path(settings.catalog_path))
     data_path = resolve_data_path(settings)
     if "://" not in data_path:
         Path(data_path).mkdir(parents=True, exist_ok=True)
+
+
+def use_sqlite_wal(catalog_file: Path) -> None:
+    """Put the SQLite catalog in WAL mode (kept in the file): readers and writers do not block each other.
+
+    In SQLite's default rollback journal, a connection whose commit failed kept the file locked for others.
+    """
+    with contextlib.closing(sqlite3.connect(catalog_file)) as catalog:
+        catalog.execute("PRAGMA journal_mode=WAL")
 
 
 def connect_offline() -> duckdb.DuckDBPyConnection:
@@ -164,6 +187,40 @@ def open_lake(
 def current_snapshot(connection: duckdb.DuckDBPyConnection, alias: str = DEFAULT_ALIAS) -> int:
     """The id of the lake's latest committed snapshot (what a run records after its commit)."""
     return connection.execute(read_sql("lake_current_snapshot"), {"lake": alias}).fetchone()[0]
+
+
+def is_retryable(error: Exception) -> bool:
+    """Tell whether a failed lake transaction may simply be run again."""
+    return isinstance(error, duckdb.Error) and any(text in str(error) for text in RETRYABLE_MESSAGES)
+
+
+def write_with_retry(
+    connection: duckdb.DuckDBPyConnection,
+    write: Callable[[duckdb.DuckDBPyConnection], T],
+    attempts: int = WRITE_ATTEMPTS,
+    first_wait_s: float = 0.02,
+) -> T:
+    """Run write(connection) in one transaction; again, after a growing pause, while the catalog is busy."""
+    wait_s = first_wait_s
+    for attempt in range(1, attempts + 1):
+        connection.execute("BEGIN")
+        try:
+            result = write(connection)
+            connection.execute("COMMIT")
+            return result
+        except duckdb.Error as error:
+            roll_back(connection)
+            if attempt == attempts or not is_retryable(error):
+                raise
+        time.sleep(wait_s * (0.5 + random.random()))
+        wait_s = min(wait_s * 2, 1.0)
+    raise AssertionError("unreachable")
+
+
+def roll_back(connection: duckdb.DuckDBPyConnection) -> None:
+    """End the connection's transaction, if a failed COMMIT left one open."""
+    with contextlib.suppress(duckdb.TransactionException):  # the failed COMMIT already ended it
+        connection.execute("ROLLBACK")
 
 
 @dataclass(frozen=True)
