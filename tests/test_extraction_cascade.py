@@ -11,7 +11,13 @@ from collections import Counter
 from lxml.html import fromstring
 
 from transforms.extract import extract_page
-from transforms.extraction_cascade import choose_text, filter_by_opinion, is_suspect, run_cascade
+from transforms.extraction_cascade import (
+    choose_text,
+    filter_by_opinion,
+    is_suspect,
+    read_link_texts,
+    run_cascade,
+)
 
 BODY = "The council voted late on Tuesday to reopen the harbour road after weeks of repairs and protests. " * 3
 TEASER = "Read more: Ten things to do this weekend"
@@ -28,6 +34,15 @@ def test_short_paragraphs_a_longer_jsonld_body_or_too_little_text_are_suspect():
     assert is_suspect(f"{BODY}\n{TEASER}\n{TEASER}\n{TEASER}", None)
     assert is_suspect(BODY, BODY + BODY)
     assert is_suspect("Just a line.", None)
+
+
+def test_a_text_rich_in_link_text_is_suspect():
+    related = "Related: " + "Harbour road works cost the town more than planned, council papers show " * 2
+    page = fromstring(f"<html><body><p>{BODY}</p><p>{BODY}</p><a href='/x'>{related}</a></body></html>")
+    text = f"{BODY}\n{BODY}\n{related}"
+    assert not is_suspect(text, None)  # long paragraphs only: the other rules see nothing
+    assert is_suspect(text, None, read_link_texts(page))
+    assert not is_suspect(f"{BODY}\n{BODY}", None, read_link_texts(page))
 
 
 def test_unconfirmed_short_paragraphs_are_dropped_confirmed_ones_kept():

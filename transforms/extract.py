@@ -19,7 +19,7 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import decode_file, load_html
 
 from transforms.dates import DateCandidate, choose_dates, find_page_dates, walk_jsonld
-from transforms.extraction_cascade import run_cascade
+from transforms.extraction_cascade import read_link_texts, run_cascade
 from transforms.language import get_identifier, normalise_code
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
@@ -84,7 +84,8 @@ def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | N
     tree = load_html(html)
     if tree is None:
         return None
-    jsonld = read_jsonld(tree)  # read before trafilatura, which is given the tree
+    jsonld = read_jsonld(tree)  # read before trafilatura, which is given the tree (and prunes it)
+    link_texts = read_link_texts(tree)
     options = copy(EXTRACT_OPTIONS)
     options.url = url
     options.source = url
@@ -92,7 +93,8 @@ def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | N
         document = trafilatura.bare_extraction(tree, options=options)
     except ValueError:
         return None
-    result = run_cascade((document.text or "") if document else "", tree, read_jsonld_body(jsonld))
+    text = (document.text or "") if document else ""
+    result = run_cascade(text, tree, read_jsonld_body(jsonld), link_texts)
     if document is None or not result.text.strip():
         return None
     candidates = find_page_dates(tree, jsonld, url, document.date)

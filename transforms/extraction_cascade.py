@@ -16,6 +16,9 @@ SHORT_PARAGRAPH_WORDS = 25
 SUSPECT_SHORT_SHARE = 0.05
 # Too little text to trust: the second opinion replaces it when it has more.
 MIN_TRUSTED_WORDS = 20
+# Suspect when paragraphs that are the text of a link on the page hold more than this share of the words:
+# link lists, "read more" lines and related-story teasers that trafilatura kept.
+MAX_LINK_SHARE = 0.1
 # The filtered text is kept only if it keeps at least this share of trafilatura's words: a second opinion
 # that misses most of the page (a wrong main block) must not cut the body.
 MIN_KEPT_SHARE = 0.7
@@ -50,11 +53,26 @@ def short_share(text: str) -> float:
     return sum(size for size in sizes if size < SHORT_PARAGRAPH_WORDS) / total if total else 0.0
 
 
-def is_suspect(text: str, jsonld_body: str | None) -> bool:
-    """Whether trafilatura's text needs a second opinion: too short, rich in short paragraphs, or shorter than
-    the page's own JSON-LD articleBody."""
+def read_link_texts(tree: HtmlElement) -> frozenset[str]:
+    """The normalised text of every link on the page (read before trafilatura prunes the tree)."""
+    texts = (normalise_tokens(anchor.text_content()) for anchor in tree.iter("a"))
+    return frozenset(text for text in texts if text)
+
+
+def link_share(text: str, link_texts: frozenset[str]) -> float:
+    """The share of the text's words that stand in paragraphs which are, word for word, a link's text."""
+    sizes = [(count_words(p), normalise_tokens(p) in link_texts) for p in split_paragraphs(text)]
+    total = sum(size for size, _ in sizes)
+    return sum(size for size, linked in sizes if linked) / total if total else 0.0
+
+
+def is_suspect(text: str, jsonld_body: str | None, link_texts: frozenset[str] = frozenset()) -> bool:
+    """Whether trafilatura's text needs a second opinion: too short, rich in short paragraphs or in link
+    text, or shorter than the page's own JSON-LD articleBody."""
     words = count_words(text)
     if words < MIN_TRUSTED_WORDS or short_share(text) > SUSPECT_SHORT_SHARE:
+        return True
+    if link_texts and link_share(text, link_texts) > MAX_LINK_SHARE:
         return True
     return jsonld_body is not None and count_words(jsonld_body) > words
 
@@ -98,8 +116,10 @@ def choose_text(text: str, opinion: str, jsonld_body: str | None) -> CascadeResu
     return CascadeResult(text, "trafilatura")
 
 
-def run_cascade(text: str, tree: HtmlElement, jsonld_body: str | None) -> CascadeResult:
+def run_cascade(
+    text: str, tree: HtmlElement, jsonld_body: str | None, link_texts: frozenset[str] = frozenset()
+) -> CascadeResult:
     """trafilatura's text, or, when it is suspect, the better of it and readability's second opinion."""
-    if not is_suspect(text, jsonld_body):
+    if not is_suspect(text, jsonld_body, link_texts):
         return CascadeResult(text, "trafilatura")
     return choose_text(text, read_readability(tree), jsonld_body)
