@@ -253,6 +253,14 @@ def test_the_run_summary_shows_resumed_entries_only_when_there_were_some():
     assert resumed["entries left by an earlier run"] == "6"
 
 
+def test_the_run_summary_shows_pages_left_for_a_waiting_host_only_when_there_were_some():
+    from flows.stages.summary import summary_pairs
+
+    assert "pages left pending (host asked to wait)" not in dict(summary_pairs({"counts": {}, "failures": {}}))
+    deferred = dict(summary_pairs({"counts": {"pages_deferred": 6}, "failures": {}}))
+    assert deferred["pages left pending (host asked to wait)"] == "6"
+
+
 def page_reply(page: Path) -> Reply:
     """A seed page served as UTF-8 HTML."""
     return Reply(200, {"content-type": "text/html; charset=utf-8"}, page.read_bytes())

@@ -15,13 +15,14 @@ SUMMARY_ROWS = [
     ("entries new", "entries_new"),
     ("entries left by an earlier run", "entries_resumed"),  # shown only when there were some
     ("pages fetched", "pages_fetched"),
+    ("pages left pending (host asked to wait)", "pages_deferred"),  # shown only when there were some
     ("articles added", "loaded_articles"),
     ("duplicates (url)", "loaded_url_duplicates"),
     ("topic tags added", "loaded_article_topics"),
     ("sources flagged: extraction drift", "extraction_alarms"),  # shown only when there were some
     ("seconds", "seconds"),
 ]
-ROWS_SHOWN_WHEN_SET = frozenset({"entries_resumed", "extraction_alarms"})
+ROWS_SHOWN_WHEN_SET = frozenset({"entries_resumed", "pages_deferred", "extraction_alarms"})
 
 
 def summary_pairs(summary: dict[str, Any]) -> list[tuple[str, str]]:
