@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,19 +70,23 @@ def apply_migrations(connection: duckdb.DuckDBPyConnection) -> int:
             connection.rollback()
             raise
         connection.commit()
-    if latest != current or not views_present(connection):
+    if latest != current or not views_current(connection):
         create_views(connection)
     return latest
 
 
-def views_present(connection: duckdb.DuckDBPyConnection) -> bool:
-    """Tell whether every view file has a view in the database."""
-    wanted = {path.stem for path in VIEWS_DIR.glob("*.sql")}
-    have = {
-        row[0]
-        for row in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
-    }
-    return wanted <= have
+def hash_view(path: Path) -> str:
+    """A short digest of a view file, kept as the view's comment so a changed file is noticed."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def views_current(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Tell whether every view file has its view in the database, made from the file as it is now."""
+    wanted = {path.stem: hash_view(path) for path in VIEWS_DIR.glob("*.sql")}
+    have = dict(
+        connection.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall()
+    )
+    return all(have.get(name) == digest for name, digest in wanted.items())
 
 
 def create_views(connection: duckdb.DuckDBPyConnection) -> None:
@@ -93,6 +98,7 @@ def create_views(connection: duckdb.DuckDBPyConnection) -> None:
         for path in pending:
             try:
                 connection.execute(path.read_text(encoding="utf-8"))
+                connection.execute(f"COMMENT ON VIEW {path.stem} IS '{hash_view(path)}'")
             except duckdb.CatalogException as error:
                 failed.append(path)
                 last_error = error

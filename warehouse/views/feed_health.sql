@@ -1,4 +1,5 @@
--- One row per configured feed: is it alive, how it fails, how often it is unchanged, what it yields, how late.
+-- One row per feed on the list (removed feeds left out): is it alive, how it fails, how often it is unchanged,
+-- what it yields, how late.
 CREATE OR REPLACE VIEW feed_health AS
 WITH polls AS (
     -- the feed's attempts in the fetch ledger
@@ -30,6 +31,7 @@ SELECT
     f.name,
     f.source,                                                          -- outlet host
     f.active,
+    coalesce(f.subscription, 'subscribed') AS subscription,            -- subscribed | paused (newsdesk feeds pause)
     f.inactive_reason,
     f.last_polled_at,
     f.last_success_at,                                                 -- last 200 or 304
@@ -47,4 +49,5 @@ SELECT
     i.last_item_seen_at
 FROM feeds AS f
 LEFT JOIN polls AS p USING (feed_url)
-LEFT JOIN items AS i USING (feed_url);
+LEFT JOIN items AS i USING (feed_url)
+WHERE coalesce(f.subscription, 'subscribed') <> 'removed';
