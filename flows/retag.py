@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -19,66 +18,11 @@ from flows.stages.matchers import get_matcher
 from flows.stages.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
 from transforms.article_topics import concat_columns, tag_columns
 from transforms.topics import TopicMatcher
-from warehouse.db import read_load_memory_limit, transaction, write_session
-from warehouse.load import SCHEMAS, now_utc
-from warehouse.sql import read_sql
+from warehouse.article_tags import count_articles, find_stale_articles, replace_tags, stream_articles
+from warehouse.db import read_load_memory_limit, write_session
 
 RETAG_BATCH = 1000  # articles per transaction
 CHUNK_ARTICLES = 100  # articles per Arrow record batch read
-ID_SCHEMA = pa.schema([("article_id", pa.string())])
-
-
-def select_stale_articles(
-    db_path: Path, version: str, candidates: list[str] | None = None, force: bool = False
-) -> list[str]:
-    """Ids of articles (all, or among `candidates`) whose tags are not of taxonomy `version`."""
-    with write_session(db_path) as connection:
-        return find_stale_articles(connection, version, candidates, force)
-
-
-def find_stale_articles(
-    connection: duckdb.DuckDBPyConnection, version: str, candidates: list[str] | None, force: bool
-) -> list[str]:
-    """select_stale_articles on an open connection."""
-    connection.register("candidate_articles", id_table(candidates or []))
-    try:
-        rows = connection.execute(
-            read_sql("select_stale_tags"),
-            {"version": version, "everything": candidates is None, "force": force},
-        ).fetchall()
-    finally:
-        connection.unregister("candidate_articles")
-    return [row[0] for row in rows]
-
-
-def id_table(article_ids: list[str]) -> pa.Table:
-    """A one-column Arrow table of article ids, to register as a view."""
-    return pa.table([pa.array(article_ids, pa.string())], schema=ID_SCHEMA)
-
-
-def stream_articles(
-    connection: duckdb.DuckDBPyConnection,
-    article_ids: list[str] | None,
-    rows_per_chunk: int,
-    rows_per_read: int = RETAG_BATCH,
-) -> Iterator[pa.RecordBatch]:
-    """Id, title, text and origin of these articles (None: of every stored one), read `rows_per_read` at a
-    time in storage order and yielded as record batches of at most `rows_per_chunk` rows."""
-    # One rowid range per read: the scan skips the other row groups and memory holds one range at a time.
-    if article_ids is not None:
-        (stored,) = connection.execute("SELECT count(*) FROM articles").fetchone()
-        if len(article_ids) == stored:  # distinct stored ids: all of them, so no join (~2x faster)
-            article_ids = None
-    if article_ids is None:
-        ranges_sql, range_sql = read_sql("select_article_ranges"), read_sql("select_article_range")
-    else:
-        connection.register("candidate_articles", id_table(article_ids))
-        ranges_sql, range_sql = read_sql("select_candidate_ranges"), read_sql("select_articles_to_tag")
-    ranges = connection.execute(ranges_sql, {"rows": rows_per_read}).fetchall()
-    for first_row, last_row in ranges:
-        # Executed, not a relation with parameters, whose scan filtered only after reading every row group.
-        connection.execute(range_sql, {"first_row": first_row, "last_row": last_row})
-        yield from connection.to_arrow_reader(rows_per_chunk)
 
 
 def group_batches(chunks: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[list[pa.RecordBatch]]:
@@ -103,27 +47,6 @@ def ids_of(chunks: list[pa.RecordBatch]) -> list[str]:
     return [article_id for chunk in chunks for article_id in chunk.column("article_id").to_pylist()]
 
 
-def replace_tags(
-    connection: duckdb.DuckDBPyConnection, article_ids: list[str], tags: dict[str, list], version: str
-) -> dict[str, int]:
-    """Replace the tags of these articles with `tags` (article_topics columns) in one transaction."""
-    schema = SCHEMAS["article_topics"]
-    new_tags = pa.table(
-        [pa.array(tags[name], field.type) for name, field in zip(schema.names, schema, strict=True)],
-        schema=schema,
-    )
-    with transaction(connection):
-        connection.register("retagged_articles", id_table(article_ids))
-        connection.register("new_tags", new_tags)
-        try:
-            (removed,) = connection.execute(read_sql("delete_retagged_tags")).fetchone()
-            connection.execute(read_sql("insert_retagged_tags"), {"version": version, "tagged_at": now_utc()})
-        finally:
-            connection.unregister("retagged_articles")
-            connection.unregister("new_tags")
-    return {"articles_retagged": len(article_ids), "tags_removed": removed, "tags_added": new_tags.num_rows}
-
-
 def retag_articles(
     db_path: Path,
     matcher: TopicMatcher,
@@ -138,7 +61,7 @@ def retag_articles(
     with write_session(db_path, memory_limit=read_load_memory_limit()) as connection:
         stale: list[str] | None = None  # None: every stored article
         if force and candidates is None:  # no need to ask which are stale
-            (counts["articles_stale"],) = connection.execute("SELECT count(*) FROM articles").fetchone()
+            counts["articles_stale"] = count_articles(connection)
         else:
             stale = find_stale_articles(connection, matcher.version, candidates, force)
             counts["articles_stale"] = len(stale)

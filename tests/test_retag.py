@@ -12,9 +12,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from flows.retag import group_batches, ids_of, retag_articles, stream_articles
+from flows.retag import group_batches, ids_of, retag_articles
 from flows.stages.matchers import get_matcher
 from transforms.topics import tag_article
+from warehouse.article_tags import stream_articles
 from warehouse.load import to_arrow
 from warehouse.migrate import apply_migrations
 
