@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,10 +15,15 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_wheel_builds_without_warnings_and_ships_the_sql(tmp_path):
     """Building the wheel warns about no missing package, and every SQL folder is inside it."""
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(REPO)],
-        capture_output=True, text=True, check=True,
-    )
+    leftover = not (REPO / "build").exists()  # setuptools builds in the tree: leave it as it was
+    try:
+        built = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(REPO)],
+            capture_output=True, text=True, check=True,
+        )
+    finally:
+        if leftover:
+            shutil.rmtree(REPO / "build", ignore_errors=True)
     assert "absent from the `packages` configuration" not in built.stdout + built.stderr
     (wheel,) = tmp_path.glob("newsdesk-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
