@@ -1,4 +1,5 @@
-"""Ranked full-text search (BM25) over the canonical articles of a read snapshot."""
+"""Ranked full-text search (BM25) over the canonical articles: the lake's postings (warehouse/postings.py), or
+the fts index of a single-file read snapshot."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from datetime import date, datetime
 import duckdb
 
 from warehouse.fts import has_search_index, load_fts
+from warehouse.postings import TITLE_WEIGHT, fetch_hit_articles, has_search_postings, rank_articles
 from warehouse.sql import read_sql
 
 WORD = re.compile(r"\w+", re.UNICODE)
-TITLE_WEIGHT = 2.0  # the title's own BM25 score is added this many times to the whole document's
 
 
 class SearchUnavailable(RuntimeError):
@@ -79,6 +80,9 @@ def search_articles(
         raise SearchUnavailable("the search query has no words")
     if limit < 1:
         raise SearchUnavailable("the limit must be at least 1")
+    if has_search_postings(connection):
+        topic_id = resolve_topic(connection, topic)[0] if topic else None
+        return search_postings(connection, query, topic_id, since, limit)
     if not has_search_index(connection):
         raise SearchUnavailable(
             "this database has no search index: search the read snapshot (published after each ingest, "
@@ -107,3 +111,33 @@ def search_articles(
         )
         for row in rows
     ]
+
+
+def search_postings(
+    connection: duckdb.DuckDBPyConnection,
+    query: str,
+    topic_id: str | None,
+    since: date | datetime | None,
+    limit: int,
+) -> list[SearchHit]:
+    """The lake's way: rank over the postings, then fetch the shown fields of the few ranked articles."""
+    ranked = rank_articles(connection, query, topic_id, since, limit)
+    fields = fetch_hit_articles(connection, [r.article_id for r in ranked])
+    hits = []
+    for r in ranked:
+        if r.article_id not in fields:  # gone from canonical_articles between the two reads
+            continue
+        title, source, published_at, canonical_url, text = fields[r.article_id]
+        hits.append(
+            SearchHit(
+                article_id=r.article_id,
+                score=r.score,
+                has_all_words=r.has_all_words,
+                title=title,
+                source=source,
+                published_at=published_at,
+                canonical_url=canonical_url,
+                snippet=make_snippet(text, query),
+            )
+        )
+    return hits

@@ -1,0 +1,87 @@
+-- The postings search's macros, made per connection (TEMP, so a read-only lake connection can have them);
+-- stem() comes from the fts extension. One tokeniser for indexing and querying: lower case, accents
+-- stripped, split on anything not a letter or digit, words of one character and English stop words dropped.
+CREATE OR REPLACE TEMP MACRO search_words(body) AS list_filter(
+    regexp_split_to_array(lower(strip_accents(coalesce(body, ''))), '[^a-z0-9]+'),
+    word -> length(word) > 1 AND NOT list_contains([
+        'about', 'above', 'after', 'again', 'against', 'all', 'also', 'am', 'an', 'and', 'any', 'are', 'as',
+        'at', 'be', 'because', 'been', 'before', 'being', 'below', 'between', 'both', 'but', 'by', 'can',
+        'could', 'did', 'do', 'does', 'doing', 'down', 'during', 'each', 'few', 'for', 'from', 'further',
+        'had', 'has', 'have', 'having', 'he', 'her', 'here', 'hers', 'herself', 'him', 'himself', 'his',
+        'how', 'if', 'in', 'into', 'is', 'it', 'its', 'itself', 'just', 'me', 'more', 'most', 'my',
+        'myself', 'no', 'nor', 'not', 'now', 'of', 'off', 'on', 'once', 'only', 'or', 'other', 'our',
+        'ours', 'ourselves', 'out', 'over', 'own', 'same', 'she', 'should', 'so', 'some', 'such', 'than',
+        'that', 'the', 'their', 'theirs', 'them', 'themselves', 'then', 'there', 'these', 'they', 'this',
+        'those', 'through', 'to', 'too', 'under', 'until', 'up', 'very', 'was', 'we', 'were', 'what',
+        'when', 'where', 'which', 'while', 'who', 'whom', 'why', 'will', 'with', 'would', 'you', 'your',
+        'yours', 'yourself', 'yourselves'
+    ], word)
+);
+
+CREATE OR REPLACE TEMP MACRO search_stem(word) AS stem(word, 'porter');
+
+-- The distinct terms a query looks for.
+CREATE OR REPLACE TEMP MACRO search_query_terms(query) AS
+    list_distinct(list_transform(search_words(query), word -> search_stem(word)));
+
+-- Canonical articles matching a query, with their BM25 scores (k1 1.2, b 0.75, as DuckDB's fts): the score
+-- over title and text plus title_weight times the title's own; has_all_words when every query term occurs.
+-- Only each article's newest document counts. Order by has_all_words DESC, score DESC, dated_at, article_id.
+CREATE OR REPLACE TEMP MACRO search_ranked(query, topic := NULL, since := NULL, title_weight := 2.0) AS TABLE
+WITH terms AS (
+    SELECT DISTINCT unnest(search_query_terms(query)) AS term
+),
+hits AS (
+    SELECT p.term, p.doc_id, p.tf, p.title_tf FROM search_postings AS p SEMI JOIN terms USING (term)
+),
+hit_documents AS (
+    SELECT d.* FROM search_documents AS d SEMI JOIN hits USING (doc_id)
+),
+live AS (  -- hit documents that no newer document of their article replaced
+    SELECT h.* FROM hit_documents AS h
+    ANTI JOIN search_documents AS newer
+        ON newer.article_id = h.article_id AND (newer.indexed_at, newer.doc_id) > (h.indexed_at, h.doc_id)
+),
+corpus AS (
+    SELECT
+        greatest(sum(documents), 1) AS n,
+        greatest(sum(body_terms) / greatest(sum(documents), 1), 1) AS body_avg,
+        greatest(sum(title_terms) / greatest(sum(documents), 1), 1) AS title_avg
+    FROM search_stats
+),
+live_hits AS (
+    SELECT hits.*, live.article_id, live.dated_at, live.body_terms, live.title_terms
+    FROM hits JOIN live USING (doc_id)
+),
+idf AS (
+    SELECT
+        term,
+        ln(1 + (any_value(n) - count(*) + 0.5) / (count(*) + 0.5)) AS body_idf,
+        ln(1 + (any_value(n) - count(*) FILTER (title_tf > 0) + 0.5) / (count(*) FILTER (title_tf > 0) + 0.5))
+            AS title_idf
+    FROM live_hits, corpus
+    GROUP BY term
+),
+scored AS (
+    SELECT
+        h.article_id,
+        max(h.dated_at) AS dated_at,
+        sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
+        coalesce(sum(i.title_idf * h.title_tf * 2.2
+            / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
+            AS title_score,
+        count(DISTINCT h.term) = (SELECT count(*) FROM terms) AS has_all_words
+    FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
+    GROUP BY h.article_id
+)
+SELECT
+    s.article_id,
+    round(s.body_score + title_weight * s.title_score, 4) AS score,
+    s.has_all_words,
+    s.body_score,
+    s.title_score,
+    s.dated_at
+FROM scored AS s
+WHERE (since IS NULL OR s.dated_at >= since)
+  AND s.article_id IN (SELECT article_id FROM canonical_articles)
+  AND (topic IS NULL OR s.article_id IN (SELECT t.article_id FROM article_topics AS t WHERE t.topic_id = topic));
