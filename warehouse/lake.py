@@ -224,6 +224,15 @@ def roll_back(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 @dataclass(frozen=True)
+class LakeFiles:
+    """The lake's Parquet files: those the latest snapshot reads, and all the catalog still keeps."""
+
+    live_files: int
+    stored_files: int
+    stored_bytes: int
+
+
+@dataclass(frozen=True)
 class LakeUpkeep:
     """What one maintenance pass did."""
 
@@ -231,21 +240,43 @@ class LakeUpkeep:
     files_merged: int
     snapshots_expired: int
     files_deleted: int
+    orphans_deleted: int = 0
+
+
+def count_lake_files(connection: duckdb.DuckDBPyConnection, alias: str = DEFAULT_ALIAS) -> LakeFiles:
+    """Count the lake's data and deletion files, live and stored, and the stored ones' bytes."""
+    live, stored, size = connection.execute(read_sql("lake_count_files"), {"lake": alias}).fetchone()
+    return LakeFiles(live_files=int(live), stored_files=int(stored), stored_bytes=int(size))
+
+
+def run_upkeep_step(connection: duckdb.DuckDBPyConnection, name: str, params: dict) -> list[tuple]:
+    """One maintenance statement in its own transaction, run again while the catalog is busy (each is safe
+    to repeat: what it already did is not done twice)."""
+    return write_with_retry(connection, lambda session: session.execute(read_sql(name), params).fetchall())
 
 
 def maintain_lake(
-    connection: duckdb.DuckDBPyConnection, expire_before: datetime, alias: str = DEFAULT_ALIAS
+    connection: duckdb.DuckDBPyConnection,
+    expire_before: datetime,
+    alias: str = DEFAULT_ALIAS,
+    orphans_before: datetime | None = None,
 ) -> LakeUpkeep:
-    """Flush inlined rows, merge small files, expire snapshots older than a time, delete unneeded files."""
-    flushed = connection.execute(read_sql("lake_flush_inlined_data"), {"lake": alias}).fetchall()
-    merged = connection.execute(read_sql("lake_merge_adjacent_files"), {"lake": alias}).fetchall()
-    expired = connection.execute(
-        read_sql("lake_expire_snapshots"), {"lake": alias, "older_than": expire_before}
-    ).fetchall()
-    deleted = connection.execute(read_sql("lake_cleanup_old_files"), {"lake": alias}).fetchall()
+    """Flush inlined rows, merge small files, expire snapshots older than a time, delete unneeded files, and
+    with `orphans_before` the files no snapshot knows that are older than it."""
+    lake = {"lake": alias}
+    flushed = run_upkeep_step(connection, "lake_flush_inlined_data", lake)
+    merged = run_upkeep_step(connection, "lake_merge_adjacent_files", lake)
+    expired = run_upkeep_step(connection, "lake_expire_snapshots", {**lake, "older_than": expire_before})
+    deleted = run_upkeep_step(connection, "lake_cleanup_old_files", lake)
+    orphans: list[tuple] = []
+    if orphans_before is not None:
+        orphans = run_upkeep_step(
+            connection, "lake_delete_orphaned_files", {**lake, "older_than": orphans_before}
+        )
     return LakeUpkeep(
         rows_flushed=sum(int(row[2]) for row in flushed),
         files_merged=sum(int(row[2]) for row in merged),
         snapshots_expired=len(expired),
         files_deleted=len(deleted),
+        orphans_deleted=len(orphans),
     )
