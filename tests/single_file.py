@@ -100,29 +100,62 @@ def insert_feed_rows(connection: duckdb.DuckDBPyConnection) -> None:
     insert_rows(
         connection,
         "feeds",
-        [{"feed_url": FEED, "name": "Example News", "added_at": SEEN, "etag": '"abc"', "html_url": "https://news.example/"}],
+        [
+            {
+                "feed_url": FEED,
+                "name": "Example News",
+                "added_at": SEEN,
+                "etag": '"abc"',
+                "html_url": "https://news.example/",
+            }
+        ],
     )
     insert_rows(
         connection,
         "entries",
         [
-            {"feed_url": FEED, "guid": f"g{n}", "link": f"https://news.example/story/{n}", "title": f"Story {n}",
-             "published_at": PUBLISHED, "first_seen_at": SEEN, "run_id": RUN_ID}
+            {
+                "feed_url": FEED,
+                "guid": f"g{n}",
+                "link": f"https://news.example/story/{n}",
+                "title": f"Story {n}",
+                "published_at": PUBLISHED,
+                "first_seen_at": SEEN,
+                "run_id": RUN_ID,
+            }
             for n in (1, 2)
         ],
     )
     insert_rows(
         connection,
         "runs",
-        [{"run_id": RUN_ID, "flow": "ingest", "params": json.dumps({"db": "data/news.duckdb"}), "started_at": SEEN,
-          "finished_at": SEEN, "status": "completed", "counts": json.dumps({"articles": 2}), "failures": "{}"}],
+        [
+            {
+                "run_id": RUN_ID,
+                "flow": "ingest",
+                "params": json.dumps({"db": "data/news.duckdb"}),
+                "started_at": SEEN,
+                "finished_at": SEEN,
+                "status": "completed",
+                "counts": json.dumps({"articles": 2}),
+                "failures": "{}",
+            }
+        ],
     )
     insert_rows(
         connection,
         "failures",
         [
-            {"run_id": RUN_ID, "stage": "fetch", "url": f"https://news.example/broken/{n}", "feed_url": FEED,
-             "reason": "http_404", "detail": "Not Found", "retry": json.dumps({"guid": f"b{n}"}), "failed_at": SEEN}
+            {
+                "run_id": RUN_ID,
+                "stage": "fetch",
+                "url": f"https://news.example/broken/{n}",
+                "feed_url": FEED,
+                "reason": "http_404",
+                "detail": "Not Found",
+                "retry": json.dumps({"guid": f"b{n}"}),
+                "failed_at": SEEN,
+            }
             for n in (1, 2)
         ],
     )
@@ -131,16 +164,46 @@ def insert_feed_rows(connection: duckdb.DuckDBPyConnection) -> None:
 def insert_article_rows(connection: duckdb.DuckDBPyConnection, extra: int) -> None:
     """Two detailed articles with topics and refs, then `extra` synthetic ones in bulk."""
     insert_rows(connection, "articles", [article_row(1), article_row(2)])
-    insert_rows(connection, "topics", [{"topic_id": "syria", "label": "Syria", "kind": "country", "parents": ["middle-east"],
-                                        "taxonomy_version": "v1"}])
+    insert_rows(
+        connection,
+        "topics",
+        [
+            {
+                "topic_id": "syria",
+                "label": "Syria",
+                "kind": "country",
+                "parents": ["middle-east"],
+                "taxonomy_version": "v1",
+            }
+        ],
+    )
     insert_rows(
         connection,
         "article_topics",
-        [{"article_id": f"a{n:06d}", "topic_id": "syria", "score": 0.5 * n,
-          "evidence": json.dumps({"forms": {"Syria": n}, "first": 10}), "taxonomy_version": "v1"} for n in (1, 2)],
+        [
+            {
+                "article_id": f"a{n:06d}",
+                "topic_id": "syria",
+                "score": 0.5 * n,
+                "evidence": json.dumps({"forms": {"Syria": n}, "first": 10}),
+                "taxonomy_version": "v1",
+            }
+            for n in (1, 2)
+        ],
     )
-    insert_rows(connection, "article_refs", [{"article_id": "a000001", "feed_url": FEED, "guid": "g1",
-                                              "url": "https://news.example/story/1", "seen_at": SEEN}])
+    insert_rows(
+        connection,
+        "article_refs",
+        [
+            {
+                "article_id": "a000001",
+                "feed_url": FEED,
+                "guid": "g1",
+                "url": "https://news.example/story/1",
+                "seen_at": SEEN,
+            }
+        ],
+    )
     if extra:
         connection.execute(
             "INSERT INTO articles (article_id, canonical_url, url, final_url, feed_url, source, title, published_at, "
@@ -157,17 +220,34 @@ def insert_article_rows(connection: duckdb.DuckDBPyConnection, extra: int) -> No
 
 def insert_page_rows(connection: duckdb.DuckDBPyConnection, pages_dir: Path, version: int) -> str | None:
     """One page with its body inline and, from schema 6, one in a real page file; return that file's name."""
-    page = {"final_url": "https://news.example/story/1", "status": 200, "content_type": "text/html",
-            "fetched_at": SEEN, "run_id": RUN_ID}
-    inline = {**page, "url": "https://news.example/story/1", "body_compressed": zlib.compress(INLINE_BODY),
-              "body_zlib": zlib.compress(INLINE_BODY), "body_codec": "zlib", "body_bytes": len(INLINE_BODY),
-              "body_hash": "inline-hash"}
+    page = {
+        "final_url": "https://news.example/story/1",
+        "status": 200,
+        "content_type": "text/html",
+        "fetched_at": SEEN,
+        "run_id": RUN_ID,
+    }
+    inline = {
+        **page,
+        "url": "https://news.example/story/1",
+        "body_compressed": zlib.compress(INLINE_BODY),
+        "body_zlib": zlib.compress(INLINE_BODY),
+        "body_codec": "zlib",
+        "body_bytes": len(INLINE_BODY),
+        "body_hash": "inline-hash",
+    }
     insert_rows(connection, "raw_pages", [inline])
     if version < 6:
         return None
-    in_file = {**page, "url": "https://news.example/story/2", "final_url": "https://news.example/story/2",
-               "body_compressed": zlib.compress(FILE_BODY), "body_codec": "zlib", "body_bytes": len(FILE_BODY),
-               "body_hash": "file-hash"}
+    in_file = {
+        **page,
+        "url": "https://news.example/story/2",
+        "final_url": "https://news.example/story/2",
+        "body_compressed": zlib.compress(FILE_BODY),
+        "body_codec": "zlib",
+        "body_bytes": len(FILE_BODY),
+        "body_hash": "file-hash",
+    }
     name = write_page_file(pages_dir, RUN_ID, [in_file])
     insert_rows(connection, "raw_pages", [{**in_file, "body_compressed": None, "body_file": name}])
     return name
