@@ -96,7 +96,7 @@ def article_row(number: int) -> dict[str, Any]:
 
 
 def insert_feed_rows(connection: duckdb.DuckDBPyConnection) -> None:
-    """A feed, two entries, a run and two failures."""
+    """A feed and two of its entries."""
     insert_rows(
         connection,
         "feeds",
@@ -126,6 +126,10 @@ def insert_feed_rows(connection: duckdb.DuckDBPyConnection) -> None:
             for n in (1, 2)
         ],
     )
+
+
+def insert_run_rows(connection: duckdb.DuckDBPyConnection) -> None:
+    """A finished run and two failures of it."""
     insert_rows(
         connection,
         "runs",
@@ -259,6 +263,7 @@ def build_single_file_warehouse(path: Path, version: int = 10, extra_articles: i
     with contextlib.closing(duckdb.connect(str(path))) as connection:
         apply_single_file_migrations(connection, version)
         insert_feed_rows(connection)
+        insert_run_rows(connection)
         insert_article_rows(connection, extra_articles)
         page_file = insert_page_rows(connection, pages_dir, version)
         connection.execute("CHECKPOINT")
