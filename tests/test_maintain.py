@@ -74,6 +74,14 @@ def read_state(db: Path) -> dict:
         }
 
 
+def count_notes_as_of(db: Path, version: int) -> int:
+    """How many notes the lake held as of a snapshot."""
+    with read_session(db, shared=False) as connection:
+        return connection.execute("SELECT count(*) FROM notes AT (VERSION => $v)", {"v": version}).fetchone()[
+            0
+        ]
+
+
 def read_runs(db: Path) -> list[tuple]:
     """(run_id, flow, status, counts) of every recorded run."""
     with read_session(db, shared=False) as connection:
@@ -94,6 +102,10 @@ def test_maintain_merges_files_keeps_rows_and_expires_only_old_snapshots(
     two_days_ago = time.time() - 2 * 86400
     os.utime(stale, (two_days_ago, two_days_ago))
 
+    kept = max(before["snapshots"]) - 10  # ten inserts before the last: part of the notes
+    notes_then = count_notes_as_of(lake, kept)
+    assert 0 < notes_then < len(before["rows"])
+
     assert main(["maintain", "--db", str(lake), "--sources", str(write_sources(lake.parent, 7))]) == 0
 
     after = read_state(lake)
@@ -102,6 +114,7 @@ def test_maintain_merges_files_keeps_rows_and_expires_only_old_snapshots(
     old = [snapshot for snapshot in before["snapshots"] if snapshot < OLD_SNAPSHOTS]
     assert old and not set(old) & set(after["snapshots"])
     assert set(before["snapshots"]) - set(old) <= set(after["snapshots"])  # the newer ones are all kept
+    assert count_notes_as_of(lake, kept) == notes_then  # and still read as they did
     assert not stale.exists() and fresh.exists()  # only a file old enough to be nobody's commit under way
     printed = capsys.readouterr().out
     for line in ("files merged", "snapshots expired", "files deleted", "bytes stored", "last 7 days"):
