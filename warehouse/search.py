@@ -122,7 +122,7 @@ def search_postings(
 ) -> list[SearchHit]:
     """The lake's way: rank over the postings, then fetch the shown fields of the few ranked articles."""
     ranked = rank_articles(connection, query, topic_id, since, limit)
-    fields = fetch_hit_articles(connection, [r.article_id for r in ranked])
+    fields = fetch_hit_articles(connection, ranked)
     hits = []
     for r in ranked:
         if r.article_id not in fields:  # gone from canonical_articles between the two reads

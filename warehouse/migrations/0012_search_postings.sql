@@ -7,6 +7,7 @@ CREATE TABLE search_documents (
     article_id VARCHAR NOT NULL,
     fingerprint VARCHAR NOT NULL,
     dated_at TIMESTAMP,
+    first_seen_at TIMESTAMP,
     body_terms INTEGER NOT NULL,
     title_terms INTEGER NOT NULL,
     indexed_at TIMESTAMP NOT NULL
@@ -30,3 +31,4 @@ CREATE TABLE search_stats (
     body_terms BIGINT NOT NULL,
     title_terms BIGINT NOT NULL
 );
+

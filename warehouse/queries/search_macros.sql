@@ -1,22 +1,27 @@
 -- The postings search's macros, made per connection (TEMP, so a read-only lake connection can have them);
 -- stem() comes from the fts extension. One tokeniser for indexing and querying: lower case, accents
 -- stripped, split on anything not a letter or digit, words of one character and English stop words dropped.
-CREATE OR REPLACE TEMP MACRO search_words(body) AS list_filter(
-    regexp_split_to_array(lower(strip_accents(coalesce(body, ''))), '[^a-z0-9]+'),
-    word -> length(word) > 1 AND NOT list_contains([
-        'about', 'above', 'after', 'again', 'against', 'all', 'also', 'am', 'an', 'and', 'any', 'are', 'as',
-        'at', 'be', 'because', 'been', 'before', 'being', 'below', 'between', 'both', 'but', 'by', 'can',
-        'could', 'did', 'do', 'does', 'doing', 'down', 'during', 'each', 'few', 'for', 'from', 'further',
-        'had', 'has', 'have', 'having', 'he', 'her', 'here', 'hers', 'herself', 'him', 'himself', 'his',
-        'how', 'if', 'in', 'into', 'is', 'it', 'its', 'itself', 'just', 'me', 'more', 'most', 'my',
-        'myself', 'no', 'nor', 'not', 'now', 'of', 'off', 'on', 'once', 'only', 'or', 'other', 'our',
-        'ours', 'ourselves', 'out', 'over', 'own', 'same', 'she', 'should', 'so', 'some', 'such', 'than',
-        'that', 'the', 'their', 'theirs', 'them', 'themselves', 'then', 'there', 'these', 'they', 'this',
-        'those', 'through', 'to', 'too', 'under', 'until', 'up', 'very', 'was', 'we', 'were', 'what',
-        'when', 'where', 'which', 'while', 'who', 'whom', 'why', 'will', 'with', 'would', 'you', 'your',
-        'yours', 'yourself', 'yourselves'
-    ], word)
+CREATE OR REPLACE TEMP MACRO search_stop_words() AS [
+    'about', 'above', 'after', 'again', 'against', 'all', 'also', 'am', 'an', 'and', 'any', 'are', 'as',
+    'at', 'be', 'because', 'been', 'before', 'being', 'below', 'between', 'both', 'but', 'by', 'can',
+    'could', 'did', 'do', 'does', 'doing', 'down', 'during', 'each', 'few', 'for', 'from', 'further',
+    'had', 'has', 'have', 'having', 'he', 'her', 'here', 'hers', 'herself', 'him', 'himself', 'his',
+    'how', 'if', 'in', 'into', 'is', 'it', 'its', 'itself', 'just', 'me', 'more', 'most', 'my',
+    'myself', 'no', 'nor', 'not', 'now', 'of', 'off', 'on', 'once', 'only', 'or', 'other', 'our',
+    'ours', 'ourselves', 'out', 'over', 'own', 'same', 'she', 'should', 'so', 'some', 'such', 'than',
+    'that', 'the', 'their', 'theirs', 'them', 'themselves', 'then', 'there', 'these', 'they', 'this',
+    'those', 'through', 'to', 'too', 'under', 'until', 'up', 'very', 'was', 'we', 'were', 'what',
+    'when', 'where', 'which', 'while', 'who', 'whom', 'why', 'will', 'with', 'would', 'you', 'your',
+    'yours', 'yourself', 'yourselves'
+];
+
+-- The words of a text before stop words are dropped (indexing drops them by a join: faster than a list test).
+CREATE OR REPLACE TEMP MACRO search_split(body) AS list_filter(
+    regexp_split_to_array(lower(strip_accents(coalesce(body, ''))), '[^a-z0-9]+'), word -> length(word) > 1
 );
+
+CREATE OR REPLACE TEMP MACRO search_words(body) AS
+    list_filter(search_split(body), word -> NOT list_contains(search_stop_words(), word));
 
 CREATE OR REPLACE TEMP MACRO search_stem(word) AS stem(word, 'porter');
 
@@ -50,7 +55,7 @@ corpus AS (
     FROM search_stats
 ),
 live_hits AS (
-    SELECT hits.*, live.article_id, live.dated_at, live.body_terms, live.title_terms
+    SELECT hits.*, live.article_id, live.dated_at, live.first_seen_at, live.body_terms, live.title_terms
     FROM hits JOIN live USING (doc_id)
 ),
 idf AS (
@@ -66,6 +71,7 @@ scored AS (
     SELECT
         h.article_id,
         max(h.dated_at) AS dated_at,
+        max(h.first_seen_at) AS first_seen_at,
         sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
         coalesce(sum(i.title_idf * h.title_tf * 2.2
             / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
@@ -80,7 +86,8 @@ SELECT
     s.has_all_words,
     s.body_score,
     s.title_score,
-    s.dated_at
+    s.dated_at,
+    s.first_seen_at
 FROM scored AS s
 WHERE (since IS NULL OR s.dated_at >= since)
   AND s.article_id IN (SELECT article_id FROM canonical_articles)

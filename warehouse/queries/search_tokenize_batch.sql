@@ -1,9 +1,12 @@
--- The postings of the documents in search_batch (article_id, title, body, doc_id): per term, its count in
--- title and text together and in the title alone. Each distinct word is stemmed once.
-WITH words AS (
-    SELECT doc_id, true AS in_title, unnest(search_words(title)) AS word FROM search_batch
+-- The postings of the documents in search_batch (doc_id, title, body): per term, its count in title and text
+-- together and in the title alone. Stop words go by an anti-join; each distinct word is stemmed once.
+WITH split AS (
+    SELECT doc_id, true AS in_title, unnest(search_split(title)) AS word FROM search_batch
     UNION ALL
-    SELECT doc_id, false AS in_title, unnest(search_words(body)) AS word FROM search_batch
+    SELECT doc_id, false AS in_title, unnest(search_split(body)) AS word FROM search_batch
+),
+words AS (
+    SELECT * FROM split ANTI JOIN (SELECT unnest(search_stop_words()) AS word) AS stop USING (word)
 ),
 stems AS (
     SELECT word, search_stem(word) AS term FROM (SELECT DISTINCT word FROM words)
