@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.test-installed
-DB ?= data/news.duckdb
+DB ?= data/news.lake.sqlite
 PAGES ?= 2000
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false

@@ -180,17 +180,16 @@ GROUP BY source
 ORDER BY undated_share DESC, source;
 
 -- name: full_text_search
--- BM25 search over title + text. Read snapshot only, and the fts extension must be loaded first: `newsdesk search`
--- does it; in the DuckDB CLI, LOAD the file that the duckdb-extension-fts package ships (see docs/analysis.md).
+-- BM25 search over title + text, stories with every word first. The search_ranked macro is made in every
+-- `newsdesk sql` session (and by `newsdesk shell`); see docs/lake.md, "Search".
 SELECT
     c.title,
     c.source,
     CAST(c.published_at AS DATE) AS published,
-    round(fts_main_article_search.match_bm25(s.article_id, 'Aleppo offensive Nusra'), 3) AS score
-FROM article_search AS s
+    round(s.score, 3) AS score
+FROM search_ranked('Aleppo offensive Nusra') AS s
 JOIN canonical_articles AS c USING (article_id)
-WHERE score IS NOT NULL
-ORDER BY score DESC
+ORDER BY s.has_all_words DESC, s.score DESC
 LIMIT 10;
 
 -- name: desk_outlets_by_feed_tag

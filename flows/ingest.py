@@ -33,7 +33,6 @@ from flows.stages.runlog import close_run, open_run
 from flows.stages.summary import render_markdown
 from transforms.records import FeedEntry
 from warehouse.page_files import use_system_arrow_pool
-from warehouse.snapshot import publish_snapshot
 
 
 @dataclass
@@ -83,12 +82,6 @@ def load_articles(
     return load_plan(plan, outcomes, db_path), time.monotonic() - started
 
 
-@task(name="snapshot", cache_policy=NO_CACHE)
-def publish_read_snapshot(db_path: Path) -> Path:
-    """Publish the read snapshot (with its search index) that analysts query without blocking the writer."""
-    return publish_snapshot(db_path)
-
-
 def add_fetched(fetched: FetchedBatch, counts: Counter[str]) -> None:
     """Add a fetched batch's counts and seconds to the run's."""
     counts["pages_fetched"] += fetched.sent
@@ -135,24 +128,20 @@ def run_batches(
                 pending.wait()
 
 
-def finish_ingest(
-    db_path: Path, run_id: str, status: str, counts: Counter[str], config: Config
-) -> dict[str, Any]:
-    """Check extraction drift, close the run's row and return its summary (and whether to publish)."""
+def finish_ingest(db_path: Path, run_id: str, status: str, counts: Counter[str]) -> dict[str, Any]:
+    """Check extraction drift, close the run's row and return its summary."""
     for name in [name for name in counts if name.startswith("stage_s_")]:
         counts[name] = round(counts[name], 3)
     alarms = check_extraction_drift(db_path, run_id) if status == "completed" else []
     counts["extraction_alarms"] = len(alarms)
-    summary = close_run(
-        db_path, run_id, "ingest", status, dict(counts), snapshot_max_age_s=config.snapshot_max_age_s
-    )
+    summary = close_run(db_path, run_id, "ingest", status, dict(counts))
     summary["extraction_alarms"] = alarms
     return summary
 
 
 @flow(name="ingest", log_prints=True)
 def ingest(sources: str | None = None, db: str | None = None, force_poll: bool = False) -> dict[str, Any]:
-    """Poll the sources' feeds and load new articles into the DuckDB warehouse."""
+    """Poll the sources' feeds and load new articles into the warehouse."""
     started = time.monotonic()
     use_system_arrow_pool()
     config = load_config(sources)
@@ -175,11 +164,7 @@ def ingest(sources: str | None = None, db: str | None = None, force_poll: bool =
     finally:
         close_pool()
         counts["seconds"] = round(time.monotonic() - started, 2)
-        summary = finish_ingest(db_path, run_id, status, counts, config)
-    snapshot_started = time.monotonic()
-    if summary["counts"]["snapshot_published"]:  # a run that changed nothing analysts read keeps it
-        publish_read_snapshot(db_path)
-    summary["snapshot_s"] = round(time.monotonic() - snapshot_started, 3)
+        summary = finish_ingest(db_path, run_id, status, counts)
     create_markdown_artifact(
         key="ingest-summary", markdown=render_markdown(summary), description="ingest run"
     )

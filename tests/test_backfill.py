@@ -8,7 +8,6 @@ import zlib
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -16,6 +15,7 @@ from flows.backfill import BackfillError, backfill, validate_window
 from flows.stages.matchers import get_matcher
 from flows.stages.warc import read_warc
 from transforms.page_bodies import decompress_body
+from warehouse.db import open_warehouse
 from warehouse.page_files import pages_dir_for, read_page_bodies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def archive_urls(day: date) -> set[str]:
 def snapshot(db: Path) -> dict[str, list[tuple]]:
     """Every data table's rows, without the columns that only say which run wrote them or when."""
     volatile = {"run_id", "first_seen_at", "seen_at", "detected_at", "failed_at", "updated_at"}
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         tables = {}
         for table in DATA_TABLES:
             columns = [row[0] for row in connection.execute(f"DESCRIBE {table}").fetchall()
@@ -52,7 +52,7 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Run a read-only query against the warehouse file."""
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         return connection.execute(sql, params or []).fetchall()
 
 
@@ -178,7 +178,7 @@ def test_reprocess_rebuilds_articles_of_an_older_extractor(prefect_harness, tmp_
     db = tmp_path / "news.duckdb"
     backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), archive=str(ARCHIVE), db=str(db))
     texts = dict(query(db, "SELECT article_id, text FROM articles"))
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         connection.execute("UPDATE articles SET extractor_version = 'old', text = 'stale text' "
                            "WHERE url LIKE '%/2016/05/25/%'")
     summary = backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), mode="reprocess", db=str(db))
@@ -219,7 +219,7 @@ def test_reprocess_reads_pages_stored_with_zlib_before_codecs(prefect_harness, t
     backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), archive=str(ARCHIVE), db=str(db))
     texts = dict(query(db, "SELECT article_id, text FROM articles"))
     assert query(db, "SELECT DISTINCT body_codec FROM raw_pages") == [("zstd",)]
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         # Every page as an older newsdesk stored it: zlib bytes in the table, marked 'zlib' by migration 0005,
         # no page file (0006 left such rows as they were).
         pages = connection.execute("SELECT url, body_file FROM raw_pages").fetchall()
@@ -241,7 +241,7 @@ def test_reprocess_records_pages_whose_body_file_is_gone_and_rebuilds_the_rest(p
     lost = files[0].relative_to(pages_dir_for(db)).as_posix()
     lost_urls = {url for (url,) in query(db, f"SELECT url FROM raw_pages WHERE body_file = '{lost}'")}
     stale = query(db, "SELECT count(*) FROM articles")[0][0]
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         connection.execute("UPDATE articles SET extractor_version = 'old'")
     files[0].unlink()
     summary = backfill(start=date(2016, 5, 25), end=date(2016, 5, 26), mode="reprocess", db=str(db))

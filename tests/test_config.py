@@ -13,7 +13,7 @@ from flows.settings.config import (
     Config,
     ConfigError,
     FetchSettings,
-    SnapshotSettings,
+    LakeSection,
     load_config,
 )
 from transforms.polling import PollSettings
@@ -48,7 +48,7 @@ def test_a_minimal_file_takes_every_default(tmp_path):
     config = load_config(write(tmp_path, "feeds:\n  - url: https://a.example/feed.xml\n    name: A\n"))
     assert [(f.url, f.name, f.tags) for f in config.feeds] == [("https://a.example/feed.xml", "A", ())]
     assert (config.allow_private_networks, config.mirror_root, config.taxonomy_path) == (False, None, None)
-    assert (config.workers, config.batch_size, config.snapshot_max_age_s) == (0, 500, 3600)
+    assert (config.workers, config.batch_size, config.snapshot_retention_days) == (0, 500, 7)
     assert config.fetch == FetchSettings()
     assert config.polling == PollSettings()
     assert config.path == tmp_path / "sources.yaml"
@@ -73,7 +73,7 @@ def test_every_section_is_read(tmp_path):
         "  - url: https://c.example/f\n    tags: single\n"
         "fetch:\n  per_host_delay_s: 2.5\n  respect_robots: false\n  max_retries: 0\n"
         "polling:\n  unconditional_every: 6\n  max_backoff_s: 3600\n"
-        "snapshot:\n  max_age_s: 0\n"
+        "lake:\n  snapshot_retention_days: 30\n"
     )
     config = load_config(write(tmp_path, text))
     bare, french, single = config.feeds
@@ -82,7 +82,7 @@ def test_every_section_is_read(tmp_path):
     assert french.tags == ("desk", "paris") and single.tags == ("single",)
     assert config.mirror_root == (tmp_path / "site").resolve()
     assert config.taxonomy_path == (tmp_path / "taxonomy.yaml").resolve()
-    assert (config.workers, config.batch_size, config.snapshot_max_age_s) == (3, 50, 0.0)
+    assert (config.workers, config.batch_size, config.snapshot_retention_days) == (3, 50, 30)
     assert (config.polling.unconditional_every, config.polling.max_backoff_s) == (6, 3600)
     fetch = config.fetch
     assert (fetch.per_host_delay_s, fetch.respect_robots, fetch.max_retries) == (2.5, False, 0)
@@ -127,9 +127,10 @@ def test_every_section_is_read(tmp_path):
         (FEED + "polling:\n  nope: 1\n", "polling.nope"),
         (FEED + "polling:\n  min_poll_every_s: -1\n", "polling.min_poll_every_s"),
         (FEED + "polling:\n  min_poll_every_s: 90000\n", "polling"),
-        (FEED + "snapshot:\n  max_age_s: soon\n", "snapshot.max_age_s"),
-        (FEED + "snapshot:\n  max_age: 60\n", "snapshot.max_age"),
-        (FEED + "snapshot: 60\n", "snapshot"),
+        (FEED + "lake:\n  snapshot_retention_days: soon\n", "lake.snapshot_retention_days"),
+        (FEED + "lake:\n  snapshot_retention_days: 0\n", "lake.snapshot_retention_days"),
+        (FEED + "lake:\n  retention: 60\n", "lake.retention"),
+        (FEED + "lake: 60\n", "lake"),
     ],
 )
 def test_bad_values_name_the_file_and_key(tmp_path, text, named):
@@ -190,7 +191,7 @@ def test_a_file_that_is_not_a_mapping(tmp_path):
         ("NEWSDESK_FETCH__RESPECT_ROBOTS", "false", lambda c: c.fetch.respect_robots is False),
         ("NEWSDESK_FETCH", '{"max_retries": 0}', lambda c: c.fetch.max_retries == 0),
         ("NEWSDESK_POLLING__MAX_BACKOFF_S", "600", lambda c: c.polling.max_backoff_s == 600),
-        ("NEWSDESK_SNAPSHOT__MAX_AGE_S", "60", lambda c: c.snapshot_max_age_s == 60),
+        ("NEWSDESK_LAKE__SNAPSHOT_RETENTION_DAYS", "2", lambda c: c.snapshot_retention_days == 2),
         ("NEWSDESK_FEEDS", '["https://z.example/rss"]', lambda c: c.feeds[0].url == "https://z.example/rss"),
         ("NEWSDESK_WORKERS", "", lambda c: c.workers == 1),  # empty: not set
     ],
@@ -295,7 +296,7 @@ def test_every_key_and_its_variable_is_documented():
     docs = Path(__file__).resolve().parent.parent / "docs"
     operations = (docs / "operations.md").read_text(encoding="utf-8")
     fetching = (docs / "fetching.md").read_text(encoding="utf-8")
-    sections = {"fetch", "polling", "snapshot"}
+    sections = {"fetch", "polling", "lake"}
     missing = [
         key
         for key in Config.model_fields
@@ -309,7 +310,11 @@ def test_every_key_and_its_variable_is_documented():
         if key not in TOP_LEVEL_FETCH_KEYS and f"`{key}`" not in operations
     ]
     missing += [f"polling.{key}" for key in PollSettings.model_fields if f"`{key}`" not in fetching]
-    missing += [
-        f"snapshot.{key}" for key in SnapshotSettings.model_fields if f"`snapshot.{key}`" not in operations
-    ]
+    missing += [f"lake.{key}" for key in LakeSection.model_fields if f"`lake.{key}`" not in operations]
     assert not missing, f"configuration keys missing from docs/operations.md or docs/fetching.md: {missing}"
+
+
+def test_the_old_snapshot_section_is_ignored_with_a_note(tmp_path, capsys):
+    config = load_config(write(tmp_path, FEED + "snapshot:\n  max_age_s: 0\n"))
+    assert config.snapshot_retention_days == 7
+    assert "snapshot: is no longer used" in capsys.readouterr().err

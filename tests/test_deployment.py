@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 import yaml
 
 from flows.serve import PREFECT_FILE, build_runner_deployments
+from warehouse.db import open_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -30,7 +30,12 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 def test_prefect_yaml_targets_the_newsdesk_process_pool_with_a_local_pull_step() -> None:
     names = {(d["entrypoint"].split(":")[1], d["name"]) for d in SPEC["deployments"]}
-    assert names == {("ingest", "every-15-minutes"), ("backfill", "on-demand"), ("retag", "on-demand")}
+    assert names == {
+        ("ingest", "every-15-minutes"),
+        ("backfill", "on-demand"),
+        ("retag", "on-demand"),
+        ("maintain", "daily"),
+    }
     assert {d["work_pool"]["name"] for d in SPEC["deployments"]} == {"newsdesk"}
     assert list(SPEC["pull"][0]) == ["prefect.deployments.steps.set_working_directory"]
     ingest = next(d for d in SPEC["deployments"] if d["entrypoint"].endswith(":ingest"))
@@ -40,12 +45,14 @@ def test_prefect_yaml_targets_the_newsdesk_process_pool_with_a_local_pull_step()
 
 def test_serve_builds_the_schedules_and_parameters_of_prefect_yaml() -> None:
     deployments = {d.flow_name: d for d in build_runner_deployments()}
-    assert set(deployments) == {"ingest", "backfill", "retag"}
+    assert set(deployments) == {"ingest", "backfill", "retag", "maintain"}
     ingest = deployments["ingest"]
     assert [(s.schedule.cron, s.schedule.timezone) for s in ingest.schedules] == [("*/15 * * * *", "UTC")]
     assert ingest.concurrency_limit == 1
-    assert ingest.parameters == {"sources": str(REPO / "seeds" / "sources.yaml"), "db": str(REPO / "data" / "news.duckdb")}
+    assert ingest.parameters == {"sources": str(REPO / "seeds" / "sources.yaml"), "db": str(REPO / "data" / "news.lake.sqlite")}
     assert not deployments["backfill"].schedules and not deployments["retag"].schedules
+    maintain = deployments["maintain"]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in maintain.schedules] == [("30 3 * * *", "UTC")]
 
 
 def free_port() -> int:
@@ -174,7 +181,7 @@ def test_backfill_deployment_runs_on_a_real_server_and_worker(pool_server, tmp_p
         flow_run_id = UUID.search(output).group(0)
         final = wait_for(lambda: flow_run_state(api, flow_run_id), 600, "the backfill run to finish", 2)
         assert final == "COMPLETED", worker_log.read_text(errors="replace")[-4000:]
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         urls = {row[0] for row in connection.execute("SELECT url FROM articles").fetchall()}
         runs = connection.execute("SELECT flow, status, params FROM runs ORDER BY started_at").fetchall()
     assert len(urls) == 4 and all("/2016-05-2" in url or "/2016/05/2" in url for url in urls)

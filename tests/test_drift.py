@@ -9,7 +9,6 @@ from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -20,6 +19,7 @@ from flows.ingest import ingest
 from flows.stages.summary import render_markdown
 from tests.sites import PlainHandler
 from transforms.drift import SourceCounts, check_source, flag_drifting_sources
+from warehouse.db import open_warehouse
 
 WORDS = ("harbour cranes stood idle while dockworkers argued over the new contract and the ministry promised "
          "talks before the end of the month, leaving ships waiting offshore for days")
@@ -110,7 +110,7 @@ def test_a_template_change_is_flagged_on_the_next_run_and_not_before(prefect_har
     ]
     assert third["counts"]["extraction_alarms"] == 1
     assert f"{host}: 100% of 4 pages empty or too short" in render_markdown(third)
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         assert connection.execute("SELECT source, pages FROM extraction_alarms").fetchall() == [(host, 4)]
         health = connection.execute(
             "SELECT pages_fetched, extracted, empty + too_short, empty_or_short_share FROM extraction_health "

@@ -11,13 +11,13 @@ import pytest
 
 from flows.cli import main
 from tests.seeded import copy_seeded_warehouse, make_small_warehouse
+from warehouse.db import open_warehouse
 from warehouse.export import EXPORT_TABLES, PART_FILE, STATE_FILE, ExportError, export_parquet, partition_dir
-from warehouse.snapshot import snapshot_path_for
 
 
 @pytest.fixture(scope="module")
 def seeded(prefect_harness, tmp_path_factory):
-    """The seeded warehouse's live file; its snapshot sits beside it."""
+    """A copy of the seeded warehouse."""
     return copy_seeded_warehouse(tmp_path_factory, "export")
 
 
@@ -29,7 +29,7 @@ def parquet_count(out_dir, table: str) -> int:
 
 def test_export_round_trips_row_counts(seeded, tmp_path):
     out = tmp_path / "parquet"
-    with duckdb.connect(str(snapshot_path_for(seeded)), read_only=True) as connection:
+    with open_warehouse(seeded, read_only=True) as connection:
         results = export_parquet(connection, out)
         for table in EXPORT_TABLES:
             expected = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -43,7 +43,7 @@ def test_export_round_trips_row_counts(seeded, tmp_path):
 
 def test_export_keeps_values_and_partition_dates(seeded, tmp_path):
     out = tmp_path / "parquet"
-    with duckdb.connect(str(snapshot_path_for(seeded)), read_only=True) as connection:
+    with open_warehouse(seeded, read_only=True) as connection:
         export_parquet(connection, out)
         glob = str(out / "articles" / "*" / "*.parquet")
         mismatches = connection.execute(
@@ -58,7 +58,7 @@ def test_export_keeps_values_and_partition_dates(seeded, tmp_path):
 
 def test_pyarrow_and_polars_read_the_export(seeded, tmp_path):
     out = tmp_path / "parquet"
-    with duckdb.connect(str(snapshot_path_for(seeded)), read_only=True) as connection:
+    with open_warehouse(seeded, read_only=True) as connection:
         export_parquet(connection, out)
         expected = connection.execute("SELECT count(*) FROM article_topics").fetchone()[0]
     dataset = ds.dataset(out / "article_topics", format="parquet", partitioning="hive")
@@ -71,9 +71,9 @@ def test_pyarrow_and_polars_read_the_export(seeded, tmp_path):
 
 
 def test_second_export_writes_nothing(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
+    live = make_small_warehouse(tmp_path / "news.duckdb")
     out = tmp_path / "parquet"
-    with duckdb.connect(str(live), read_only=True) as connection:
+    with open_warehouse(live, read_only=True) as connection:
         first = export_parquet(connection, out)
         second = export_parquet(connection, out)
     assert [len(first[t].written_days) for t in EXPORT_TABLES] == [3, 2, 1]
@@ -82,9 +82,9 @@ def test_second_export_writes_nothing(tmp_path):
 
 
 def test_only_changed_days_are_rewritten(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
+    live = make_small_warehouse(tmp_path / "news.duckdb")
     out = tmp_path / "parquet"
-    with duckdb.connect(str(live)) as connection:
+    with open_warehouse(live) as connection:
         export_parquet(connection, out)
         untouched = partition_dir(out, "articles", date(2016, 5, 1)) / PART_FILE
         mtime = untouched.stat().st_mtime_ns
@@ -101,9 +101,9 @@ def test_only_changed_days_are_rewritten(tmp_path):
 
 
 def test_vanished_days_are_removed(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
+    live = make_small_warehouse(tmp_path / "news.duckdb")
     out = tmp_path / "parquet"
-    with duckdb.connect(str(live)) as connection:
+    with open_warehouse(live) as connection:
         export_parquet(connection, out)
         connection.execute("DELETE FROM articles WHERE article_id = 'a4'")
         result = export_parquet(connection, out)
@@ -115,9 +115,9 @@ def test_vanished_days_are_removed(tmp_path):
 
 
 def test_deleted_partition_file_is_written_again(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
+    live = make_small_warehouse(tmp_path / "news.duckdb")
     out = tmp_path / "parquet"
-    with duckdb.connect(str(live), read_only=True) as connection:
+    with open_warehouse(live, read_only=True) as connection:
         export_parquet(connection, out)
         (partition_dir(out, "articles", date(2016, 5, 2)) / PART_FILE).unlink()
         result = export_parquet(connection, out)
@@ -126,19 +126,19 @@ def test_deleted_partition_file_is_written_again(tmp_path):
 
 
 def test_corrupt_state_file_is_a_clear_error(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
+    live = make_small_warehouse(tmp_path / "news.duckdb")
     out = tmp_path / "parquet"
     out.mkdir()
     (out / STATE_FILE).write_text("{not json")
-    with duckdb.connect(str(live), read_only=True) as connection, pytest.raises(ExportError, match="delete it"):
+    with open_warehouse(live, read_only=True) as connection, pytest.raises(ExportError, match="delete it"):
         export_parquet(connection, out)
 
 
-def test_export_command_reads_the_snapshot(tmp_path, capsys):
+def test_export_command_reads_every_committed_write(tmp_path, capsys):
     live = make_small_warehouse(tmp_path / "news.duckdb")
-    with duckdb.connect(str(live)) as writer:
-        writer.execute("DELETE FROM articles WHERE article_id = 'a4'")  # not in the snapshot yet
+    with open_warehouse(live) as writer:
+        writer.execute("DELETE FROM articles WHERE article_id = 'a4'")  # committed: the export sees it at once
     out = tmp_path / "parquet"
     assert main(["export", "--to", str(out), "--db", str(live)]) == 0
-    assert "articles: 3 days written (4 rows)" in capsys.readouterr().out
-    assert parquet_count(out, "articles") == 4
+    assert "articles: 2 days written (3 rows)" in capsys.readouterr().out
+    assert parquet_count(out, "articles") == 3

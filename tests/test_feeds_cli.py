@@ -6,13 +6,13 @@ import json
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
 from flows.cli import main
 from tests.test_feed_discovery import serve_sites
 from tests.test_opml import READER_EXPORT
+from warehouse.db import open_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 LEVANT = "https://www.levantdispatch.example/feeds/world.xml"
@@ -40,7 +40,7 @@ def sources(tmp_path, monkeypatch):
 
 
 def rows(db: Path, query: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         return connection.execute(query).fetchall()
 
 
@@ -73,14 +73,19 @@ def test_add_a_home_page_adds_its_feed(sites, sources, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{sites['declared']}/feeds/news.xml  Declared News (2 items)" in out
     assert f"added: {sites['declared']}/feeds/news.xml" in out
-    assert listed(db) == [(f"{sites['declared']}/feeds/news.xml", "Declared News", None, ["syria-desk"], home, None)]
+    assert listed(db) == [
+        (f"{sites['declared']}/feeds/news.xml", "Declared News", None, ["syria-desk"], home, None)
+    ]
     assert rows(db, "SELECT origin, subscription FROM feeds") == [("added", "subscribed")]
 
 
 def test_add_all_adds_every_feed_of_a_page_with_two(sites, sources, tmp_path, capsys):
     db = tmp_path / "w.duckdb"
     page = sites["declared"] + "/sections/world.html"
-    assert main(["feeds", "add", page, "--all", "--language", "ar", "--sources", str(sources), "--db", str(db)]) == 0
+    assert (
+        main(["feeds", "add", page, "--all", "--language", "ar", "--sources", str(sources), "--db", str(db)])
+        == 0
+    )
     assert [(url, language) for url, _, language, *_ in listed(db)] == [
         (sites["declared"] + "/feeds/news.xml", "ar"),
         (sites["declared"] + "/feeds/world.atom", "ar"),
@@ -90,8 +95,12 @@ def test_add_all_adds_every_feed_of_a_page_with_two(sites, sources, tmp_path, ca
 def test_add_without_all_takes_the_first_feed_of_the_page(sites, sources, tmp_path):
     db = tmp_path / "w.duckdb"
     page = sites["declared"] + "/sections/world.html"
-    assert main(["feeds", "add", page, "--name", "World desk", "--sources", str(sources), "--db", str(db)]) == 0
-    assert [(url, name) for url, name, *_ in listed(db)] == [(sites["declared"] + "/feeds/news.xml", "World desk")]
+    assert (
+        main(["feeds", "add", page, "--name", "World desk", "--sources", str(sources), "--db", str(db)]) == 0
+    )
+    assert [(url, name) for url, name, *_ in listed(db)] == [
+        (sites["declared"] + "/feeds/news.xml", "World desk")
+    ]
 
 
 def test_add_a_page_with_no_feed_is_one_line(sites, sources, tmp_path, capsys):
@@ -137,7 +146,12 @@ def test_import_a_reader_export_reports_problems_and_keeps_going(tmp_path, capsy
     warnings = captured.err.strip().splitlines()
     assert len(warnings) == 3 and all(line.startswith(f"newsdesk: warning: {opml}: ") for line in warnings)
     feeds = {row[0]: row for row in listed(db)}
-    assert feeds[LEVANT][1:5] == ("Levant Dispatch", "en", ["Middle East", "Syria desk", "UK"], "https://www.levantdispatch.example/")
+    assert feeds[LEVANT][1:5] == (
+        "Levant Dispatch",
+        "en",
+        ["Middle East", "Syria desk", "UK"],
+        "https://www.levantdispatch.example/",
+    )
     assert feeds[LEVANT][5] == {
         "type": "rss",
         "description": "World news from Beirut",
@@ -277,8 +291,21 @@ def test_a_removed_feed_cannot_be_paused(imported, capsys):
 def test_set_edits_name_language_interval_and_tags(imported, capsys):
     code = main(
         [
-            "feeds", "set", HARBOUR, "--name", "Harbour", "--language", "en-GB", "--poll-every-s", "3600",
-            "--tag", "uk-desk", "--untag", "UK", "--db", str(imported),
+            "feeds",
+            "set",
+            HARBOUR,
+            "--name",
+            "Harbour",
+            "--language",
+            "en-GB",
+            "--poll-every-s",
+            "3600",
+            "--tag",
+            "uk-desk",
+            "--untag",
+            "UK",
+            "--db",
+            str(imported),
         ]
     )
     assert code == 0, capsys.readouterr().err
@@ -324,7 +351,15 @@ def desk(prefect_harness, tmp_path_factory):
     root = tmp_path_factory.mktemp("desk")
     db = root / "news.duckdb"
     with serve_seed_site(root / "site") as site:
-        urls = {name: site.url(url) for name, url in [("levant", LEVANT), ("crescent", CRESCENT), ("harbour", HARBOUR), ("meridian", MERIDIAN)]}
+        urls = {
+            name: site.url(url)
+            for name, url in [
+                ("levant", LEVANT),
+                ("crescent", CRESCENT),
+                ("harbour", HARBOUR),
+                ("meridian", MERIDIAN),
+            ]
+        }
         feeds = [
             OutlineFeed(urls["crescent"], "Crescent (desk list)", tags=("syria-desk",)),
             OutlineFeed(urls["levant"], "Levant (desk list)", tags=("syria-desk",)),
@@ -363,8 +398,13 @@ def test_the_sources_file_does_not_rename_feeds_the_command_line_owns(desk):
 
 def test_source_daily_by_tag_counts_the_tagged_feeds_articles(desk):
     db = desk["db"]
-    by_tag = rows(db, "SELECT source, sum(articles), sum(stories) FROM source_daily_by_tag WHERE tag = 'syria-desk' GROUP BY source ORDER BY source")
-    overall = rows(db, "SELECT source, sum(articles), sum(stories) FROM source_daily GROUP BY source ORDER BY source")
+    by_tag = rows(
+        db,
+        "SELECT source, sum(articles), sum(stories) FROM source_daily_by_tag WHERE tag = 'syria-desk' GROUP BY source ORDER BY source",
+    )
+    overall = rows(
+        db, "SELECT source, sum(articles), sum(stories) FROM source_daily GROUP BY source ORDER BY source"
+    )
     assert by_tag and by_tag == overall  # only the two tagged feeds were polled
     assert rows(db, "SELECT count(*) FROM source_daily_by_tag WHERE tag = 'no-such-tag'") == [(0,)]
     keys = rows(db, "SELECT tag, day, source FROM source_daily_by_tag")
@@ -373,7 +413,10 @@ def test_source_daily_by_tag_counts_the_tagged_feeds_articles(desk):
 
 def test_topic_daily_by_tag_counts_distinct_stories(desk):
     db = desk["db"]
-    by_tag = rows(db, "SELECT topic_id, sum(stories) FROM topic_daily_by_tag WHERE tag = 'syria-desk' GROUP BY ALL ORDER BY 1")
+    by_tag = rows(
+        db,
+        "SELECT topic_id, sum(stories) FROM topic_daily_by_tag WHERE tag = 'syria-desk' GROUP BY ALL ORDER BY 1",
+    )
     overall = rows(db, "SELECT topic_id, sum(stories) FROM topic_daily GROUP BY ALL ORDER BY 1")
     assert by_tag and by_tag == overall
     aleppo = dict(by_tag).get("aleppo", 0)

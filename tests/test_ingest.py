@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from flows.ingest import ingest
 from tests.conftest import SEEDS
+from warehouse.db import open_warehouse
 
 CASES = json.loads((SEEDS / "cases.json").read_text(encoding="utf-8"))
 DATA_TABLES = ["entries", "raw_pages", "articles", "article_refs", "duplicates", "article_topics", "failures"]
@@ -23,7 +23,7 @@ def ingested(prefect_harness, tmp_path_factory):
     db = root / "news.duckdb"
     with serve_seed_site(root / "site") as site:
         first = ingest(sources=str(site.sources_path), db=str(db))
-        with duckdb.connect(str(db), read_only=True) as connection:
+        with open_warehouse(db, read_only=True) as connection:
             counts_after_first = {
                 t: connection.execute(f"select count(*) from {t}").fetchone()[0] for t in DATA_TABLES
             }
@@ -38,7 +38,7 @@ def ingested(prefect_harness, tmp_path_factory):
 
 
 def query(ingested, sql, params=None):
-    with duckdb.connect(str(ingested["db"]), read_only=True) as connection:
+    with open_warehouse(ingested["db"], read_only=True) as connection:
         return connection.execute(sql, params or []).fetchall()
 
 

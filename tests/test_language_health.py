@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from tests.seeded import copy_seeded_warehouse
+from warehouse.db import open_warehouse
 
 
 def test_markup_overruled_by_the_text_is_counted_per_source(prefect_harness, tmp_path_factory):
     live = copy_seeded_warehouse(tmp_path_factory, "language_health")
-    with duckdb.connect(str(live)) as connection:
+    with open_warehouse(live) as connection:
         source, first, second = connection.execute(
             "SELECT source, min(article_id), max(article_id) FROM articles GROUP BY source "
             "HAVING count(*) >= 2 ORDER BY source LIMIT 1"

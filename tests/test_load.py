@@ -2,22 +2,30 @@
 
 import hashlib
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from transforms.near_dupes import compute_minhash
+from warehouse.db import open_warehouse
 from warehouse.load import LoadBatch, insert_rows, load_batch
 from warehouse.migrate import apply_migrations
-from warehouse.page_files import attach_page_bodies, database_file_of
+from warehouse.page_files import attach_page_bodies, pages_dir_for
 
 
 @pytest.fixture
 def connection(tmp_path):
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = open_warehouse(tmp_path / "w.duckdb")
     apply_migrations(con)
     yield con
     con.close()
+
+
+def lake_catalog_of(connection):
+    """The SQLite catalog file of the connection's lake (a `--db` value naming it)."""
+    path = connection.execute("SELECT path FROM duckdb_databases() WHERE database_name = 'lake'").fetchone()[0]
+    return Path(path.removeprefix("sqlite:"))
 
 
 def article(article_id, url, content_hash, published, rank=0):
@@ -287,14 +295,14 @@ def test_repeated_page_keeps_its_row_and_writes_no_file(connection, tmp_path):
     before = connection.execute("SELECT * FROM raw_pages").fetchall()
     load_batch(connection, LoadBatch("r2", raw_pages=[page_row("https://a.example/1", b"v1")]))
     assert connection.execute("SELECT * FROM raw_pages").fetchall() == before
-    assert len(list((tmp_path / "w.pages").rglob("*.parquet"))) == 1
+    assert len(list(pages_dir_for(tmp_path / "w.duckdb").rglob("*.parquet"))) == 1
 
 
 def stored_bodies(connection):
     """The stored body of every raw page, wherever it is kept."""
     cursor = connection.execute("SELECT url, body_compressed, body_codec, body_file FROM raw_pages")
     rows = [dict(zip(("url", "body_compressed", "body_codec", "body_file"), row, strict=True)) for row in cursor.fetchall()]
-    complete, missing = attach_page_bodies(database_file_of(connection), rows)
+    complete, missing = attach_page_bodies(lake_catalog_of(connection), rows)
     assert not missing
     return {row["url"]: row["body_compressed"] for row in complete}
 

@@ -1,4 +1,5 @@
-"""Migrations bring an empty file to the current schema, are idempotent, and refuse a newer database."""
+"""Migrations bring an empty lake to the current schema, are idempotent, and refuse a newer warehouse; the
+single-file migrations (1-10, kept for moving old warehouses in) still upgrade an old file."""
 
 import contextlib
 import zlib
@@ -7,14 +8,27 @@ import duckdb
 import pytest
 
 from transforms.page_bodies import decompress_body
-from warehouse.migrate import VIEWS_DIR, SchemaError, apply_migrations, list_migrations, read_schema_version
+from warehouse.db import open_warehouse
+from warehouse.migrate import (
+    SINGLE_FILE_MIGRATIONS_DIR,
+    VIEWS_DIR,
+    SchemaError,
+    apply_migrations,
+    list_migrations,
+    read_schema_version,
+)
 
 
 def test_fresh_database_gets_every_table_and_view(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    connection = open_warehouse(tmp_path / "w.duckdb")
     version = apply_migrations(connection)
     assert version == list_migrations()[-1][0]
-    tables = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    tables = {
+        r[0]
+        for r in connection.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'"
+        ).fetchall()
+    }
     assert {
         "feeds",
         "fetches",
@@ -24,28 +38,28 @@ def test_fresh_database_gets_every_table_and_view(tmp_path):
         "topics",
         "article_topics",
         "duplicates",
-        "runs",
+        "run_log",
         "failures",
         "schema_version",
     } <= tables
     views = {
         r[0] for r in connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
     }
-    assert {"canonical_articles", "topic_daily"} <= views
+    assert {"canonical_articles", "topic_daily", "runs"} <= views
 
 
 def test_applying_twice_changes_nothing(tmp_path):
     path = tmp_path / "w.duckdb"
-    with duckdb.connect(str(path)) as connection:
+    with open_warehouse(path) as connection:
         first = apply_migrations(connection)
         rows = connection.execute("SELECT count(*) FROM schema_version").fetchone()[0]
-    with duckdb.connect(str(path)) as connection:
+    with open_warehouse(path) as connection:
         assert apply_migrations(connection) == first
         assert connection.execute("SELECT count(*) FROM schema_version").fetchone()[0] == rows
 
 
 def test_newer_database_is_refused(tmp_path):
-    connection = duckdb.connect(str(tmp_path / "w.duckdb"))
+    connection = open_warehouse(tmp_path / "w.duckdb")
     apply_migrations(connection)
     connection.execute("INSERT INTO schema_version VALUES (9999, 'from_the_future', now())")
     assert read_schema_version(connection) == 9999
@@ -116,15 +130,12 @@ def migrate_up_to(connection, tmp_path, monkeypatch, version: int) -> int:
     """Apply the migrations up to `version` only, as an older newsdesk did."""
     old_dir = tmp_path / f"migrations_upto_{version}"
     old_dir.mkdir(exist_ok=True)
-    for number, _, path in list_migrations():
+    for number, _, path in list_migrations(SINGLE_FILE_MIGRATIONS_DIR):
         if number <= version:
             (old_dir / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     no_views = tmp_path / f"views_upto_{version}"
     no_views.mkdir(exist_ok=True)
-    with monkeypatch.context() as patch:
-        patch.setattr("warehouse.migrate.MIGRATIONS_DIR", old_dir)
-        patch.setattr("warehouse.migrate.VIEWS_DIR", no_views)
-        reached = apply_migrations(connection)
+    reached = apply_migrations(connection, old_dir)
     # Today's views, less those that read tables or columns of later migrations (twice: views read views).
     for path in [*sorted(VIEWS_DIR.glob("*.sql"))] * 2:
         with contextlib.suppress(duckdb.CatalogException, duckdb.BinderException):
@@ -134,7 +145,7 @@ def migrate_up_to(connection, tmp_path, monkeypatch, version: int) -> int:
 
 @pytest.fixture
 def version_3_warehouse(tmp_path, monkeypatch):
-    """A warehouse file migrated to version 3 only, holding a row or two in every table."""
+    """A single-file warehouse migrated to version 3 only, holding a row or two in every table."""
     path = tmp_path / "w.duckdb"
     with duckdb.connect(str(path)) as connection:
         assert migrate_up_to(connection, tmp_path, monkeypatch, 3) == 3
@@ -159,16 +170,14 @@ def test_version_3_warehouse_keeps_every_row_when_unkeyed(version_3_warehouse, t
         assert connection.execute("SELECT article_id FROM canonical_articles").fetchall() == [("a1",)]
 
 
-def test_small_tables_keep_their_keys(tmp_path):
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+def test_lake_tables_have_no_keys_and_the_loads_keep_them(tmp_path):
+    with open_warehouse(tmp_path / "w.duckdb") as connection:
         apply_migrations(connection)
-        keyed = key_constraints(connection)
-    assert {"feeds", "runs", "topics", "article_tag_versions", "schema_version"} <= keyed.keys()
-    assert not set(UNKEYED_TABLES) & keyed.keys()
+        assert key_constraints(connection) == {}
 
 
 def test_unkeyed_tables_still_refuse_missing_keys(tmp_path):
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+    with open_warehouse(tmp_path / "w.duckdb") as connection:
         apply_migrations(connection)
         with pytest.raises(duckdb.ConstraintException, match="NOT NULL"):
             connection.execute(
@@ -176,7 +185,9 @@ def test_unkeyed_tables_still_refuse_missing_keys(tmp_path):
             )
 
 
-def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(version_3_warehouse, tmp_path, monkeypatch):
+def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(
+    version_3_warehouse, tmp_path, monkeypatch
+):
     page = b"<html><body><p>An Aleppo page stored by an older newsdesk.</p></body></html>"
     with duckdb.connect(str(version_3_warehouse)) as connection:
         migrate_up_to(connection, tmp_path, monkeypatch, 4)
@@ -187,7 +198,8 @@ def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(version_3_war
         )
         other_rows = {t: table_rows(connection, t) for t in ("articles", "entries", "article_topics")}
     with duckdb.connect(str(version_3_warehouse)) as connection:
-        assert apply_migrations(connection) == list_migrations()[-1][0] >= 5
+        latest = list_migrations(SINGLE_FILE_MIGRATIONS_DIR)[-1][0]
+        assert apply_migrations(connection, SINGLE_FILE_MIGRATIONS_DIR) == latest >= 5
         rows = connection.execute(
             "SELECT url, body_codec, body_compressed FROM raw_pages ORDER BY url"
         ).fetchall()
@@ -198,8 +210,10 @@ def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(version_3_war
         assert rows[0][2] == b"\x78\x9c"  # the stored bytes are left as they were
         assert decompress_body(rows[1][2], rows[1][1]) == page
         # later migrations add columns (NULL for stored rows): the columns there were keep their values
-        kept = {t: [row[: len(rows[0])] for row in table_rows(connection, t)] if rows else []
-                for t, rows in other_rows.items()}
+        kept = {
+            t: [row[: len(rows[0])] for row in table_rows(connection, t)] if rows else []
+            for t, rows in other_rows.items()
+        }
         assert kept == other_rows
         # a new row must say how its body is compressed
         with pytest.raises(duckdb.ConstraintException, match="body_codec"):

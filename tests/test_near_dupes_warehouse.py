@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-import duckdb
 import pytest
 
 from transforms.clusters import NearDupSettings
 from transforms.hashing import hash_content
 from transforms.near_dupes import compute_minhash, encode_minhash, estimate_jaccard
+from warehouse.db import open_warehouse
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
 from warehouse.near_dupes import link_near_duplicates, sign_stored_articles
@@ -21,7 +21,7 @@ DAY = datetime(2016, 5, 3, 9, 0)
 
 @pytest.fixture
 def connection(tmp_path):
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = open_warehouse(tmp_path / "w.duckdb")
     apply_migrations(con)
     yield con
     con.close()
@@ -202,7 +202,7 @@ def test_same_input_gives_same_clusters_whatever_the_batches(tmp_path):
         "reversed, one by one": [[row] for row in reversed(family_rows())],
         "two batches": [family_rows()[::2], family_rows()[1::2]],
     }.items():
-        with duckdb.connect(str(tmp_path / f"{name}.duckdb")) as con:
+        with open_warehouse(tmp_path / f"{name}.duckdb") as con:
             apply_migrations(con)
             for batch in batches:
                 load(con, *batch)

@@ -15,12 +15,12 @@ import pytest
 
 from flows.ingest import ingest
 from transforms.page_bodies import compress_body, decompress_body
+from warehouse.db import open_warehouse
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
 from warehouse.page_files import (
     ROWS_PER_GROUP,
     attach_page_bodies,
-    database_file_of,
     pages_dir_for,
     read_page_bodies,
     write_page_file,
@@ -50,9 +50,9 @@ def stored_rows(connection: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def test_pages_folder_sits_beside_the_warehouse_file(tmp_path):
-    assert pages_dir_for(tmp_path / "data" / "news.duckdb") == tmp_path / "data" / "news.pages"
-    assert pages_dir_for(tmp_path / "data" / "news.read.duckdb") == tmp_path / "data" / "news.pages"
+def test_pages_folder_sits_beside_the_lake_data_folder(tmp_path):
+    assert pages_dir_for(tmp_path / "data" / "news.duckdb") == tmp_path / "data" / "news.lake.pages"
+    assert pages_dir_for(tmp_path / "data" / "news.lake.sqlite") == tmp_path / "data" / "news.lake.pages"
 
 
 def test_ingest_keeps_every_body_in_a_page_file_that_reads_back_to_the_fetched_bytes(
@@ -60,7 +60,7 @@ def test_ingest_keeps_every_body_in_a_page_file_that_reads_back_to_the_fetched_b
 ):
     db = tmp_path / "news.duckdb"
     ingest(sources=str(seed_site.sources_path), db=str(db))
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         rows = stored_rows(connection)
         files_in_sql = connection.execute(
             f"SELECT count(*) FROM read_parquet('{pages_dir_for(db).as_posix()}/*/*.parquet')"
@@ -77,7 +77,7 @@ def test_ingest_keeps_every_body_in_a_page_file_that_reads_back_to_the_fetched_b
 
 def test_a_failed_load_leaves_no_page_file_and_no_row(tmp_path):
     db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         apply_migrations(connection)
         broken = LoadBatch(
             "run-0002",
@@ -88,16 +88,6 @@ def test_a_failed_load_leaves_no_page_file_and_no_row(tmp_path):
             load_batch(connection, broken)
         assert stored_rows(connection) == []
     assert list(pages_dir_for(db).rglob("*.parquet")) == []
-
-
-def test_a_database_in_memory_keeps_bodies_in_the_table():
-    connection = duckdb.connect(":memory:")
-    apply_migrations(connection)
-    assert database_file_of(connection) is None
-    row = page_row("https://a.example/1", b"<html>one</html>")
-    assert load_batch(connection, LoadBatch("run-0001", raw_pages=[row]))["raw_pages"] == 1
-    (stored,) = stored_rows(connection)
-    assert stored["body_compressed"] == row["body_compressed"] and stored["body_file"] is None
 
 
 def test_page_file_is_self_describing_and_keeps_the_first_copy_of_a_url(tmp_path):
@@ -137,7 +127,7 @@ def test_a_failed_write_leaves_no_file(tmp_path):
 
 
 def test_rows_whose_file_is_gone_or_lacks_the_page_are_returned_apart(tmp_path):
-    name = write_page_file(tmp_path / "w.pages", "run-0001", [page_row("https://a.example/1", b"one")])
+    name = write_page_file(pages_dir_for(tmp_path / "w.duckdb"), "run-0001", [page_row("https://a.example/1", b"one")])
     rows = [
         {"url": "https://a.example/1", "body_compressed": None, "body_codec": None, "body_file": name},
         {"url": "https://a.example/2", "body_compressed": None, "body_codec": None, "body_file": name},

@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 
-import duckdb
 import pytest
 
 from bench.site import SiteServer, build_site, run_server, write_sources
 from flows.stages.articles import POOL_THRESHOLD, PageJob, build_articles, close_pool
 from tests.conftest import REPO
 from transforms.records import FeedEntry
+from warehouse.db import open_warehouse
 
 NO_CORPUS = REPO / "no-such-corpus"  # build the bench site from the seed pages, whatever ../shared holds
 
@@ -23,8 +23,13 @@ def page_jobs() -> list[PageJob]:
     """Enough distinct seed-derived pages for the pool to be chosen on its own."""
     site = build_site(POOL_THRESHOLD + 4, "http://127.0.0.1:9", corpus=NO_CORPUS)
     return [
-        PageJob(url=f"http://127.0.0.1:9{site.page_path(i)}", final_url=f"http://127.0.0.1:9{site.page_path(i)}",
-                body=site.page_body(i), feed_url="http://127.0.0.1:9/feeds/0.xml", entry_title=f"Story {i}")
+        PageJob(
+            url=f"http://127.0.0.1:9{site.page_path(i)}",
+            final_url=f"http://127.0.0.1:9{site.page_path(i)}",
+            body=site.page_body(i),
+            feed_url="http://127.0.0.1:9/feeds/0.xml",
+            entry_title=f"Story {i}",
+        )
         for i in range(site.page_count)
     ]
 
@@ -80,15 +85,25 @@ def test_ingest_holds_a_bounded_number_of_batches(prefect_harness, tmp_path):
     server.publish(site)
     db = tmp_path / "news.duckdb"
     with run_server(server):
-        sources = write_sources(tmp_path / "sources.yaml", server.origin, site.feed_paths, batch_size=batch_size)
+        sources = write_sources(
+            tmp_path / "sources.yaml", server.origin, site.feed_paths, batch_size=batch_size
+        )
         summary = ingest(sources=str(sources), db=str(db))
     assert summary["status"] == "completed"
     assert summary["counts"]["pages_fetched"] == pages
-    with duckdb.connect(str(db), read_only=True) as connection:
-        fetched = [r[0] for r in connection.execute(
-            "SELECT fetched_at FROM fetches WHERE kind = 'page' ORDER BY fetched_at").fetchall()]
-        loaded = [r[0] for r in connection.execute(
-            "SELECT DISTINCT first_seen_at FROM articles ORDER BY first_seen_at").fetchall()]
+    with open_warehouse(db, read_only=True) as connection:
+        fetched = [
+            r[0]
+            for r in connection.execute(
+                "SELECT fetched_at FROM fetches WHERE kind = 'page' ORDER BY fetched_at"
+            ).fetchall()
+        ]
+        loaded = [
+            r[0]
+            for r in connection.execute(
+                "SELECT DISTINCT first_seen_at FROM articles ORDER BY first_seen_at"
+            ).fetchall()
+        ]
     assert len(fetched) == pages
     assert len(loaded) == pages // batch_size  # one load (one transaction, one timestamp) per batch
     # When batch n is loaded, batches n+1 and n+2 may be fetched (the pipeline), never more.
@@ -101,11 +116,25 @@ def test_ingest_holds_a_bounded_number_of_batches(prefect_harness, tmp_path):
 def test_batches_start_small_double_up_to_the_batch_size_and_taper_at_the_end():
     from flows.stages.batches import split_batches
 
-    entries = [FeedEntry(feed_url="http://127.0.0.1:9/feed.xml", guid=str(i), link=f"http://127.0.0.1:9/{i}")
-               for i in range(1500)]
+    entries = [
+        FeedEntry(feed_url="http://127.0.0.1:9/feed.xml", guid=str(i), link=f"http://127.0.0.1:9/{i}")
+        for i in range(1500)
+    ]
     sizes = [len(batch) for batch in split_batches(entries, 500)]
     assert sizes == [62, 124, 248, 496, 285, 143, 71, 71]
-    assert [len(b) for b in split_batches(entries + entries, 500)] == [62, 124, 248, 496, 500, 500, 500, 285, 143, 71, 71]
+    assert [len(b) for b in split_batches(entries + entries, 500)] == [
+        62,
+        124,
+        248,
+        496,
+        500,
+        500,
+        500,
+        285,
+        143,
+        71,
+        71,
+    ]
     assert [e.guid for batch in split_batches(entries, 500) for e in batch] == [e.guid for e in entries]
     assert [len(b) for b in split_batches(entries[:100], 40)] == [40, 40, 20]  # small sizes: no ramp
     assert split_batches([], 500) == []
@@ -157,8 +186,15 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
     db = tmp_path / "news.duckdb"
     with write_session(db) as connection:
         apply_migrations(connection)
-    entries = [FeedEntry(feed_url=server.origin + site.feed_paths[0], guid=str(i),
-                         link=server.origin + site.page_path(i), title=f"Story {i}") for i in range(6)]
+    entries = [
+        FeedEntry(
+            feed_url=server.origin + site.feed_paths[0],
+            guid=str(i),
+            link=server.origin + site.page_path(i),
+            title=f"Story {i}",
+        )
+        for i in range(6)
+    ]
     with run_server(server):
         sources = write_sources(tmp_path / "sources.yaml", server.origin, site.feed_paths)
         config = load_config(str(sources))
@@ -170,9 +206,13 @@ def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):
     assert len(packed) == 6
     jobs = collect_pages(plan, results, config, packed)
     assert packed == {}  # handed over to the batch
-    for index, (job, row, fetched) in enumerate(zip(jobs, plan.load.raw_pages, plan.load.fetches, strict=True)):
+    for index, (job, row, fetched) in enumerate(
+        zip(jobs, plan.load.raw_pages, plan.load.fetches, strict=True)
+    ):
         raw = site.page_body(index)
-        assert job.body is None and job.body_compressed is row["body_compressed"]  # one compressed copy, shared
+        assert (
+            job.body is None and job.body_compressed is row["body_compressed"]
+        )  # one compressed copy, shared
         assert job.body_codec == row["body_codec"] == ZSTD
         assert job.read_body() == raw == decompress_body(row["body_compressed"], ZSTD)
         assert len(row["body_compressed"]) < len(raw) / 2

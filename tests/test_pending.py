@@ -22,7 +22,7 @@ from flows.stages.batches import entry_row
 from flows.stages.poll import poll_feeds
 from transforms.pending import MAX_RESUMES, plan_pending
 from transforms.records import FeedEntry
-from warehouse.db import transaction, write_session
+from warehouse.db import open_warehouse, transaction, write_session
 from warehouse.load import LoadBatch, load_batch
 
 try:
@@ -122,7 +122,7 @@ def poll(tmp_path, db, url: str, run_id: str):
 
 def query(db, sql: str):
     """Rows of a query on the warehouse file."""
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -313,7 +313,7 @@ def test_a_rate_limited_host_is_left_pending_until_its_retry_after(prefect_harne
         assert query(db, "SELECT DISTINCT resumed FROM pending_entries") == [(0,)]
 
         # Once the time has come, the next run fetches them all.
-        with duckdb.connect(str(db)) as connection:
+        with open_warehouse(db) as connection:
             connection.execute("UPDATE pending_entries SET due_at = due_at - INTERVAL 2 HOUR")
         server.route(busy_path, page_reply(SEED_PAGES[8]))
         HOST_SCHEDULE.clear()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import duckdb
 import pytest
 
 from flows.http.fetch import FetchSettings
@@ -13,7 +12,7 @@ from flows.http.politeness import HOST_SCHEDULE
 from flows.settings.config import load_config
 from flows.stages.batches import entry_row
 from flows.stages.poll import poll_feeds
-from warehouse.db import write_session
+from warehouse.db import open_warehouse, write_session
 from warehouse.load import LoadBatch, load_batch, now_utc
 
 try:
@@ -46,7 +45,7 @@ def run_poll(tmp_path, db, urls: list[str], force: bool = False, extra_yaml: str
 
 def query(db, sql: str, *params):
     """Rows of a query on the warehouse file."""
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         return connection.execute(sql, list(params)).fetchall()
 
 

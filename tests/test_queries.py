@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.seeded import copy_seeded_warehouse
-from warehouse.fts import load_fts
-from warehouse.snapshot import snapshot_path_for
+from warehouse.db import open_warehouse
+from warehouse.postings import install_search_macros
 
 QUERIES_FILE = Path(__file__).resolve().parent.parent / "docs" / "queries.sql"
 NAME = re.compile(r"^-- name: ([a-z0-9_]+)$", re.MULTILINE)
@@ -29,10 +28,10 @@ QUERIES = read_named_queries()
 
 @pytest.fixture(scope="module")
 def snapshot(prefect_harness, tmp_path_factory):
-    """A read-only connection to the seeded snapshot, fts loaded."""
+    """A read-only connection to a copy of the seeded warehouse, with the search macros `newsdesk sql` has."""
     live = copy_seeded_warehouse(tmp_path_factory, "queries")
-    with duckdb.connect(str(snapshot_path_for(live)), read_only=True) as connection:
-        load_fts(connection)
+    with open_warehouse(live, read_only=True) as connection:
+        install_search_macros(connection)
         yield connection
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import duckdb
 import pytest
 
 from tests.test_load import article, page_row, topic_row
+from warehouse.db import open_warehouse
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
 from warehouse.rebuilt_articles import select_day_articles, select_reprocess_pages, store_rebuilt_articles
@@ -24,7 +24,7 @@ def fetched_on(row: dict, when: datetime) -> dict:
 @pytest.fixture
 def connection(tmp_path):
     """A warehouse with three articles: a1 and a2 fetched on DAY, a3 the day after; a2 copies a1's text."""
-    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con = open_warehouse(tmp_path / "w.duckdb")
     apply_migrations(con)
     urls = {name: f"https://a.example/{name}" for name in ("a1", "a2", "a3")}
     load_batch(

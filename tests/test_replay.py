@@ -8,13 +8,12 @@ import zlib
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from flows.backfill import backfill
 from flows.ingest import ingest
 from flows.replay import replay
 from flows.stages.warc import read_warc
 from transforms.page_bodies import decompress_body
+from warehouse.db import open_warehouse
 from warehouse.page_files import pages_dir_for, read_page_bodies
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +22,7 @@ MONTH = REPO / "seeds" / "archive" / "2016" / "05"
 
 def query(db: Path, sql: str) -> list[tuple]:
     """Run a read-only query against the warehouse file."""
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -78,7 +77,7 @@ def test_replay_reads_a_repaired_warc_record(prefect_harness, tmp_path) -> None:
 
 def forget_article(db: Path, article_id: str) -> None:
     """Remove an article from every table that names it, as if it had never been built."""
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         tables = [row[0] for row in connection.execute(
             "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'article_id' "
             "AND table_name IN (SELECT table_name FROM duckdb_tables())").fetchall()]
@@ -97,7 +96,7 @@ def test_replay_rebuilds_failed_pages_from_their_stored_bodies_of_either_codec(
     assert len(stored) == 2
     zstd_row, old_row = stored
     old_body, codec = read_page_bodies(pages_dir_for(db), [(old_row[1], old_row[6])])[old_row[1]]
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         # The first page stays in its page file; the second as an older newsdesk stored it: zlib, in the table
         # (which migration 0005 marked as such, and 0006 left there).
         connection.execute("UPDATE raw_pages SET body_compressed = ?, body_codec = 'zlib', body_file = NULL "

@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import re
 
-import duckdb
 import pytest
 from PIL import Image
 
 from flows.cli import main
 from flows.cli.report import OTHER_LABEL, ReportError, collect_report_data, write_report
 from tests.seeded import copy_seeded_warehouse, make_small_warehouse
+from warehouse.db import open_warehouse
 from warehouse.search import UnknownTopic
-from warehouse.snapshot import snapshot_path_for
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +24,7 @@ def seeded(prefect_harness, tmp_path_factory):
 @pytest.fixture
 def snapshot(seeded):
     """A read-only connection to the seeded snapshot."""
-    with duckdb.connect(str(snapshot_path_for(seeded)), read_only=True) as connection:
+    with open_warehouse(seeded, read_only=True) as connection:
         yield connection
 
 
@@ -88,8 +87,8 @@ def test_report_wants_an_html_name(snapshot, tmp_path):
 
 
 def test_empty_warehouse_is_a_clear_error(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
-    with duckdb.connect(str(live)) as connection:
+    live = make_small_warehouse(tmp_path / "news.duckdb")
+    with open_warehouse(live) as connection:
         connection.execute("DELETE FROM duplicates; DELETE FROM article_topics; DELETE FROM articles")
         with pytest.raises(ReportError, match="no stories"):
             write_report(connection, tmp_path / "report.html")

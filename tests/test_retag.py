@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
 from flows.retag import group_batches, ids_of, retag_articles
 from flows.stages.matchers import get_matcher
+from tests.seeded import copy_warehouse
 from transforms.topics import tag_article
 from warehouse.article_tags import stream_articles
+from warehouse.db import open_sibling_cursor, open_warehouse
 from warehouse.load import to_arrow
 from warehouse.migrate import apply_migrations
 
@@ -46,8 +46,9 @@ def corpus_warehouse(tmp_path_factory) -> Path:
         pytest.skip("../shared/corpus is not present")
     path = tmp_path_factory.mktemp("retag") / "news.duckdb"
     seen = datetime(2016, 5, 1)
-    with duckdb.connect(str(path)) as connection:
+    with open_warehouse(path) as connection:
         apply_migrations(connection)
+        connection.execute("BEGIN")  # one lake commit, not one per row
         for number, (source, title, text) in enumerate(load_corpus_articles(CORPUS)):
             article_id = f"article-{number:04d}"
             url = f"https://{source}.example/news/{number}"
@@ -77,19 +78,20 @@ def corpus_warehouse(tmp_path_factory) -> Path:
                     "VALUES (?, 'syria', 0.5, '{}', ?)",
                     [article_id, OLD_VERSION],
                 )
+        connection.execute("COMMIT")
     return path
 
 
 def copy_of(path: Path, tmp_path: Path, name: str) -> Path:
-    """A private copy of a warehouse file."""
-    target = tmp_path / name
-    shutil.copyfile(path, target)
-    return target
+    """A private copy of a warehouse (its lake, data and page files) in a folder of `tmp_path` named after `name`."""
+    folder = tmp_path / Path(name).stem
+    folder.mkdir()
+    return copy_warehouse(path, folder)
 
 
 def query(path: Path, sql: str) -> list[tuple]:
     """Rows of one query on a read-only connection."""
-    with duckdb.connect(str(path), read_only=True) as connection:
+    with open_warehouse(path, read_only=True) as connection:
         return connection.execute(sql).fetchall()
 
 
@@ -173,7 +175,7 @@ def test_batches_are_regrouped_to_exact_sizes_across_record_batches() -> None:
 
 def test_every_stored_article_streams_once_in_chunks_also_after_deletes(corpus_warehouse, tmp_path) -> None:
     db = copy_of(corpus_warehouse, tmp_path, "stream.duckdb")
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         connection.execute("DELETE FROM articles WHERE article_id IN ('article-0001', 'article-0004')")
         stored = sorted(row[0] for row in connection.execute("SELECT article_id FROM articles").fetchall())
         some = stored[::5]
@@ -192,9 +194,9 @@ def test_every_stored_article_streams_once_in_chunks_also_after_deletes(corpus_w
 
 def test_articles_are_read_a_batch_at_a_time(corpus_warehouse, tmp_path) -> None:
     db = copy_of(corpus_warehouse, tmp_path, "ranges.duckdb")
-    with duckdb.connect(str(db)) as connection:
+    with open_warehouse(db) as connection:
         (stored,) = connection.execute("SELECT count(*) FROM articles").fetchone()
-        stream = stream_articles(connection.cursor(), None, 2, 4)  # the retag reads on a cursor of its own
+        stream = stream_articles(open_sibling_cursor(connection), None, 2, 4)  # the retag reads on its own cursor
         first = next(stream)
         # The first read held 4 articles: the rest of the table is read only as the stream goes on.
         later = connection.execute("SELECT article_id FROM articles WHERE rowid >= 4").fetchall()

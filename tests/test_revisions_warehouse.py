@@ -9,7 +9,6 @@ from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -18,6 +17,7 @@ from tests.conftest import SEEDS
 from tests.sites import PlainHandler
 from transforms.feeds import parse_feed
 from transforms.hashing import hash_content
+from warehouse.db import open_warehouse
 
 PAGE = (
     SEEDS
@@ -89,7 +89,7 @@ def revised(prefect_harness, tmp_path_factory):
 
 
 def snapshot(db: Path) -> dict:
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         tables = [
             "articles",
             "article_versions",
@@ -107,7 +107,7 @@ def snapshot(db: Path) -> dict:
 
 
 def query(db: Path, sql: str, params=None):
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         return connection.execute(sql, params or []).fetchall()
 
 
@@ -168,7 +168,7 @@ def test_only_stored_entries_with_a_later_update_are_revised(tmp_path):
     def entry(guid, updated):
         return FeedEntry("f", guid, f"https://a.example/{guid}", updated_at=updated)
 
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+    with open_warehouse(tmp_path / "w.duckdb") as connection:
         apply_migrations(connection)
         stored = [
             {
@@ -228,7 +228,7 @@ def test_a_revision_loaded_twice_keeps_one_version(tmp_path):
 
     first = article_row("Ten were killed in the shelling, rescuers said. " * 10, "Ten killed")
     edited = article_row("Twelve were killed in the shelling, rescuers said. " * 10, "Twelve killed")
-    with duckdb.connect(str(tmp_path / "w.duckdb")) as connection:
+    with open_warehouse(tmp_path / "w.duckdb") as connection:
         apply_migrations(connection)
         load_batch(connection, LoadBatch("r1", articles=[first]))
         # The same refetched page twice in one batch, then the whole batch again: one replaced text is kept.

@@ -9,6 +9,7 @@ from flows.stages.matchers import get_matcher
 from flows.stages.runlog import list_topic_rows_once
 from tests.conftest import REPO
 from transforms.topic_matcher import list_topic_rows
+from warehouse.db import open_warehouse
 
 PROBE = """
 import json
@@ -33,13 +34,12 @@ def test_topic_rows_once_leave_no_matcher_in_the_process():
 
 
 def test_a_run_with_the_stored_taxonomy_builds_no_matcher(tmp_path, monkeypatch):
-    import duckdb
 
     import flows.stages.runlog as runlog
 
     db = tmp_path / "news.duckdb"
     runlog.open_run(db, "r1", "ingest", {}, keep_matcher=False)
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         stored = connection.execute("SELECT count(*), min(taxonomy_version) FROM topics").fetchone()
     assert stored[0] > 1000
 
@@ -48,7 +48,7 @@ def test_a_run_with_the_stored_taxonomy_builds_no_matcher(tmp_path, monkeypatch)
 
     monkeypatch.setattr(runlog, "list_topic_rows_once", refuse)
     runlog.open_run(db, "r2", "ingest", {}, keep_matcher=False)
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         assert connection.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
         assert connection.execute("SELECT count(*), min(taxonomy_version) FROM topics").fetchone() == stored
 
@@ -56,6 +56,6 @@ def test_a_run_with_the_stored_taxonomy_builds_no_matcher(tmp_path, monkeypatch)
     edited.write_text((REPO / "seeds" / "taxonomy.yaml").read_text(encoding="utf-8") + "\n# edited\n")
     monkeypatch.undo()
     runlog.open_run(db, "r3", "ingest", {}, taxonomy_path=str(edited), keep_matcher=False)
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         versions = connection.execute("SELECT DISTINCT taxonomy_version FROM topics").fetchall()
     assert versions != [(stored[1],)]  # an edited taxonomy is a new version: its topics are stored

@@ -1,4 +1,4 @@
-"""Offline BM25 search over the read snapshot of the seeded warehouse."""
+"""Offline BM25 search over the seeded warehouse's lake."""
 
 from __future__ import annotations
 
@@ -9,21 +9,21 @@ import pytest
 
 from flows.cli import main
 from tests.seeded import SEED_TITLE, copy_seeded_warehouse, make_small_warehouse, seed_article_path
+from warehouse.db import open_warehouse
 from warehouse.fts import find_fts_extension, load_fts
 from warehouse.search import SearchUnavailable, UnknownTopic, make_snippet, search_articles
-from warehouse.snapshot import snapshot_path_for
 
 
 @pytest.fixture(scope="module")
 def seeded(prefect_harness, tmp_path_factory):
-    """The seeded warehouse's live file; its snapshot sits beside it."""
+    """A copy of the seeded warehouse."""
     return copy_seeded_warehouse(tmp_path_factory, "search")
 
 
 @pytest.fixture
 def snapshot(seeded):
-    """A read-only connection to the seeded snapshot."""
-    with duckdb.connect(str(snapshot_path_for(seeded)), read_only=True) as connection:
+    """A read-only connection to the seeded warehouse."""
+    with open_warehouse(seeded, read_only=True) as connection:
         yield connection
 
 
@@ -85,11 +85,11 @@ def test_query_without_words_is_refused(snapshot):
         search_articles(snapshot, "  -- ")
 
 
-def test_live_file_has_no_index_and_says_so(tmp_path):
-    live = make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
-    connection = duckdb.connect(str(live), read_only=True)
-    with connection, pytest.raises(SearchUnavailable, match="snapshot"):
-        search_articles(connection, "Aleppo")
+def test_articles_are_found_as_soon_as_they_are_loaded(tmp_path):
+    small = make_small_warehouse(tmp_path / "news.duckdb")
+    with open_warehouse(small, read_only=True) as connection:
+        hits = search_articles(connection, "Geneva truce")
+    assert [h.article_id for h in hits] == ["a3"]
 
 
 def test_snippet_centres_on_a_query_word():
@@ -105,7 +105,7 @@ def test_search_command_prints_the_seed_article_first(seeded, capsys):
     assert lines[0] == f"1. {SEED_TITLE}"
 
 
-def test_search_command_without_snapshot_is_one_clear_line(tmp_path, capsys):
-    make_small_warehouse(tmp_path / "news.duckdb", snapshot=False)
+def test_search_command_without_a_warehouse_is_one_clear_line(tmp_path, capsys):
     assert main(["search", "Aleppo", "--db", str(tmp_path / "news.duckdb")]) == 2
-    assert "no read snapshot" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "no warehouse at" in error and error.count("\n") == 1

@@ -9,13 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import httpx
 import pytest
 
 from flows.settings.local_server import STATE_FILE, is_healthy, read_recorded
 from flows.settings.prefect_runs import TEMPORARY_SERVER_HINT, standing_server_settings
 from tests.conftest import REPO
+from warehouse.db import open_warehouse
 
 NEWSDESK = Path(sys.executable).parent / "newsdesk"
 
@@ -70,6 +70,8 @@ def test_commands_without_orchestration_never_import_prefect(warehouse, tmp_path
         ["search", "election", "--db", db],
         ["export", "--to", str(tmp_path / "export"), "--db", db],
         ["report", "--db", db, "--out", str(tmp_path / "report.html")],
+        ["shell", "--db", db, "--", "-c", "SELECT 1"],
+        ["migrate", "--from", str(tmp_path / "missing.duckdb"), "--db", db],
     ]
     for command in commands:
         seen = run_probed(command, env)
@@ -124,7 +126,7 @@ def test_ingest_from_the_command_line_runs_on_the_standing_server(standing_serve
     assert TEMPORARY_SERVER_HINT not in done.stderr
     runs = ingest_flow_runs(api_url)
     assert [run["state"]["type"] for run in runs] == ["COMPLETED"]
-    with duckdb.connect(str(db), read_only=True) as connection:
+    with open_warehouse(db, read_only=True) as connection:
         assert connection.execute("SELECT flow, status FROM runs").fetchall() == [("ingest", "completed")]
         assert connection.execute("SELECT count(*) FROM articles").fetchone()[0] > 0
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from flows.ingest import ingest
 from tests.conftest import SEEDS
+from warehouse.db import open_warehouse
 
 CASES = json.loads((SEEDS / "cases.json").read_text(encoding="utf-8"))
 CLUSTER_TABLES = ["article_signatures", "article_bands", "duplicates"]
@@ -23,7 +23,7 @@ def ingested(prefect_harness, tmp_path_factory):
     db = root / "news.duckdb"
     with serve_seed_site(root / "site") as site:
         ingest(sources=str(site.sources_path), db=str(db))
-        with duckdb.connect(str(db), read_only=True) as connection:
+        with open_warehouse(db, read_only=True) as connection:
             before = {
                 t: connection.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in CLUSTER_TABLES
             }
@@ -32,7 +32,7 @@ def ingested(prefect_harness, tmp_path_factory):
 
 
 def query(ingested, sql, params=None):
-    with duckdb.connect(str(ingested["db"]), read_only=True) as connection:
+    with open_warehouse(ingested["db"], read_only=True) as connection:
         return connection.execute(sql, params or []).fetchall()
 
 

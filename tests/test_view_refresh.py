@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from warehouse.db import write_session
+from warehouse.db import open_warehouse, write_session
 from warehouse.migrate import apply_migrations
 
 
 def test_a_view_made_from_another_definition_is_made_again(warehouse):
-    with duckdb.connect(str(warehouse)) as connection:
+    with open_warehouse(warehouse) as connection:
         connection.execute("CREATE OR REPLACE VIEW feed_health AS SELECT 1 AS stale")
     with write_session(warehouse) as connection:
         apply_migrations(connection)

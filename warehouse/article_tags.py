@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.clock import now_utc
-from warehouse.db import transaction
+from warehouse.db import run_transaction
 from warehouse.load import SCHEMAS
 from warehouse.near_dupes import id_table, run_with
 from warehouse.sql import read_sql
@@ -65,13 +65,13 @@ def replace_tags(
         schema=schema,
     )
     views = {"retagged_articles": id_table(article_ids), "new_tags": new_tags}
-    with transaction(connection):
-        for name, table in views.items():
-            connection.register(name, table)
-        try:
-            (removed,) = connection.execute(read_sql("delete_retagged_tags")).fetchone()
-            connection.execute(read_sql("insert_retagged_tags"), {"version": version, "tagged_at": now_utc()})
-        finally:
-            for name in views:
-                connection.unregister(name)
+
+    def replace(connection: duckdb.DuckDBPyConnection) -> int:
+        (removed,) = run_with(connection, views, read_sql("delete_retagged_tags"))[0]
+        run_with(
+            connection, views, read_sql("insert_retagged_tags"), {"version": version, "tagged_at": now_utc()}
+        )
+        return removed
+
+    removed = run_transaction(connection, replace)
     return {"articles_retagged": len(article_ids), "tags_removed": removed, "tags_added": new_tags.num_rows}

@@ -1,26 +1,33 @@
-"""DuckDB connections: short-lived writers that wait politely for the file lock, and read-only readers."""
+"""Sessions on the warehouse (a DuckLake, see warehouse/location.py): writers and read-only readers."""
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import re
-import time
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+
+from warehouse.lake import DEFAULT_ALIAS, LakeSettings, open_lake, write_with_retry
+from warehouse.location import check_not_single_file, describe_warehouse, lake_settings_for
 
 log = logging.getLogger("newsdesk.warehouse")
 
 DEFAULT_MEMORY_LIMIT = "512MB"
 LOAD_MEMORY_LIMIT = "64MB"
-INDEX_MEMORY_LIMIT = "128MB"
 MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B)", re.IGNORECASE)
-LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+MAX_SHARED = 4  # warehouses a thread keeps a connection to
+# Per thread: cursors of one DuckDB instance used from two threads at once met "Resource deadlock avoided" in
+# the lake's catalog (a batch planned in one thread while another loads).
+THREAD_STATE = threading.local()
 
+T = TypeVar("T")
+TAKE_TICKET = "UPDATE write_ticket SET writes = writes + 1"
 Connection = duckdb.DuckDBPyConnection  # so that flows name the type without importing duckdb
 DatabaseError = duckdb.Error  # any error DuckDB raises
 
@@ -30,43 +37,70 @@ class WarehouseSettingError(ValueError):
 
 
 class WarehouseBusy(RuntimeError):
-    """The database file stayed locked by another process for longer than we were willing to wait."""
+    """The warehouse stayed busy for longer than we were willing to wait."""
 
 
-def is_lock_error(error: Exception) -> bool:
-    """Tell whether a DuckDB error means another process holds the file lock."""
-    message = str(error)
-    return "Could not set lock" in message or "Conflicting lock" in message
+def open_warehouse(
+    db: str | Path, read_only: bool = False, snapshot_version: int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A new connection with the warehouse's lake attached (as of a snapshot, when given) and in use."""
+    check_not_single_file(db)
+    settings = lake_settings_for(db)
+    missing = FileNotFoundError(f"no warehouse at {describe_warehouse(db)} (run `newsdesk ingest` first)")
+    if (read_only or snapshot_version is not None) and not lake_exists(settings):
+        raise missing
+    try:
+        return open_lake(settings, read_only=read_only, snapshot_version=snapshot_version)
+    except duckdb.InvalidInputException as error:  # a catalog file that no writer has made a lake in yet
+        if "does not exist" in str(error):
+            raise missing from error
+        raise
 
 
-def describe_lock_holder(error: Exception) -> str:
-    """Name the process holding the lock, as far as DuckDB tells."""
-    match = LOCK_HOLDER.search(str(error))
-    return f"PID {match.group(1)}" if match else "another process"
+def lake_exists(settings: LakeSettings) -> bool:
+    """Tell whether a lake's catalog is there to read (a PostgreSQL one is taken to be)."""
+    return settings.catalog == "postgres" or Path(settings.catalog_path).is_file()
 
 
-def open_connection(path: str | Path, read_only: bool, wait_s: float = 120.0) -> duckdb.DuckDBPyConnection:
-    """Open the database, retrying with capped exponential backoff while another process holds the lock."""
-    path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path} (run `newsdesk ingest` first)")
-    deadline = time.monotonic() + wait_s
-    delay_s = 0.05
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as error:
-            if not is_lock_error(error):
-                raise
-            if time.monotonic() >= deadline:
-                raise WarehouseBusy(
-                    f"{path} is locked by {describe_lock_holder(error)}; gave up after {wait_s:.0f} s"
-                ) from error
-            log.warning("%s is locked by %s; retrying in %.2f s", path, describe_lock_holder(error), delay_s)
-            time.sleep(delay_s * (0.5 + random.random()))
-            delay_s = min(delay_s * 2, 5.0)
+def shared_connections() -> dict[tuple[str, bool], duckdb.DuckDBPyConnection]:
+    """This thread's open connections, by (warehouse, read-only)."""
+    if not hasattr(THREAD_STATE, "connections"):
+        THREAD_STATE.connections = {}
+    return THREAD_STATE.connections
+
+
+def shared_instance(db: str | Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """This thread's connection to a warehouse, opened once: loading the lake's extensions costs ~0.1 s."""
+    connections = shared_connections()
+    key = (str(db), read_only)
+    connection = connections.get(key)
+    if connection is None:
+        if len(connections) >= MAX_SHARED:
+            connections.pop(next(iter(connections))).close()
+        connection = connections[key] = open_warehouse(db, read_only=read_only)
+    return connection
+
+
+def close_shared() -> None:
+    """Close every connection this thread keeps open."""
+    connections = shared_connections()
+    while connections:
+        connections.popitem()[1].close()
+
+
+def open_sibling_cursor(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another cursor (its own transaction) on a session's connection, with the same database in use."""
+    catalog = connection.execute("SELECT current_database()").fetchone()[0]
+    cursor = connection.cursor()
+    cursor.execute(f'USE "{catalog}"')
+    return cursor
+
+
+def open_cursor(db: str | Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A cursor (own transactions and temporary tables) on this thread's connection, with the lake in use."""
+    cursor = shared_instance(db, read_only).cursor()
+    cursor.execute(f"USE {DEFAULT_ALIAS}")
+    return cursor
 
 
 def read_load_memory_limit() -> str:
@@ -76,12 +110,6 @@ def read_load_memory_limit() -> str:
     # articles over 19,500 stored ones: 143 MiB held until it closes at 256 MB, 93 at 64 MB, in the same
     # time; below ~64 MB its own new rows start to spill.
     return read_memory_limit(LOAD_MEMORY_LIMIT)
-
-
-def read_index_memory_limit() -> str:
-    """DuckDB's memory limit for the read snapshot's search index: NEWSDESK_DUCKDB_MEMORY_LIMIT, else
-    128MB."""
-    return read_memory_limit(INDEX_MEMORY_LIMIT)
 
 
 def read_memory_limit(default: str = DEFAULT_MEMORY_LIMIT) -> str:
@@ -99,42 +127,50 @@ def limit_memory(connection: duckdb.DuckDBPyConnection, limit: str | None = None
     connection.execute(f"SET memory_limit = '{limit}'")
 
 
-def keep_row_groups(connection: duckdb.DuckDBPyConnection) -> None:
-    """Stop this database instance's checkpoints from merging row groups (DuckDB's vacuum tasks)."""
-    # Each batch load appends its own small row groups. DuckDB merges the trailing ones whenever they add up
-    # to twice the one before them, so every doubling of the articles table rewrote all of its text in one
-    # checkpoint: 290 MiB above the load's base at 15,800 articles, and up to 122,880 articles' worth later
-    # on. Kept as loaded, a checkpoint writes only what changed. Row groups whose rows are all deleted are
-    # still dropped; partly deleted ones keep their space.
-    connection.execute("SET max_vacuum_tasks = 0")
-
-
 @contextmanager
 def write_session(
     path: str | Path, wait_s: float = 120.0, memory_limit: str | None = None, threads: int | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Hold the write lock for one unit of work and release it right after; `memory_limit` beats the cap,
-    `threads` DuckDB's one thread per core."""
-    connection = open_connection(path, read_only=False, wait_s=wait_s)
+    """A writing session on the warehouse for one unit of work; `memory_limit` beats the cap, `threads`
+    DuckDB's one thread per core. Several sessions and processes may write at once (see docs/lake.md)."""
+    connection = open_cursor(path, read_only=False)
     try:
         # DuckDB's default (80 % of RAM) lets a long run's cached blocks grow its process by gigabytes.
         limit_memory(connection, memory_limit)
-        keep_row_groups(connection)
-        if threads is not None:
-            connection.execute(f"SET threads = {int(threads)}")
+        # The connection is shared: each session sets (or resets) what an earlier one may have changed.
+        connection.execute(f"SET threads = {int(threads)}" if threads is not None else "RESET threads")
         yield connection
     finally:
         connection.close()
 
 
 @contextmanager
-def read_session(path: str | Path, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open a read-only session, closed on exit so that writers are not blocked."""
-    connection = open_connection(path, read_only=True, wait_s=wait_s)
+def read_session(
+    path: str | Path, wait_s: float = 120.0, snapshot_version: int | None = None, shared: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only session seeing every committed write (or the lake as of `snapshot_version`); `shared=False`
+    gives it a connection of its own, closed on exit."""
+    if shared and snapshot_version is None:
+        connection = open_cursor(path, read_only=True)
+    else:
+        connection = open_warehouse(path, read_only=True, snapshot_version=snapshot_version)
     try:
         yield connection
     finally:
         connection.close()
+
+
+def run_transaction(
+    connection: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection], T]
+) -> T:
+    """Run work(connection) in one transaction, again from the start while another writer's commit conflicts
+    with it (so the work must derive everything it writes from what it reads inside)."""
+
+    def ticketed(connection: duckdb.DuckDBPyConnection) -> T:
+        connection.execute(TAKE_TICKET)  # overlapping writers conflict: see migrations/0014_write_ticket.sql
+        return work(connection)
+
+    return write_with_retry(connection, ticketed)
 
 
 @contextmanager

@@ -130,7 +130,7 @@ def remove_feed_tags(connection: duckdb.DuckDBPyConnection, feed_url: str, tags:
 def set_feed_subscription(connection: duckdb.DuckDBPyConnection, feed_url: str, subscription: str) -> bool:
     """Pause, resume or remove a feed still in the list; False when there is no such feed."""
     parameters = {"feed_url": feed_url, "subscription": subscription, "changed_at": now_utc()}
-    return bool(connection.execute(read_sql("update_feed_subscription"), parameters).fetchall())
+    return connection.execute(read_sql("update_feed_subscription"), parameters).fetchone()[0] > 0
 
 
 def update_feed_settings(
@@ -148,7 +148,7 @@ def update_feed_settings(
         "poll_every_s": poll_every_s,
         "now": now_utc(),
     }
-    return bool(connection.execute(read_sql("update_feed_settings"), parameters).fetchall())
+    return connection.execute(read_sql("update_feed_settings"), parameters).fetchone()[0] > 0
 
 
 def read_feed_list(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -34,8 +34,9 @@ EXTENSION_PACKAGES = {
     "postgres": "duckdb_extension_postgres",
 }
 # SQLite answers a writer whose read snapshot went stale with "database is locked" at once (no busy wait can
-# help), and DuckLake does not retry it: the whole transaction has to run again.
-RETRYABLE_MESSAGES = ("database is locked",)
+# help), and DuckLake does not retry it, nor a delete or update that meets another transaction's insert on the
+# same table ("Transaction conflict"): the whole transaction has to run again, on the new state.
+RETRYABLE_MESSAGES = ("database is locked", "Transaction conflict")
 WRITE_ATTEMPTS = 30
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "duckdb": None, "postgres": "postgres"}
 
@@ -97,6 +98,9 @@ def attach_options(
 ) -> dict[str, str]:
     """The ATTACH options (name -> SQL value) for the settings; a snapshot version implies read-only."""
     options = {"DATA_PATH": quote_literal(resolve_data_path(settings))}
+    if settings.catalog != "postgres" and not settings.data_path:
+        # The data folder sits beside the catalog file: a lake copied or moved as a folder keeps working.
+        options["OVERRIDE_DATA_PATH"] = "true"
     options.update(settings.options)
     if snapshot_version is not None:
         options["SNAPSHOT_VERSION"] = str(int(snapshot_version))
@@ -189,6 +193,11 @@ def current_snapshot(connection: duckdb.DuckDBPyConnection, alias: str = DEFAULT
     return connection.execute(read_sql("lake_current_snapshot"), {"lake": alias}).fetchone()[0]
 
 
+def current_catalog(connection: duckdb.DuckDBPyConnection) -> str:
+    """The name of the database in use (the lake's alias in a warehouse session)."""
+    return connection.execute("SELECT current_database()").fetchone()[0]
+
+
 def is_retryable(error: Exception) -> bool:
     """Tell whether a failed lake transaction may simply be run again."""
     return isinstance(error, duckdb.Error) and any(text in str(error) for text in RETRYABLE_MESSAGES)
@@ -212,6 +221,9 @@ def write_with_retry(
             roll_back(connection)
             if attempt == attempts or not is_retryable(error):
                 raise
+        except BaseException:
+            roll_back(connection)
+            raise
         time.sleep(wait_s * (0.5 + random.random()))
         wait_s = min(wait_s * 2, 1.0)
     raise AssertionError("unreachable")

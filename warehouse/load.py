@@ -12,10 +12,11 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.clock import now_utc, utc_naive
-from warehouse.db import transaction
+from warehouse.db import run_transaction
 from warehouse.near_dupes import link_near_duplicates
 from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_page_file
 from warehouse.pending import clear_pending_entries
+from warehouse.postings import index_articles
 from warehouse.revisions import record_entry_updates, store_revisions
 from warehouse.sql import read_sql
 
@@ -155,9 +156,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 }
 
 
-# Tables that keep a primary key (small, rarely written): ON CONFLICT skips or replaces a repeated row.
-KEYED_TABLES = frozenset({"topics"})
-
 # Tables whose key the load keeps (migration 0004 dropped their constraints: DuckDB rewrote every touched key
 # index at each batch's checkpoint): a row whose key is stored, or repeats an earlier row of the batch, is
 # skipped; a replaced row is deleted and inserted again, in the batch's transaction.
@@ -167,6 +165,7 @@ LOAD_KEYS: dict[str, tuple[str, ...]] = {
     "article_refs": ("article_id", "feed_url", "guid"),
     "duplicates": ("article_id",),
     "article_topics": ("article_id", "topic_id"),
+    "topics": ("topic_id",),
 }
 
 
@@ -214,9 +213,9 @@ def insert_rows(
         if table in LOAD_KEYS:
             connection.execute(keyed_insert_sql(table, view, columns, selected, on_conflict))
         else:
-            conflict = "ON CONFLICT DO NOTHING" if on_conflict == "NOTHING" and table in KEYED_TABLES else ""
-            verb = "INSERT OR REPLACE INTO" if on_conflict == "REPLACE" else "INSERT INTO"
-            connection.execute(f"{verb} {table} ({columns}) SELECT {columns} FROM {view} {conflict}")
+            if on_conflict == "REPLACE":
+                raise ValueError(f"{table} has no key to replace rows by")
+            connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
         after = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     finally:
         connection.unregister(view)
@@ -295,26 +294,38 @@ def write_batch(
     raw_pages: list[dict[str, Any]],
     counts: dict[str, int],
 ) -> None:
-    """The transaction of load_batch, its row counts added to `counts`."""
-    with transaction(connection):
-        counts["entries"] = insert_rows(connection, "entries", batch.entries)
-        entries = to_arrow("entries", batch.entries)
-        record_entry_updates(connection, entries)
-        clear_pending_entries(connection, entries)
-        counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
-        counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
-        counts["articles"] = insert_articles(connection, batch)
-        revised_arrow = to_arrow("articles", batch.revised_articles)
-        revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
-        counts["revised_articles"] = len(revised)
-        resigned = [row["article_id"] for row in revised]
-        counts.update(
-            link_near_duplicates(connection, batch.articles + revised, batch.run_id, now_utc(), resigned)
-        )
-        counts["article_refs"] = insert_rows(connection, "article_refs", batch.article_refs)
-        counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
-        counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)
-        counts["failures"] = insert_rows(connection, "failures", batch.failures)
+    """The transaction of load_batch (run again if another writer's commit conflicts), its row counts added to
+    `counts`."""
+    run_transaction(connection, lambda c: write_batch_rows(c, batch, raw_pages, counts))
+
+
+def write_batch_rows(
+    connection: duckdb.DuckDBPyConnection,
+    batch: LoadBatch,
+    raw_pages: list[dict[str, Any]],
+    counts: dict[str, int],
+) -> None:
+    """Every row of one batch, inside the caller's transaction."""
+    counts["entries"] = insert_rows(connection, "entries", batch.entries)
+    entries = to_arrow("entries", batch.entries)
+    record_entry_updates(connection, entries)
+    clear_pending_entries(connection, entries)
+    counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
+    counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
+    counts["articles"] = insert_articles(connection, batch)
+    revised_arrow = to_arrow("articles", batch.revised_articles)
+    revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
+    counts["revised_articles"] = len(revised)
+    # The search index takes the batch's articles as loaded (not read back: that would read every text).
+    counts["indexed"] = index_articles(connection, to_arrow("articles", batch.articles + revised))
+    resigned = [row["article_id"] for row in revised]
+    counts.update(
+        link_near_duplicates(connection, batch.articles + revised, batch.run_id, now_utc(), resigned)
+    )
+    counts["article_refs"] = insert_rows(connection, "article_refs", batch.article_refs)
+    counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
+    counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)
+    counts["failures"] = insert_rows(connection, "failures", batch.failures)
 
 
 def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> int:

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import duckdb
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+from warehouse.lake import write_with_retry
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"  # the lake's, from version 11
+SINGLE_FILE_MIGRATIONS_DIR = (
+    MIGRATIONS_DIR / "single_file"
+)  # versions 1-10, for warehouses moved in by migrate
 VIEWS_DIR = Path(__file__).parent / "views"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -18,10 +23,10 @@ class SchemaError(RuntimeError):
     """The database's schema cannot be used by this version of newsdesk."""
 
 
-def list_migrations() -> list[tuple[int, str, Path]]:
-    """Return (version, name, path) of every migration file, in order."""
+def list_migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
+    """Return (version, name, path) of every migration file in a folder, in order."""
     found = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for path in sorted(directory.glob("*.sql")):
         match = MIGRATION_NAME.match(path.name)
         if not match:
             raise SchemaError(f"migration file name not understood: {path.name}")
@@ -35,44 +40,47 @@ def list_migrations() -> list[tuple[int, str, Path]]:
 def read_schema_version(connection: duckdb.DuckDBPyConnection) -> int:
     """Return the highest applied migration number, 0 for an empty database."""
     exists = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_name = 'schema_version' AND table_catalog = current_database()"
     ).fetchone()[0]
     if not exists:
         return 0
     return connection.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 
-def apply_migrations(connection: duckdb.DuckDBPyConnection) -> int:
+def apply_migrations(connection: duckdb.DuckDBPyConnection, directory: Path = MIGRATIONS_DIR) -> int:
     """Bring the schema up to date and refresh the views; return the resulting version."""
-    migrations = list_migrations()
+    migrations = list_migrations(directory)
     latest = migrations[-1][0] if migrations else 0
     current = read_schema_version(connection)
     if current > latest:
         raise SchemaError(
             f"database schema version {current} is newer than this newsdesk ({latest}): upgrade newsdesk"
         )
+    if current < latest:
+        # One transaction, run again from the version it then reads if another process migrated meanwhile.
+        write_with_retry(connection, lambda c: apply_pending(c, migrations))
+    if directory == MIGRATIONS_DIR and (latest != current or not views_current(connection)):
+        create_views(connection)
+    return latest
+
+
+def apply_pending(connection: duckdb.DuckDBPyConnection, migrations: list[tuple[int, str, Path]]) -> None:
+    """Apply, inside the caller's transaction, the migrations above the version the warehouse is at."""
+    current = read_schema_version(connection)
     if current == 0:
         connection.execute(
             "CREATE TABLE IF NOT EXISTS schema_version "
-            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
     for version, name, path in migrations:
         if version <= current:
             continue
-        connection.begin()
-        try:
-            connection.execute(path.read_text(encoding="utf-8"))
-            connection.execute(
-                "INSERT INTO schema_version VALUES (?, ?, ?)",
-                [version, name, datetime.now(UTC).replace(tzinfo=None)],
-            )
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
-    if latest != current or not views_current(connection):
-        create_views(connection)
-    return latest
+        connection.execute(path.read_text(encoding="utf-8"))
+        connection.execute(
+            "INSERT INTO schema_version VALUES (?, ?, ?)",
+            [version, name, datetime.now(UTC).replace(tzinfo=None)],
+        )
 
 
 def hash_view(path: Path) -> str:
@@ -84,7 +92,10 @@ def views_current(connection: duckdb.DuckDBPyConnection) -> bool:
     """Tell whether every view file has its view in the database, made from the file as it is now."""
     wanted = {path.stem: hash_view(path) for path in VIEWS_DIR.glob("*.sql")}
     have = dict(
-        connection.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall()
+        connection.execute(
+            "SELECT view_name, comment FROM duckdb_views() "
+            "WHERE NOT internal AND database_name = current_database()"
+        ).fetchall()
     )
     return all(have.get(name) == digest for name, digest in wanted.items())
 
@@ -97,11 +108,16 @@ def create_views(connection: duckdb.DuckDBPyConnection) -> None:
         last_error: Exception | None = None
         for path in pending:
             try:
-                connection.execute(path.read_text(encoding="utf-8"))
-                connection.execute(f"COMMENT ON VIEW {path.stem} IS '{hash_view(path)}'")
+                write_with_retry(connection, lambda c, path=path: create_view(c, path))
             except duckdb.CatalogException as error:
                 failed.append(path)
                 last_error = error
         if len(failed) == len(pending):
             raise SchemaError(f"views could not be created: {[p.name for p in failed]}: {last_error}")
         pending = failed
+
+
+def create_view(connection: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """(Re)create one view from its file, its file's digest as its comment."""
+    connection.execute(path.read_text(encoding="utf-8"))
+    connection.execute(f"COMMENT ON VIEW {path.stem} IS '{hash_view(path)}'")

@@ -117,12 +117,9 @@ def store_signatures(
 ) -> pa.Table:
     """Store the signatures not stored yet and their bands; return the band rows of those newly stored."""
     table = pa.Table.from_pylist(rows, schema=SIGNATURE_SCHEMA)
-    stored = {
-        r[0]
-        for r in run_with(
-            connection, {"batch_signatures": table}, read_sql("insert_near_duplicate_signatures")
-        )
-    }
+    views = {"batch_signatures": table}
+    stored = {r[0] for r in run_with(connection, views, read_sql("select_unsigned_batch_ids"))}
+    run_with(connection, views, read_sql("insert_near_duplicate_signatures"))
     bands = band_rows([row for row in rows if row["article_id"] in stored], settings)
     if bands.num_rows:
         run_with(connection, {"batch_bands": bands}, read_sql("insert_article_bands"))

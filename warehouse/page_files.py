@@ -1,15 +1,16 @@
 """Raw page bodies kept beside the warehouse: one Parquet file per loaded batch, named in raw_pages.body_file.
 
-`data/news.duckdb` keeps its page bodies under `data/news.pages/<YYYY-MM>/<run>-<id>.parquet`. The rows of
-`raw_pages` stay in DuckDB (URL, status, size, hash, run) and name the file holding each body; the bodies
-(already compressed, see transforms/page_bodies.py) stay out of the database, so that batch loads,
-checkpoints and the read snapshot never copy them. Each file is self-describing (URL, final URL, status,
-content type, fetch time, codec, body, size, hash) and can be read with any Parquet reader:
+The lake `data/news.lake.sqlite` keeps its page bodies under
+`data/news.lake.pages/<YYYY-MM>/<run>-<id>.parquet`, beside its data folder. The rows of `raw_pages` stay in
+the lake (URL, status, size, hash, run) and name the file holding each body; the bodies (already compressed,
+see transforms/page_bodies.py) stay out of the lake's tables, so that maintenance never rewrites them. Each
+file is self-describing (URL, final URL, status, content type, fetch time, codec, body, size, hash) and can be
+read with any Parquet reader:
 
-    SELECT url, body_bytes FROM read_parquet('data/news.pages/*/*.parquet');
+    SELECT url, body_bytes FROM read_parquet('data/news.lake.pages/*/*.parquet');
 
-Rows stored before migration 0006 keep their body in `raw_pages.body_compressed` (body_file NULL), as does a
-database without a file (in memory).
+Rows stored by a single-file warehouse before its migration 0006 keep their body in
+`raw_pages.body_compressed` (body_file NULL), as does a database that is not a lake.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ import pyarrow.parquet as pq
 
 from warehouse.arrow_rows import dict_rows
 from warehouse.clock import utc_naive
-from warehouse.snapshot import SNAPSHOT_SUFFIX
+from warehouse.location import pages_dir_beside, pages_dir_for
 from warehouse.sql import read_sql
 
-PAGES_SUFFIX = ".pages"
 PAGE_FILE_SCHEMA = pa.schema(
     [
         ("url", pa.string()),
@@ -53,21 +53,15 @@ class PageFileError(RuntimeError):
     """A page file named by raw_pages is missing or does not hold the page."""
 
 
-def pages_dir_for(db_path: str | Path) -> Path:
-    """The folder of page files beside a warehouse file: data/news.duckdb (and its read snapshot,
-    data/news.read.duckdb) → data/news.pages."""
-    db_path = Path(db_path)
-    snapshot = db_path.name.endswith(SNAPSHOT_SUFFIX)
-    stem = db_path.name.removesuffix(SNAPSHOT_SUFFIX) if snapshot else db_path.stem
-    return db_path.with_name(stem + PAGES_SUFFIX)
-
-
-def database_file_of(connection: duckdb.DuckDBPyConnection) -> Path | None:
-    """The file of the connection's current database; None for a database in memory."""
-    row = connection.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+def pages_dir_of(connection: duckdb.DuckDBPyConnection) -> Path | None:
+    """The page files' folder of the connection's lake (beside its data folder); None when not on a lake."""
+    kind = connection.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
     ).fetchone()
-    return Path(row[0]) if row and row[0] else None
+    if not kind or kind[0] != "ducklake":
+        return None
+    row = connection.execute(read_sql("lake_data_path")).fetchone()
+    return pages_dir_beside(row[0]) if row and row[0] else None
 
 
 def name_page_file(run_id: str, when: datetime | None = None) -> str:
@@ -140,10 +134,9 @@ def move_bodies_out(
 ) -> tuple[list[dict[str, Any]], Path | None, str | None]:
     """Write the rows' bodies to a page file beside the connection's database. Return the rows to store in
     raw_pages, the folder and the file's name; in memory, the rows as they were."""
-    db_file = database_file_of(connection)
-    if db_file is None or not rows:
+    pages_dir = pages_dir_of(connection)
+    if pages_dir is None or not rows:
         return rows, None, None
-    pages_dir = pages_dir_for(db_file)
     name = write_page_file(pages_dir, run_id, rows)
     stored = [{**row, "body_compressed": None, "body_file": name} for row in rows]
     return stored, pages_dir, name

@@ -10,22 +10,26 @@ from typing import Any
 
 import duckdb
 
+from warehouse.as_of import resolve_snapshot
 from warehouse.db import read_session
+from warehouse.postings import has_search_postings, install_search_macros
 
 READING_TYPES = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 # Table functions that change state or write files although they sit in a SELECT's FROM clause, and `query`
 # / `json_execute_serialized_sql`, which run SQL text or plans that this check cannot see.
-WRITING_TABLE_FUNCTIONS = frozenset({
-    "checkpoint",
-    "force_checkpoint",
-    "enable_logging",
-    "disable_logging",
-    "truncate_duckdb_logs",
-    "enable_profiling",
-    "disable_profiling",
-    "query",
-    "json_execute_serialized_sql",
-})
+WRITING_TABLE_FUNCTIONS = frozenset(
+    {
+        "checkpoint",
+        "force_checkpoint",
+        "enable_logging",
+        "disable_logging",
+        "truncate_duckdb_logs",
+        "enable_profiling",
+        "disable_profiling",
+        "query",
+        "json_execute_serialized_sql",
+    }
+)
 EXPORT_HINT = "`newsdesk sql` is read-only; write files with `newsdesk export`"
 
 
@@ -106,8 +110,15 @@ def lock_session(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def guarded_session(path: str | Path, wait_s: float = 120.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only session whose configuration is locked: what every reading command opens."""
-    with read_session(path, wait_s=wait_s) as connection:
+def guarded_session(path: str | Path, as_of: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only session whose configuration is locked: what every reading command opens. `as_of` (a run
+    id or a time) reads the lake as it was then."""
+    version = None
+    if as_of is not None:
+        with read_session(path, shared=False) as connection:
+            version = resolve_snapshot(connection, as_of)
+    with read_session(path, snapshot_version=version, shared=False) as connection:
+        if has_search_postings(connection):
+            install_search_macros(connection)  # search_ranked(...) in the analyst's SQL
         lock_session(connection)
         yield connection

@@ -9,9 +9,10 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.arrow_rows import dict_rows
-from warehouse.db import transaction
+from warehouse.db import run_transaction
 from warehouse.load import insert_rows, to_arrow
 from warehouse.near_dupes import link_near_duplicates
+from warehouse.postings import index_articles
 from warehouse.sql import read_sql
 
 REBUILT_VIEWS = ("batch_articles", "changed_articles", "retagged_articles", "new_tags")
@@ -68,6 +69,7 @@ def replace_rebuilt_articles(
             read_sql("insert_retagged_tags"), {"version": taxonomy_version, "tagged_at": seen_at}
         )
         connection.execute(read_sql("mark_content_duplicates"), {"detected_at": seen_at, "run_id": run_id})
+        index_articles(connection, to_arrow("articles", rows))  # only texts that changed are indexed again
         # The text may have changed: sign it again and re-link its old and new clusters.
         resigned = [row["article_id"] for row in rows]
         return link_near_duplicates(connection, rows, run_id, seen_at, resigned=resigned)
@@ -87,9 +89,12 @@ def store_rebuilt_articles(
 ) -> dict[str, int]:
     """In one transaction, store the rebuilt articles (when any) and the failed rebuilds' ledger rows; return
     the near-duplicate counts and `failed_extract`, the failure rows added."""
-    counts: dict[str, int] = {}
-    with transaction(connection):
+
+    def store(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        counts: dict[str, int] = {}
         if rows:
             counts.update(replace_rebuilt_articles(connection, rows, tags, taxonomy_version, run_id, seen_at))
         counts["failed_extract"] = insert_rows(connection, "failures", failures)
-    return counts
+        return counts
+
+    return run_transaction(connection, store)

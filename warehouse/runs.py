@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import duckdb
 
 from warehouse.clock import now_utc
+from warehouse.lake import current_catalog, current_snapshot
+from warehouse.sql import read_sql
 
 
 def begin_run(connection: duckdb.DuckDBPyConnection, run_id: str, flow: str, params: dict[str, Any]) -> None:
     """Record that a run started."""
     connection.execute(
-        "INSERT INTO runs (run_id, flow, params, started_at, status) VALUES (?, ?, ?, ?, 'running') "
-        "ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, status = 'running'",
-        [run_id, flow, json.dumps(params, default=str, sort_keys=True), now_utc()],
+        read_sql("insert_run_start"),
+        {
+            "run_id": run_id,
+            "flow": flow,
+            "params": json.dumps(params, default=str, sort_keys=True),
+            "now": now_utc(),
+        },
     )
 
 
@@ -26,12 +31,21 @@ def finish_run(
     status: str,
     counts: dict[str, Any],
     failures: dict[str, int],
-) -> None:
-    """Record how a run ended."""
+) -> int:
+    """Record how a run ended and the lake snapshot its writes reached; return that snapshot."""
+    snapshot = current_snapshot(connection, current_catalog(connection))
     connection.execute(
-        "UPDATE runs SET finished_at = ?, status = ?, counts = ?, failures = ? WHERE run_id = ?",
-        [now_utc(), status, json.dumps(counts, sort_keys=True), json.dumps(failures, sort_keys=True), run_id],
+        read_sql("insert_run_end"),
+        {
+            "run_id": run_id,
+            "status": status,
+            "counts": json.dumps(counts, sort_keys=True),
+            "failures": json.dumps(failures, sort_keys=True),
+            "snapshot": snapshot,
+            "now": now_utc(),
+        },
     )
+    return snapshot
 
 
 def count_failures_by_reason(connection: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
@@ -42,16 +56,3 @@ def count_failures_by_reason(connection: duckdb.DuckDBPyConnection, run_id: str)
         [run_id],
     ).fetchall()
     return dict(rows)
-
-
-def count_runs_changed_since(
-    connection: duckdb.DuckDBPyConnection, finished_after: datetime | None, run_id: str, unchanged_reason: str
-) -> int:
-    """Runs other than `run_id` that finished after `finished_after` (any, when None) and may have changed
-    data: all but those that recorded `snapshot_reason` = `unchanged_reason` (nothing to publish)."""
-    return connection.execute(
-        "SELECT count(*) FROM runs WHERE run_id <> $run_id AND finished_at IS NOT NULL "
-        "AND (CAST($after AS TIMESTAMP) IS NULL OR finished_at > CAST($after AS TIMESTAMP)) "
-        "AND json_extract_string(counts, '$.snapshot_reason') IS DISTINCT FROM $unchanged",
-        {"run_id": run_id, "after": finished_after, "unchanged": unchanged_reason},
-    ).fetchone()[0]

@@ -1,5 +1,4 @@
-"""Ranked full-text search (BM25) over the canonical articles: the lake's postings (warehouse/postings.py), or
-the fts index of a single-file read snapshot."""
+"""Ranked full-text search (BM25) over the canonical articles, from the postings of warehouse/postings.py."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from warehouse.fts import has_search_index, load_fts
-from warehouse.postings import TITLE_WEIGHT, fetch_hit_articles, has_search_postings, rank_articles
-from warehouse.sql import read_sql
+from warehouse.postings import fetch_hit_articles, has_search_postings, rank_articles
 
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -80,37 +77,10 @@ def search_articles(
         raise SearchUnavailable("the search query has no words")
     if limit < 1:
         raise SearchUnavailable("the limit must be at least 1")
-    if has_search_postings(connection):
-        topic_id = resolve_topic(connection, topic)[0] if topic else None
-        return search_postings(connection, query, topic_id, since, limit)
-    if not has_search_index(connection):
-        raise SearchUnavailable(
-            "this database has no search index: search the read snapshot (published after each ingest, "
-            "or by `newsdesk snapshot`)"
-        )
-    load_fts(connection)
+    if not has_search_postings(connection):
+        raise SearchUnavailable("this warehouse has no search index yet: run `newsdesk ingest` first")
     topic_id = resolve_topic(connection, topic)[0] if topic else None
-    parameters = {
-        "query": query,
-        "title_weight": TITLE_WEIGHT,
-        "topic": topic_id,
-        "since": since,
-        "limit": limit,
-    }
-    rows = connection.execute(read_sql("search_articles"), parameters).fetchall()
-    return [
-        SearchHit(
-            article_id=row[0],
-            score=row[1],
-            has_all_words=row[2],
-            title=row[3],
-            source=row[4],
-            published_at=row[5],
-            canonical_url=row[6],
-            snippet=make_snippet(row[7], query),
-        )
-        for row in rows
-    ]
+    return search_postings(connection, query, topic_id, since, limit)
 
 
 def search_postings(

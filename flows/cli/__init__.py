@@ -20,7 +20,10 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr instead of a traceback."""
     from flows.settings.config import ConfigError
+    from warehouse.as_of import AsOfError
     from warehouse.db import DatabaseError, WarehouseBusy, WarehouseSettingError
+    from warehouse.lake import LakeExtensionMissing, LakeSettingError
+    from warehouse.location import SingleFileWarehouse
     from warehouse.migrate import SchemaError
     from warehouse.read_guard import ReadOnlyRefused
 
@@ -37,7 +40,16 @@ def main(argv: list[str] | None = None) -> int:
         print("newsdesk: aborted", file=sys.stderr)
         return 130
     except (
-        ConfigError, SchemaError, WarehouseBusy, WarehouseSettingError, FileNotFoundError, CliError
+        ConfigError,
+        SchemaError,
+        WarehouseBusy,
+        WarehouseSettingError,
+        LakeSettingError,
+        LakeExtensionMissing,
+        SingleFileWarehouse,
+        AsOfError,
+        FileNotFoundError,
+        CliError,
     ) as error:
         print(f"newsdesk: error: {error}", file=sys.stderr)
         return 2
@@ -55,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def describe_os_error(error: OSError) -> str:
-    """An OS error as one line that names its path: `data/news.duckdb: File exists`."""
+    """An OS error as one line that names its path: `data/news.lake.sqlite: File exists`."""
     if error.filename is None or not error.strerror:
         return str(error)
     target = f" -> {error.filename2}" if error.filename2 is not None else ""

@@ -1,4 +1,4 @@
-"""The analyst's commands of `newsdesk`: snapshot, search, export and report (registered on the main app)."""
+"""The analyst's commands of `newsdesk`: search, export and report (registered on the main app)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from flows.cli.app import CliError, DbOption, app, console
+from flows.cli.app import CliError, DbOption, LiveOption, app, console, warn_live
 
-LiveOption = Annotated[bool, typer.Option("--live", help="Read the live file (waits for the writer).")]
 TopicOption = Annotated[str | None, typer.Option("--topic", help="Only stories with this topic (id, label).")]
 SinceOption = Annotated[str | None, typer.Option("--since", help="Only stories published from this date on.")]
 
@@ -30,8 +29,15 @@ progress_console = Console(stderr=True)
 
 def make_progress() -> Progress:
     """A rich progress display on stderr, so that stdout stays clean for results."""
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=progress_console, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=progress_console,
+        transient=True,
+    )
 
 
 @contextmanager
@@ -61,41 +67,32 @@ def parse_since(value: str | None) -> datetime | None:
         raise CliError(f"--since wants an ISO date such as 2016-05-01, not {value!r}") from error
 
 
-@app.command()
-def snapshot(db: DbOption = Path("data/news.duckdb")) -> None:
-    """Publish the read snapshot (and its search index) now; `ingest` does this after a run with changes."""
-    from warehouse.fts import FtsUnavailable
-    from warehouse.snapshot import publish_snapshot
-
-    try:
-        with step_progress("snapshot", ["copy", "index", "publish"]) as announce:
-            target = publish_snapshot(db, on_step=announce)
-    except FtsUnavailable as error:
-        raise CliError(str(error)) from error
-    console.print(f"published {target}")
+@app.command(hidden=True)
+def snapshot(db: DbOption = Path("data/news.lake.sqlite")) -> None:
+    """Deprecated: readers see every committed run at once, so there is no read snapshot to publish."""
+    typer.echo(
+        "note: `newsdesk snapshot` is no longer needed (and does nothing): every command reads the live "
+        "warehouse; see docs/lake.md",
+        err=True,
+    )
 
 
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words to look for in titles and texts (BM25 ranking).")],
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     topic: TopicOption = None,
     since: SinceOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many stories to show.")] = 10,
 ) -> None:
-    """Full-text search of the distinct stories in the read snapshot, best match first."""
-    from warehouse.fts import FtsUnavailable
+    """Full-text search of the distinct stories in the warehouse, best match first."""
     from warehouse.read_guard import guarded_session
     from warehouse.search import SearchUnavailable, UnknownTopic, search_articles
-    from warehouse.snapshot import snapshot_path_for
 
-    path = db if db.name.endswith(".read.duckdb") else snapshot_path_for(db)
-    if not path.exists():
-        raise CliError(f"no read snapshot at {path}: run `newsdesk ingest` or `newsdesk snapshot` first")
     try:
-        with guarded_session(path) as connection:
+        with guarded_session(db) as connection:
             hits = search_articles(connection, query, topic=topic, since=parse_since(since), limit=limit)
-    except (FtsUnavailable, SearchUnavailable, UnknownTopic) as error:
+    except (SearchUnavailable, UnknownTopic) as error:
         raise CliError(str(error)) from error
     if not hits:
         console.print(f"no stories match {query!r}")
@@ -103,23 +100,26 @@ def search(
     for rank, hit in enumerate(hits, start=1):
         published = f"{hit.published_at:%Y-%m-%d}" if hit.published_at else "undated"
         console.print(f"[bold]{rank}. {hit.title or '(untitled)'}[/bold]", highlight=False)
-        console.print(f"   {hit.source} · {published} · score {hit.score:.2f} · {hit.canonical_url}",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"   {hit.source} · {published} · score {hit.score:.2f} · {hit.canonical_url}",
+            highlight=False,
+            soft_wrap=True,
+        )
         console.print(f"   [dim]{hit.snippet}[/dim]", highlight=False)
 
 
 @app.command()
 def export(
     to: Annotated[Path, typer.Option("--to", help="Folder for the Parquet files (created if missing).")],
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     live: LiveOption = False,
 ) -> None:
     """Export articles, article_topics and duplicates as Parquet by published date (changed days only)."""
     from warehouse.export import ExportError, export_parquet
     from warehouse.read_guard import guarded_session
-    from warehouse.snapshot import choose_read_path
 
-    with make_progress() as progress, guarded_session(choose_read_path(db, live)) as connection:
+    warn_live(live)
+    with make_progress() as progress, guarded_session(db) as connection:
         tasks: dict[str, int] = {}
 
         def report(table: str, done: int, total: int) -> None:
@@ -144,21 +144,24 @@ def export(
 
 @app.command()
 def report(
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     topic: TopicOption = None,
     out: Annotated[Path, typer.Option("--out", help="HTML file to write; the PNG goes beside it.")] = Path(
-        "report.html"),
+        "report.html"
+    ),
     live: LiveOption = False,
 ) -> None:
     """Render topics over time, top outlets and biggest clusters as a self-contained HTML page and a PNG."""
     from flows.cli.report import ReportError, write_report
     from warehouse.read_guard import guarded_session
     from warehouse.search import UnknownTopic
-    from warehouse.snapshot import choose_read_path
 
+    warn_live(live)
     try:
-        with step_progress("report", ["query", "draw", "write"]) as announce, \
-                guarded_session(choose_read_path(db, live)) as connection:
+        with (
+            step_progress("report", ["query", "draw", "write"]) as announce,
+            guarded_session(db) as connection,
+        ):
             html_path, png_path = write_report(connection, out, topic=topic, on_step=announce)
     except (ReportError, UnknownTopic) as error:
         raise CliError(str(error)) from error

@@ -20,7 +20,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 app = typer.Typer(
     name="newsdesk",
-    help="Ingest news feeds into a DuckDB warehouse: clean, deduplicated, topic-tagged.",
+    help="Ingest news feeds into a DuckLake warehouse: clean, deduplicated, topic-tagged.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -32,9 +32,13 @@ UNCUT_WIDTH = 1_000_000  # the most a table printed to a pipe or file may measur
 
 
 def check_db_path(path: Path) -> Path:
-    """Refuse at once, naming the path, a --db that cannot be a database file (before anything starts)."""
+    """Refuse at once, naming the path, a --db that cannot be a warehouse (before anything starts)."""
+    from warehouse.location import is_postgres
+
+    if is_postgres(path):
+        return path
     if path.is_dir():
-        raise typer.BadParameter(f"{path} is a folder, not a DuckDB file")
+        raise typer.BadParameter(f"{path} is a folder, not a warehouse file")
     for folder in path.parents:  # the nearest existing folder decides whether the file can be made
         if not folder.exists():
             continue
@@ -46,7 +50,17 @@ def check_db_path(path: Path) -> Path:
     return path
 
 
-DbOption = Annotated[Path, typer.Option("--db", help="DuckDB warehouse file.", callback=check_db_path)]
+DbOption = Annotated[
+    Path,
+    typer.Option(
+        "--db",
+        help="The warehouse: its lake catalog (data/news.lake.sqlite), a path naming it (data/news.duckdb), "
+        "or a postgresql:// catalog.",
+        callback=check_db_path,
+    ),
+]
+LiveOption = Annotated[bool, typer.Option("--live", hidden=True, help="Deprecated: every read is live now.")]
+LIVE_NOTICE = "note: --live is no longer needed (and ignored): every command reads the live warehouse"
 SourcesOption = Annotated[
     Path | None, typer.Option("--sources", help="Sources YAML (default: seeds/sources.yaml).")
 ]
@@ -62,6 +76,12 @@ class OutputFormat(StrEnum):
 
 class CliError(Exception):
     """An error shown to the user as one line."""
+
+
+def warn_live(live: bool) -> None:
+    """Say once, on stderr, that --live is kept only so that old scripts still run."""
+    if live:
+        typer.echo(LIVE_NOTICE, err=True)
 
 
 def default_db() -> Path:

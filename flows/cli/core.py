@@ -7,13 +7,23 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.app import DbOption, OutputFormat, SourcesOption, app, console, print_rows
+from flows.cli.app import (
+    CliError,
+    DbOption,
+    LiveOption,
+    OutputFormat,
+    SourcesOption,
+    app,
+    console,
+    print_rows,
+    warn_live,
+)
 
 
 @app.command()
 def ingest(
     sources: SourcesOption = None,
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     force_poll: Annotated[bool, typer.Option("--force-poll", help="Poll every active feed now.")] = False,
 ) -> None:
     """Poll the feeds, fetch new articles and load them into the warehouse."""
@@ -33,23 +43,33 @@ def ingest(
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="The SQL to run (read-only).")],
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = OutputFormat.table,
-    live: Annotated[bool, typer.Option("--live", help="Read the live file (waits for the writer).")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Read the warehouse as a run left it (its run id) or as it was at a time."
+        ),
+    ] = None,
+    live: LiveOption = False,
 ) -> None:
-    """Run a read-only SQL query against the read snapshot (or the live file: --live, or no snapshot yet)."""
+    """Run a read-only SQL query against the warehouse (every committed run, or as of a run or a time)."""
+    from warehouse.as_of import AsOfError
     from warehouse.read_guard import check_read_only, guarded_session
-    from warehouse.snapshot import choose_read_path
     from warehouse.stats import run_query
 
-    check_read_only(query)  # before the file is opened: a refused statement waits for no lock
-    with guarded_session(choose_read_path(db, live)) as connection:
-        columns, rows = run_query(connection, query)
+    warn_live(live)
+    check_read_only(query)  # before the warehouse is opened
+    try:
+        with guarded_session(db, as_of=as_of) as connection:
+            columns, rows = run_query(connection, query)
+    except AsOfError as error:
+        raise CliError(str(error)) from error
     print_rows(columns, rows, output)
 
 
 @app.command()
-def stats(db: DbOption = Path("data/news.duckdb")) -> None:
+def stats(db: DbOption = Path("data/news.lake.sqlite")) -> None:
     """Show row counts and the topics with the most stories, the best few of each kind (regions last)."""
     from warehouse.read_guard import guarded_session
     from warehouse.stats import count_tables, top_topics

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -19,6 +18,9 @@ from flows.stages.feed_state import row_from_state, state_from_row
 from transforms.opml import OutlineFeed
 from transforms.polling import PollSettings, feed_health, reactivate
 from warehouse.db import Connection
+from warehouse.location import describe_warehouse, warehouse_exists
+
+T = TypeVar("T")
 
 COLUMNS = [
     "feed_url",
@@ -31,7 +33,7 @@ COLUMNS = [
     "note",
     "extraction",  # a drift alarm of the feed's site (warehouse/views/feed_extraction_alarms.sql)
 ]
-DEFAULT_DB = Path("data/news.duckdb")
+DEFAULT_DB = Path("data/news.lake.sqlite")
 TagOption = Annotated[
     list[str] | None, typer.Option("--tag", metavar="TAG", help="Tag the feed (repeatable).")
 ]
@@ -70,29 +72,29 @@ def describe_feed(row: dict[str, Any], settings: PollSettings) -> list[Any]:
     ]
 
 
-@contextmanager
-def edit_feed_list(db: Path) -> Iterator[Connection]:
-    """A write session on an up-to-date warehouse (made when missing), all in one transaction."""
-    from warehouse.db import transaction, write_session
+def edit_feed_list(db: Path, edit: Callable[[Connection], T]) -> T:
+    """Run edit(connection) in one transaction on an up-to-date warehouse (made when missing); again from the
+    start if an ingest's commit overtook it."""
+    from warehouse.db import run_transaction, write_session
     from warehouse.migrate import apply_migrations
 
     with write_session(db) as connection:
         apply_migrations(connection)
-        with transaction(connection):
-            yield connection
+        return run_transaction(connection, edit)
 
 
 def activate_feed(db: Path, feed_url: str) -> None:
     """Re-activate one feed: failures forgotten, validators re-checked, due at the next ingest run."""
-    from warehouse.db import transaction, write_session
     from warehouse.feeds import select_feed_rows, update_feed_states
 
-    with write_session(db) as connection, transaction(connection):
+    def reactivate_row(connection: Connection) -> None:
         rows = select_feed_rows(connection, feed_url)
         if not rows:
             raise CliError(f"no feed {feed_url!r} in {db} (see `newsdesk feeds`)")
         state = reactivate(state_from_row(rows[0]), datetime.now(UTC))
         update_feed_states(connection, [row_from_state(state)])
+
+    edit_feed_list(db, reactivate_row)
 
 
 @feeds_app.callback(invoke_without_command=True)
@@ -110,8 +112,8 @@ def feeds(
     from warehouse.extraction_health import select_feed_alarm_notes
     from warehouse.feeds import select_feed_rows
 
-    if not Path(db).exists():
-        raise CliError(f"no warehouse at {db}; run `newsdesk ingest` first")
+    if not warehouse_exists(db):
+        raise CliError(f"no warehouse at {describe_warehouse(db)} (run `newsdesk ingest` first)")
     if activate:
         activate_feed(db, activate)
         print(f"re-activated {activate}; it is polled at the next `newsdesk ingest`")
@@ -174,10 +176,13 @@ def subscribe(db: Path, rows: list[dict[str, Any]], tags: list[str], origin: str
 
     feed_rows = [{**row, "source": outlet_of(row["feed_url"]), "origin": origin} for row in rows]
     pairs = [(row["feed_url"], t.strip()) for row in rows for t in [*tags, *row.get("tags", ())] if t.strip()]
-    with edit_feed_list(db) as connection:
+
+    def subscribe_rows(connection: Connection) -> set[str]:
         before = {row["feed_url"] for row in read_feed_list(connection)}
         subscribe_feeds(connection, feed_rows, pairs)
-    return {row["feed_url"] for row in feed_rows} - before
+        return before
+
+    return {row["feed_url"] for row in feed_rows} - edit_feed_list(db, subscribe_rows)
 
 
 @feeds_app.command("import")
@@ -216,8 +221,11 @@ def export_feeds(
     from warehouse.db import read_session
     from warehouse.feeds import read_feed_list
 
-    if not Path(db).exists():
-        raise CliError(f"no warehouse at {db}; add feeds first (`newsdesk feeds add` or `feeds import`)")
+    if not warehouse_exists(db):
+        raise CliError(
+            f"no warehouse at {describe_warehouse(db)}; "
+            "add feeds first (`newsdesk feeds add` or `feeds import`)"
+        )
     with read_session(db) as connection:
         rows = read_feed_list(connection)
     text = render_feed_list(rows, output)
@@ -265,9 +273,11 @@ def change_subscription(db: Path, url: str, subscription: str) -> None:
     """Pause, resume or remove one feed of the list; a feed not in it is a one-line error."""
     from warehouse.feeds import set_feed_subscription
 
-    with edit_feed_list(db) as connection:
+    def change(connection: Connection) -> None:
         if not set_feed_subscription(connection, url.strip(), subscription):
             raise CliError(f"no feed {url!r} in {db} (see `newsdesk feeds`)")
+
+    edit_feed_list(db, change)
 
 
 @feeds_app.command("pause")
@@ -311,9 +321,11 @@ def set_feed(
     if name is None and language is None and poll_every_s is None and not tag and not untag:
         raise CliError("nothing to change: give --name, --language, --poll-every-s, --tag or --untag")
     url = url.strip()
-    with edit_feed_list(db) as connection:
+    def change(connection: Connection) -> None:
         if not update_feed_settings(connection, url, name, language, poll_every_s):
             raise CliError(f"no feed {url!r} in {db} (see `newsdesk feeds`)")
         add_feed_tags(connection, [(url, t.strip()) for t in tag or [] if t.strip()])
         remove_feed_tags(connection, url, [t.strip() for t in untag or []])
+
+    edit_feed_list(db, change)
     print(f"updated {url}")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.app import CliError, DbOption, SourcesOption, app, console
+from warehouse.location import describe_warehouse, warehouse_exists
 
 TaxonomyOption = Annotated[
     Path | None, typer.Option("--taxonomy", help="Taxonomy YAML (default: the sources' or seeds').")
@@ -44,7 +45,7 @@ def backfill(
         ),
     ] = None,
     sources: SourcesOption = None,
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     taxonomy: TaxonomyOption = None,
     all_hosts: Annotated[
         bool, typer.Option("--all-hosts", help="Keep pages of every host, not only the sources'.")
@@ -89,7 +90,7 @@ def replay(
         ),
     ] = None,
     sources: SourcesOption = None,
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
 ) -> None:
     """Retry the open failures of the ledger through the path they failed on."""
     from flows.settings.config import load_config
@@ -101,8 +102,8 @@ def replay(
         except ValueError as error:
             raise CliError(f"--since: {since!r} is not a date or time (YYYY-MM-DD[THH:MM])") from error
     load_config(sources)
-    if not db.exists():
-        raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
+    if not warehouse_exists(db):
+        raise CliError(f"no warehouse at {describe_warehouse(db)} (run `newsdesk ingest` first)")
     from flows.replay import replay as replay_flow
     from flows.settings.prefect_runs import local_run_settings
 
@@ -116,7 +117,7 @@ def replay(
 def retag(
     taxonomy: TaxonomyOption = None,
     sources: SourcesOption = None,
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     force: Annotated[bool, typer.Option("--force", help="Re-tag every article, stale or not.")] = False,
 ) -> None:
     """Re-tag stored articles whose tags come from an older taxonomy version."""
@@ -129,8 +130,8 @@ def retag(
         load_taxonomy(taxonomy)
     except TaxonomyError as error:
         raise CliError(str(error)) from error
-    if not db.exists():
-        raise CliError(f"no warehouse at {db} (run `newsdesk ingest` first)")
+    if not warehouse_exists(db):
+        raise CliError(f"no warehouse at {describe_warehouse(db)} (run `newsdesk ingest` first)")
     from flows.retag import retag as retag_flow
     from flows.settings.prefect_runs import local_run_settings
 

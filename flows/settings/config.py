@@ -45,17 +45,19 @@ from pydantic_settings import (
 from flows.settings.errors import ENV_NESTED_DELIMITER, ENV_PREFIX, ConfigError, describe_error
 from transforms.polling import PollSettings
 from transforms.urls import is_http_url
-from warehouse.snapshot import DEFAULT_MAX_AGE_S
 
-__all__ = ["Config", "ConfigError", "FeedSource", "FetchSettings", "SnapshotSettings", "load_config"]
+__all__ = ["Config", "ConfigError", "FeedSource", "FetchSettings", "LakeSection", "load_config"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES = REPO_ROOT / "seeds" / "sources.yaml"
-DEFAULT_DB = Path("data") / "news.duckdb"
+DEFAULT_DB = Path("data") / "news.lake.sqlite"
 DEFAULT_USER_AGENT = "newsdesk/0.1 (+https://github.com/newsdesk/newsdesk)"
 # libyaml's safe loader reads a 500-feed file ten times faster than the pure-Python one, when it is built in.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 TOP_LEVEL_FETCH_KEYS = ("user_agent", "contact_url", "allow_private_networks", "mirror_root")
+SNAPSHOT_NOTICE = (
+    "snapshot: is no longer used: readers see every committed run of the lake at once; see docs/lake.md"
+)
 DASK_NOTICE = (
     "dask_scheduler is no longer used: the articles stage runs on this machine's cores;"
     " see docs/operations.md"
@@ -157,12 +159,12 @@ class FeedSource(BaseModel):
         return tuple(dict.fromkeys(tags))
 
 
-class SnapshotSettings(BaseModel):
-    """The `snapshot:` section: a run that changed nothing republishes the read snapshot past this age."""
+class LakeSection(BaseModel):
+    """The `lake:` section: how long the warehouse keeps old snapshots (its time-travel window)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_age_s: NonNegativeFloat = DEFAULT_MAX_AGE_S  # 0: republish after every run
+    snapshot_retention_days: PositiveFloat = 7.0  # `newsdesk maintain` expires snapshots older than this
 
 
 class Config(BaseSettings):
@@ -185,7 +187,7 @@ class Config(BaseSettings):
     workers: NonNegativeInt = 0  # 0: one worker process per core
     fetch: FetchSettings = FetchSettings()
     polling: PollSettings = PollSettings()  # see docs/fetching.md
-    snapshot: SnapshotSettings = SnapshotSettings()
+    lake: LakeSection = LakeSection()
     # Deprecated and ignored: load_config warns and drops it; None until the readers in flows/ are gone.
     dask_scheduler: None = None
     _path: Path = PrivateAttr(default=DEFAULT_SOURCES)
@@ -255,9 +257,9 @@ class Config(BaseSettings):
         return self.taxonomy
 
     @property
-    def snapshot_max_age_s(self) -> float:
-        """Age past which a run that changed nothing republishes the read snapshot."""
-        return self.snapshot.max_age_s
+    def snapshot_retention_days(self) -> float:
+        """Days of lake snapshots that maintenance keeps (how far `sql --as-of` reaches back)."""
+        return self.lake.snapshot_retention_days
 
 
 def read_sources_file(path: Path) -> dict[str, Any]:
@@ -319,6 +321,8 @@ def load_config(path: str | Path | None = None, overrides: Mapping[str, Any] | N
         "command line": dict(overrides or {}),
     }
     for where, layer in layers.items():
+        if layer.pop("snapshot", None) is not None:
+            warn_once(f"{where}: {SNAPSHOT_NOTICE}")
         if layer.pop("dask_scheduler", None) is not None:
             warn_once(
                 f"{ENV_PREFIX}DASK_SCHEDULER: {DASK_NOTICE}"

@@ -18,7 +18,7 @@ from transforms.page_bodies import ZSTD, compress_body
 from transforms.records import Article, FeedEntry
 from transforms.revisions import entry_changed_at, is_newer_version
 from transforms.urls import canonicalise_url, is_http_url
-from warehouse.db import read_load_memory_limit, write_session
+from warehouse.db import read_load_memory_limit, run_transaction, write_session
 from warehouse.feeds import select_known_urls
 from warehouse.load import LoadBatch, load_batch, now_utc
 from warehouse.pending import defer_pending_entries
@@ -376,5 +376,7 @@ def load_plan(plan: BatchPlan, outcomes: list[PageOutcome], db_path: Path) -> di
     with write_session(db_path, memory_limit=read_load_memory_limit(), threads=LOAD_THREADS) as connection:
         known = select_known_urls(connection, canonical_urls)
         add_articles(plan, outcomes, known)
-        defer_pending_entries(connection, deferred_rows(plan))
+        deferred = deferred_rows(plan)
+        if deferred:
+            run_transaction(connection, lambda c: defer_pending_entries(c, deferred))
         return load_batch(connection, plan.load)

@@ -8,7 +8,7 @@ from typing import Any
 
 from transforms.drift import flag_drifting_sources
 from warehouse.clock import now_utc
-from warehouse.db import transaction, write_session
+from warehouse.db import run_transaction, write_session
 from warehouse.extraction_health import record_alarms, select_drift_counts
 
 
@@ -19,6 +19,5 @@ def check_extraction_drift(db_path: Path, run_id: str) -> list[dict[str, Any]]:
     with write_session(db_path) as connection:
         alarms = flag_drifting_sources(select_drift_counts(connection, run_id, now))
         if alarms:
-            with transaction(connection):
-                record_alarms(connection, alarms, run_id, now)
+            run_transaction(connection, lambda c: record_alarms(c, alarms, run_id, now))
     return [asdict(alarm) for alarm in alarms]

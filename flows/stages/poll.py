@@ -33,7 +33,7 @@ from transforms.polling import (
 )
 from transforms.records import FeedEntry, ParsedFeed
 from warehouse.clock import utc_naive
-from warehouse.db import transaction, write_session
+from warehouse.db import Connection, run_transaction, write_session
 from warehouse.feeds import register_feeds, select_unseen_entries, update_feed_states
 from warehouse.load import insert_rows, now_utc
 from warehouse.pending import read_pending_entries, replace_pending_entries
@@ -196,7 +196,7 @@ def read_feed_states(config: Config, db_path: Path) -> list[FeedState]:
     """Register the configured feeds and return every feed's polling state."""
     intervals = {f.url: f.poll_every_s for f in config.feeds}
     with write_session(db_path) as connection:
-        rows = register_feeds(connection, configured_feed_rows(config))
+        rows = run_transaction(connection, lambda c: register_feeds(c, configured_feed_rows(config)))
     # The file's poll_every_s applies to the feeds it owns, not to those added or edited on the command line.
     return [
         with_configured_interval(
@@ -269,19 +269,24 @@ def store_polls(
     """Record the polls, their failures and the feeds' next states in one transaction; return the entries
     to load (with those earlier runs left pending) and their counts."""
     unique = unique_entries(polls)
-    with write_session(db_path) as connection, transaction(connection):
+    poll_failures = list(failures)
+
+    def store(connection: Connection) -> tuple[PendingPlan, dict[str, int]]:
         unseen = select_unseen_entries(connection, list(unique))
         # Seen items whose feed now dates a later update: their page may have changed (warehouse/revisions).
         revised = select_revised_entries(connection, [e for key, e in unique.items() if key not in unseen])
         polled = [entry for key, entry in unique.items() if key in unseen or key in revised]
         # Entries of runs that ended before loading them; the batches' loads delete this run's own.
         pending = plan_pending(read_pending_entries(connection), polled, run_id, utc_naive(now))
-        failures.extend(give_up_row(run_id, row) for row in pending.given_up)
+        failures[:] = poll_failures + [give_up_row(run_id, row) for row in pending.given_up]
         insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
         insert_rows(connection, "failures", failures)
         update_feed_states(connection, next_feed_states(polls, unseen, now, policy))
         replace_pending_entries(connection, pending.rows)
-    return pending, {"entries_new": len(polled) - len(revised), "entries_revised": len(revised)}
+        return pending, {"entries_new": len(polled) - len(revised), "entries_revised": len(revised)}
+
+    with write_session(db_path) as connection:
+        return run_transaction(connection, store)
 
 
 def poll_feeds(

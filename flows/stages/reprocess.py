@@ -19,7 +19,7 @@ from flows.stages.poll import failure_row
 from transforms.clean import CLEANER_VERSION
 from transforms.extract import EXTRACTOR_VERSION
 from transforms.records import Article
-from warehouse.db import write_session
+from warehouse.db import run_transaction, write_session
 from warehouse.load import insert_rows, now_utc
 from warehouse.page_files import pages_dir_for
 from warehouse.rebuilt_articles import select_day_articles, select_reprocess_pages, store_rebuilt_articles
@@ -52,7 +52,7 @@ def record_missing_bodies(context: DayContext, pages: list[dict[str, Any]]) -> i
         for page in pages
     ]
     with write_session(context.db_path) as connection:
-        return insert_rows(connection, "failures", rows)
+        return run_transaction(connection, lambda c: insert_rows(c, "failures", rows))
 
 
 def rebuild_job(page: dict[str, Any], context: DayContext) -> PageJob:

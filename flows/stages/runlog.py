@@ -15,11 +15,10 @@ from flows.settings.config import Config
 from flows.stages.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
 from transforms.topic_matcher import TopicMatcher, list_topic_rows
 from transforms.urls import registered_site_of
-from warehouse.db import transaction, write_session
+from warehouse.db import Connection, run_transaction, write_session
 from warehouse.failures import settle_retried_failures
 from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run, count_failures_by_reason, finish_run
-from warehouse.snapshot import SnapshotDecision, count_changed_rows, plan_snapshot
 from warehouse.topics import has_topics, store_topics
 
 _FROZEN_MATCHERS: set[int] = set()  # ids of matchers already frozen (get_matcher keeps them alive)
@@ -69,13 +68,20 @@ def open_run(
         with write_session(db_path) as connection:
             apply_migrations(connection)
             if has_topics(connection, version):  # the usual case: a run with the taxonomy of the last one
-                begin_run(connection, run_id, flow_name, params)
+                run_transaction(connection, lambda c: begin_run(c, run_id, flow_name, params))
                 return
         rows = list_topic_rows_once(taxonomy_path)  # outside the write lock: a cold matcher takes seconds
     with write_session(db_path) as connection:
         apply_migrations(connection)
-        store_topics(connection, rows)
-        begin_run(connection, run_id, flow_name, params)
+        run_transaction(connection, lambda c: start_run_rows(c, rows, run_id, flow_name, params))
+
+
+def start_run_rows(
+    connection: Connection, rows: list[dict], run_id: str, flow_name: str, params: dict[str, Any]
+) -> None:
+    """The taxonomy's topics (those not stored yet) and the run's first row, in the caller's transaction."""
+    store_topics(connection, rows)
+    begin_run(connection, run_id, flow_name, params)
 
 
 def list_topic_rows_once(taxonomy_path: str | None = None) -> list[dict]:
@@ -91,24 +97,21 @@ def close_run(
     status: str,
     counts: dict[str, Any],
     failures: dict[str, int] | None = None,
-    snapshot_max_age_s: float | None = None,
 ) -> dict[str, Any]:
-    """Record how the run ended and return its summary, in one session: failures None are counted from the
-    run's failure rows; with `snapshot_max_age_s` the run also decides whether to publish the read snapshot
-    (warehouse.snapshot.plan_snapshot) and records it, and why, in its counts (`snapshot_published`,
-    `snapshot_reason`)."""
+    """Record how the run ended, and the lake snapshot its writes reached, and return its summary: failures
+    None are counted from the run's failure rows."""
     with write_session(db_path) as connection:
         if failures is None:
             failures = count_failures_by_reason(connection, run_id)
-        if snapshot_max_age_s is not None:
-            if status == "completed":
-                changed = count_changed_rows(counts) + sum(failures.values())
-                decision = plan_snapshot(connection, db_path, run_id, changed, snapshot_max_age_s)
-            else:
-                decision = SnapshotDecision(False, "run_failed")
-            counts.update(decision.as_counts())
-        finish_run(connection, run_id, status, counts, failures)
-    return {"run_id": run_id, "flow": flow_name, "status": status, "counts": counts, "failures": failures}
+        snapshot = run_transaction(connection, lambda c: finish_run(c, run_id, status, counts, failures))
+    return {
+        "run_id": run_id,
+        "flow": flow_name,
+        "status": status,
+        "counts": counts,
+        "failures": failures,
+        "lake_snapshot": snapshot,
+    }
 
 
 def map_source_values(config: Config | None, attribute: str) -> dict[str, str]:
@@ -137,8 +140,8 @@ def failure_key(row: dict[str, Any]) -> str:
 
 def settle_failures(db_path: Path, run_id: str, retried_keys: list[str] | None = None) -> None:
     """Close failures of retried items that did not fail again the same way; drop this run's repeats."""
-    with write_session(db_path) as connection, transaction(connection):
-        settle_retried_failures(connection, run_id, retried_keys)
+    with write_session(db_path) as connection:
+        run_transaction(connection, lambda c: settle_retried_failures(c, run_id, retried_keys))
 
 
 def render_run_markdown(summary: dict[str, Any], title: str | None = None) -> str:

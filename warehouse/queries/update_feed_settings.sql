@@ -13,5 +13,4 @@ UPDATE feeds SET
         )
     END,
     origin = CASE WHEN origin = 'sources' THEN 'added' ELSE origin END
-WHERE feed_url = $feed_url AND subscription <> 'removed'
-RETURNING feed_url;
+WHERE feed_url = $feed_url AND subscription <> 'removed';
