@@ -18,6 +18,7 @@ from tests.single_file import FILE_BODY, INLINE_BODY, SEEN, build_single_file_wa
 from warehouse.lake import current_snapshot, open_lake
 from warehouse.location import catalog_path_for, lake_settings_for, pages_dir_for
 from warehouse.page_files import read_page_bodies
+from warehouse.search import search_articles
 
 RENAMED = {"runs": "run_log"}  # old table -> the lake table it fills
 
@@ -110,6 +111,15 @@ def test_values_keep_their_types_timestamps_lists_json_and_blobs(old, capsys):
         assert zlib.decompress(inline[0]) == INLINE_BODY and inline[1] is None
         run = lake.execute("SELECT flow, status, counts FROM runs").fetchone()  # the view over run_log
         assert run[:2] == ("ingest", "completed") and json.loads(run[2]) == {"articles": 2}
+
+
+def test_moved_articles_are_found_by_search(old, capsys):
+    assert run_migrate(capsys, "--from", str(old.path))[0] == 0
+    with contextlib.closing(open_lake(lake_settings_for(old.path), read_only=True)) as lake:
+        hits = search_articles(lake, "unicode quotes story", limit=50)
+        stored = lake.execute("SELECT count(*) FROM canonical_articles").fetchone()[0]
+    assert stored > 0 and len(hits) == stored
+    assert all(hit.has_all_words for hit in hits)
 
 
 def test_page_bodies_are_read_from_the_lakes_pages_folder(old, capsys):

@@ -34,9 +34,12 @@ from warehouse.move_in_source import (
     inspect_source,
     readable_copy,
 )
+from warehouse.near_dupes import id_table
+from warehouse.postings import index_articles
 from warehouse.sql import read_sql
 
-NOT_COPIED = {"schema_version", "moved_warehouses"}
+NOT_COPIED = {"schema_version", "moved_warehouses", "write_ticket"}
+INDEX_CHUNK = 5_000  # articles indexed for search at a time, so the move never holds every text at once
 # Lake tables filled from an old table of another name, and lake-only NOT NULL columns filled from old ones.
 FILLED_FROM = {"run_log": "runs"}  # runs became an append-only log (a view `runs` reads its latest rows)
 COLUMN_FILLS = {"run_log": {"logged_at": "coalesce(finished_at, started_at)"}}
@@ -204,8 +207,24 @@ def write_rows(
     report.counts = counts
     if not report.counts_match():
         raise CountMismatch(report)
+    index_moved_articles(connection, alias)
     record_move(connection, source, report)
     return counts
+
+
+def index_moved_articles(connection: duckdb.DuckDBPyConnection, alias: str) -> int:
+    """Index the moved articles for search (the old fts index is not carried over), a chunk at a time."""
+    query = f"SELECT article_id FROM {alias}.articles ORDER BY 1"
+    ids = [row[0] for row in connection.execute(query).fetchall()]
+    indexed = 0
+    for start in range(0, len(ids), INDEX_CHUNK):
+        connection.register("move_in_ids", id_table(ids[start : start + INDEX_CHUNK]))
+        try:
+            chunk = connection.execute(read_sql("move_in_select_articles")).to_arrow_table()
+        finally:
+            connection.unregister("move_in_ids")
+        indexed += index_articles(connection, chunk)
+    return indexed
 
 
 def record_move(connection: duckdb.DuckDBPyConnection, source: SourceFile, report: MoveReport) -> None:
