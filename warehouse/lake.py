@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import random
 import sqlite3
 import time
@@ -18,6 +19,7 @@ import duckdb
 from warehouse.sql import read_sql
 
 T = TypeVar("T")
+log = logging.getLogger("newsdesk.warehouse")
 
 CATALOGS = ("sqlite", "duckdb", "postgres")
 DEFAULT_CATALOG_PATH = "data/news.lake.sqlite"
@@ -221,6 +223,7 @@ def write_with_retry(
             roll_back(connection)
             if attempt == attempts or not is_retryable(error):
                 raise
+            log.info("another writer committed first: running the transaction again (try %d)", attempt + 1)
         except BaseException:
             roll_back(connection)
             raise
