@@ -169,11 +169,23 @@ def test_pending_rows_roll_back_with_a_failed_load(warehouse):
 
     row = stored_row("a", 0)
     with write_session(warehouse) as connection:
-        replace_pending_entries(connection, [row])
+        replace_pending_entries(connection, [row], [row["feed_url"]])
         with pytest.raises(duckdb.Error), transaction(connection):
             connection.execute("DELETE FROM pending_entries")
             connection.execute("SELECT * FROM no_such_table")
     assert query(warehouse, "SELECT guid FROM pending_entries") == [("a",)]
+
+
+def test_a_run_reads_and_replaces_only_its_own_feeds_pending_entries(warehouse):
+    from warehouse.pending import read_pending_entries, replace_pending_entries
+
+    ours, theirs = stored_row("a", 0), {**stored_row("b", 0), "feed_url": "https://other.example/rss"}
+    with write_session(warehouse) as connection:
+        replace_pending_entries(connection, [ours, theirs], [ours["feed_url"], theirs["feed_url"]])
+        # Another run (another sources file or shard) polls only f.example: it neither resumes nor drops b.
+        assert [row["guid"] for row in read_pending_entries(connection, [ours["feed_url"]])] == ["a"]
+        replace_pending_entries(connection, [], [ours["feed_url"]])
+    assert query(warehouse, "SELECT feed_url, guid FROM pending_entries") == [(theirs["feed_url"], "b")]
 
 
 INGEST = """

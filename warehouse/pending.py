@@ -30,14 +30,29 @@ PENDING_SCHEMA = pa.schema(
 DEFERRED_SCHEMA = pa.schema([("feed_url", pa.string()), ("guid", pa.string()), ("due_at", TS)])
 
 
-def read_pending_entries(connection: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Every pending entry row, oldest first."""
-    return connection.execute(read_sql("select_pending_entries")).to_arrow_table().to_pylist()
+def feed_table(feed_urls: list[str]) -> pa.Table:
+    """A one-column table of the run's feed URLs."""
+    return pa.table({"feed_url": pa.array(sorted(set(feed_urls)), pa.string())})
 
 
-def replace_pending_entries(connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
-    """Make `rows` the whole set of pending entries (the caller's transaction keeps it atomic)."""
-    connection.execute("DELETE FROM pending_entries")
+def read_pending_entries(connection: duckdb.DuckDBPyConnection, feed_urls: list[str]) -> list[dict[str, Any]]:
+    """The pending entry rows of these feeds (the run's own), oldest first."""
+    connection.register("run_feeds", feed_table(feed_urls))
+    try:
+        return connection.execute(read_sql("select_pending_entries")).to_arrow_table().to_pylist()
+    finally:
+        connection.unregister("run_feeds")
+
+
+def replace_pending_entries(
+    connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], feed_urls: list[str]
+) -> None:
+    """Make `rows` the whole set of pending entries of these feeds (the caller's transaction keeps it atomic)."""
+    connection.register("run_feeds", feed_table(feed_urls))
+    try:
+        connection.execute(read_sql("delete_run_pending_entries"))
+    finally:
+        connection.unregister("run_feeds")
     if not rows:
         return
     connection.register("new_pending_entries", table_from_rows(rows, PENDING_SCHEMA))

@@ -265,9 +265,10 @@ def store_polls(
     now: datetime,
     policy: PollSettings,
     failures: list[dict[str, Any]],
+    feed_urls: list[str],
 ) -> tuple[PendingPlan, dict[str, int]]:
     """Record the polls, their failures and the feeds' next states in one transaction; return the entries
-    to load (with those earlier runs left pending) and their counts."""
+    to load (with those earlier runs left pending of the run's feeds, `feed_urls`) and their counts."""
     unique = unique_entries(polls)
     poll_failures = list(failures)
 
@@ -277,12 +278,12 @@ def store_polls(
         revised = select_revised_entries(connection, [e for key, e in unique.items() if key not in unseen])
         polled = [entry for key, entry in unique.items() if key in unseen or key in revised]
         # Entries of runs that ended before loading them; the batches' loads delete this run's own.
-        pending = plan_pending(read_pending_entries(connection), polled, run_id, utc_naive(now))
+        pending = plan_pending(read_pending_entries(connection, feed_urls), polled, run_id, utc_naive(now))
         failures[:] = poll_failures + [give_up_row(run_id, row) for row in pending.given_up]
         insert_rows(connection, "fetches", [fetch_row(run_id, poll.result) for poll in polls])
         insert_rows(connection, "failures", failures)
         update_feed_states(connection, next_feed_states(polls, unseen, now, policy))
-        replace_pending_entries(connection, pending.rows)
+        replace_pending_entries(connection, pending.rows, feed_urls)
         return pending, {"entries_new": len(polled) - len(revised), "entries_revised": len(revised)}
 
     with write_session(db_path) as connection:
@@ -305,7 +306,8 @@ def poll_feeds(
     now = datetime.now(UTC)
     polls = fetch_due_feeds(states, now, force, policy, settings)
     counts = count_polls(run_id, polls, outcome.failures)
-    pending, entry_counts = store_polls(db_path, run_id, polls, now, policy, outcome.failures)
+    feed_urls = [state.feed_url for state in states]
+    pending, entry_counts = store_polls(db_path, run_id, polls, now, policy, outcome.failures, feed_urls)
     outcome.entries = pending.fetched
     counts.update(entry_counts)
     counts["entries_resumed"] = len(pending.resumed)
