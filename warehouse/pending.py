@@ -47,7 +47,7 @@ def read_pending_entries(connection: duckdb.DuckDBPyConnection, feed_urls: list[
 def replace_pending_entries(
     connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], feed_urls: list[str]
 ) -> None:
-    """Make `rows` the whole set of pending entries of these feeds (the caller's transaction keeps it atomic)."""
+    """Make `rows` the whole set of pending entries of these feeds, in the caller's transaction."""
     connection.register("run_feeds", feed_table(feed_urls))
     try:
         connection.execute(read_sql("delete_run_pending_entries"))
