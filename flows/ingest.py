@@ -32,6 +32,7 @@ from flows.stages.poll import PollResult, poll_feeds
 from flows.stages.runlog import close_run, open_run
 from flows.stages.summary import render_markdown
 from transforms.records import FeedEntry
+from transforms.shards import Shard, parse_shard
 from warehouse.page_files import use_system_arrow_pool
 
 
@@ -47,10 +48,10 @@ class FetchedBatch:
 
 @task(name="entries", cache_policy=NO_CACHE)
 def poll_entries(
-    config: Config, db_path: Path, run_id: str, settings: FetchSettings, force: bool
+    config: Config, db_path: Path, run_id: str, settings: FetchSettings, force: bool, shard: Shard | None
 ) -> PollResult:
-    """Poll due feeds and return the entries the warehouse has not seen."""
-    result = poll_feeds(config, db_path, run_id, settings, force=force)
+    """Poll due feeds (of the shard, given one) and return the entries the warehouse has not seen."""
+    result = poll_feeds(config, db_path, run_id, settings, force=force, shard=shard)
     get_run_logger().info("polled %s", result.counts)
     return result
 
@@ -140,21 +141,25 @@ def finish_ingest(db_path: Path, run_id: str, status: str, counts: Counter[str])
 
 
 @flow(name="ingest", log_prints=True)
-def ingest(sources: str | None = None, db: str | None = None, force_poll: bool = False) -> dict[str, Any]:
-    """Poll the sources' feeds and load new articles into the warehouse."""
+def ingest(
+    sources: str | None = None, db: str | None = None, force_poll: bool = False, shard: str | None = None
+) -> dict[str, Any]:
+    """Poll the sources' feeds (those of one shard, `K/N`, given one) and load new articles into the
+    warehouse."""
     started = time.monotonic()
     use_system_arrow_pool()
     config = load_config(sources)
+    part = parse_shard(shard) if shard else None
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    params = {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll}
+    params = {"sources": str(config.path), "db": str(db_path), "force_poll": force_poll, "shard": shard}
     taxonomy_path = str(config.taxonomy_path) if config.taxonomy_path else None
     open_run(db_path, run_id, "ingest", params, taxonomy_path, keep_matcher=False)  # the workers tag
     counts: Counter[str] = Counter()  # stage_s_* sum each stage's seconds over batches: bench/ reads them
     status = "failed"
     try:
         polling_started = time.monotonic()
-        polled = poll_entries(config, db_path, run_id, config.fetch, force_poll)
+        polled = poll_entries(config, db_path, run_id, config.fetch, force_poll, part)
         counts.update(polled.counts)
         counts["stage_s_entries"] = time.monotonic() - polling_started
         batches = split_batches(polled.entries, config.batch_size)

@@ -25,18 +25,29 @@ def ingest(
     sources: SourcesOption = None,
     db: DbOption = Path("data/news.lake.sqlite"),
     force_poll: Annotated[bool, typer.Option("--force-poll", help="Poll every active feed now.")] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", metavar="K/N", help="Poll only shard K of N of the feeds (split by site)."),
+    ] = None,
 ) -> None:
     """Poll the feeds, fetch new articles and load them into the warehouse."""
     from flows.settings.config import load_config
     from flows.stages.summary import render_table
+    from transforms.shards import ShardError, parse_shard
 
     load_config(sources)  # fail fast, before Prefect starts, on a bad sources file
+    try:
+        parse_shard(shard) if shard else None
+    except ShardError as error:
+        raise CliError(f"--shard: {error}") from error
     db.parent.mkdir(parents=True, exist_ok=True)  # and on a folder that cannot be made (an OSError: one line)
     from flows.ingest import ingest as ingest_flow
     from flows.settings.prefect_runs import local_run_settings
 
     with local_run_settings():
-        summary = ingest_flow(sources=str(sources) if sources else None, db=str(db), force_poll=force_poll)
+        summary = ingest_flow(
+            sources=str(sources) if sources else None, db=str(db), force_poll=force_poll, shard=shard
+        )
     console.print(render_table(summary))
 
 

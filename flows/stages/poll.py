@@ -32,6 +32,7 @@ from transforms.polling import (
     select_due,
 )
 from transforms.records import FeedEntry, ParsedFeed
+from transforms.shards import Shard
 from warehouse.clock import utc_naive
 from warehouse.db import Connection, run_transaction, write_session
 from warehouse.feeds import register_feeds, select_unseen_entries, update_feed_states
@@ -297,12 +298,15 @@ def poll_feeds(
     settings: FetchSettings,
     force: bool = False,
     policy: PollSettings | None = None,
+    shard: Shard | None = None,
 ) -> PollResult:
-    """Poll the configured feeds that are due (every active one with `force`) and return unseen entries,
-    with those that earlier runs polled and ended before loading."""
+    """Poll the configured feeds that are due (every active one with `force`; only the shard's, given one)
+    and return unseen entries, with those that earlier runs of these feeds polled and ended before loading."""
     policy = policy or config.polling
     outcome = PollResult()
     states = read_feed_states(config, db_path)
+    if shard is not None:
+        states = [state for state in states if shard.holds(state.feed_url)]
     now = datetime.now(UTC)
     polls = fetch_due_feeds(states, now, force, policy, settings)
     counts = count_polls(run_id, polls, outcome.failures)
