@@ -27,7 +27,7 @@ def test_wheel_builds_without_warnings_and_ships_the_sql(tmp_path):
     assert "absent from the `packages` configuration" not in built.stdout + built.stderr
     (wheel,) = tmp_path.glob("newsdesk-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for folder in ("migrations", "queries", "views"):
+    for folder in ("migrations", "migrations/single_file", "queries", "views"):
         assert any(name.startswith(f"warehouse/{folder}/") and name.endswith(".sql") for name in names), folder
     sources = {str(path.relative_to(REPO)) for layer in ("flows", "transforms", "warehouse")
                for path in (REPO / layer).rglob("*.py")}
