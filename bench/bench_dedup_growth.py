@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -34,9 +34,13 @@ from transforms.near_dupes import (
     band_hashes_batch,
     encode_minhash,
 )
+from warehouse.db import write_session
 from warehouse.migrate import apply_migrations
 from warehouse.near_dupes import TS, link_near_duplicates, run_with
 from warehouse.sql import read_sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: bench/ is not installed
+from bench.warehouses import remove_warehouse  # noqa: E402
 
 BATCH_DAY = datetime(2016, 6, 1)
 SMALL_DESK_PER_DAY = 300  # a desk following a few dozen feeds: 10k stored already fill the 30-day window
@@ -51,7 +55,7 @@ def mutate(signatures: np.ndarray, share: float, rng: np.random.Generator) -> np
 
 
 def build_store(path: Path, count: int, span_days: float, rng: np.random.Generator) -> np.ndarray:
-    """A warehouse with `count` signed articles dated over `span_days` before the batch day; returns signatures."""
+    """A warehouse (a lake) with `count` signed articles dated over `span_days` before the batch day; returns signatures."""
     signatures = rng.integers(0, 2**32 - 1, size=(count, DEFAULT_NUM_PERM), dtype=np.uint32)
     copies = rng.random(count) < 0.2
     sources = rng.integers(0, count, size=int(copies.sum()))
@@ -59,7 +63,7 @@ def build_store(path: Path, count: int, span_days: float, rng: np.random.Generat
     offsets = np.sort(rng.random(count) * span_days * 86400.0)[::-1]
     dated = [BATCH_DAY - timedelta(seconds=float(s)) for s in offsets]
     ids = [f"{i:016x}" for i in range(count)]
-    with duckdb.connect(str(path)) as connection:
+    with write_session(path) as connection:
         apply_migrations(connection)
         signed = pa.table(
             {
@@ -91,7 +95,6 @@ def build_store(path: Path, count: int, span_days: float, rng: np.random.Generat
         connection.register("batch_bands", band_table)
         connection.execute(read_sql("insert_article_bands"))
         connection.unregister("batch_bands")
-        connection.execute("CHECKPOINT")
     return signatures
 
 
@@ -128,7 +131,7 @@ def time_batches(
     rng = np.random.default_rng(7)
     step_ms, join_ms = [], []
     settings = NearDupSettings()
-    with duckdb.connect(str(path)) as connection:
+    with write_session(path) as connection:
         for repeat in range(repeats + 1):  # the first round warms the caches and is not counted
             rows = make_batch(stored, batch, recent, rng, f"{repeat:x}")
             connection.begin()
@@ -185,7 +188,7 @@ def main() -> None:
                     f"built {built_s:4.1f} s  per_article_ms={step:.3f} (band join alone {join:.3f})",
                     flush=True,
                 )
-                path.unlink()
+                remove_warehouse(path)
     for layout in layouts:
         small, large = results[(layout, 10_000)], results[(layout, 200_000)]
         print(

@@ -95,8 +95,8 @@ def poll_round(
 
 
 def poll_stage_round(urls: list[str], workdir: Path) -> tuple[float, float, dict[str, int], float]:
-    """Prime then force-poll every feed through flows.stages.poll.poll_feeds on a real DuckDB file; also return the
-    re-poll's seconds inside fetch_batch (the rest is parsing decisions, state and DuckDB sessions)."""
+    """Prime then force-poll every feed through flows.stages.poll.poll_feeds on a real lake; also return the
+    re-poll's seconds inside fetch_batch (the rest is parsing decisions, state and lake sessions)."""
     import flows.stages.poll
     from flows.settings.config import load_config
     from flows.stages.poll import poll_feeds
@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--no-warehouse", action="store_true", help="skip the poll_feeds + DuckDB round")
+    parser.add_argument("--no-warehouse", action="store_true", help="skip the poll_feeds + lake round")
     args = parser.parse_args()
     settings = FetchSettings(
         allow_private_networks=True, per_host_delay_s=0.0, per_host_connections=16, max_connections=32
@@ -168,7 +168,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as workdir:
                 stage = poll_stage_round(urls, Path(workdir))
             print(
-                f"poll stage with DuckDB: prime_s={stage[0]:.3f} all_304_s={stage[1]:.3f} "
+                f"poll stage with the lake: prime_s={stage[0]:.3f} all_304_s={stage[1]:.3f} "
                 f"(http_s={stage[3]:.3f} other_s={stage[1] - stage[3]:.3f}) counts={stage[2]}"
             )
     cond_s = statistics.median(r["wall_s"] for r in conditional_runs)

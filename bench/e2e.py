@@ -79,41 +79,76 @@ def child_environment(prefect_home: Path) -> dict[str, str]:
     env["PREFECT_HOME"] = str(prefect_home)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     env["PREFECT_LOGGING_LEVEL"] = env.get("PREFECT_LOGGING_LEVEL", "WARNING")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
-                                                        env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+    )
     return env
 
 
-def run_ingest_child(sources: Path, db: Path, work: Path, prefect_home: Path, nochange: int = 0,
-                     label: str = "e2e") -> ChildResult:
-    """Start a child process for one measured ingest (or no-change series) and sample its memory."""
+def run_ingest_child(
+    sources: Path,
+    db: Path,
+    work: Path,
+    prefect_home: Path,
+    nochange: int = 0,
+    label: str = "e2e",
+    module: str = "bench.e2e",
+) -> ChildResult:
+    """Start a child process (`module`'s, which takes this one's options) for one measured ingest (or no-change
+    series) and sample its memory."""
     out = work / f"{label}.json"
     log_path = work / f"{label}.log"
-    command = [sys.executable, "-m", "bench.e2e", "--sources", str(sources), "--db", str(db),
-               "--out", str(out), "--nochange", str(nochange)]
+    command = [
+        sys.executable,
+        "-m",
+        module,
+        "--sources",
+        str(sources),
+        "--db",
+        str(db),
+        "--out",
+        str(out),
+        "--nochange",
+        str(nochange),
+    ]
     started = time.perf_counter()
     with log_path.open("wb") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_environment(prefect_home))
+        child = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=child_environment(prefect_home)
+        )
         with TreeSampler(child.pid) as sampler:
             code = child.wait()
     wall_s = time.perf_counter() - started
     if code != 0 or not out.exists():
         tail = log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise RuntimeError(f"bench child {label} failed with exit code {code}; log tail:\n{tail}")
-    return ChildResult(json.loads(out.read_text(encoding="utf-8")), wall_s, sampler.peak_mb, log_path,
-                       sampler.peak_pss_mb, {"peak_processes": sampler.peak_processes,
-                                              "peak_pss_processes": sampler.peak_pss_processes,
-                                              "peak_pss_at_s": sampler.peak_pss_at_s})
+    return ChildResult(
+        json.loads(out.read_text(encoding="utf-8")),
+        wall_s,
+        sampler.peak_mb,
+        log_path,
+        sampler.peak_pss_mb,
+        {
+            "peak_processes": sampler.peak_processes,
+            "peak_pss_processes": sampler.peak_pss_processes,
+            "peak_pss_at_s": sampler.peak_pss_at_s,
+        },
+    )
 
 
-def main() -> None:
-    """Entry point of the child process."""
+def parse_child_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The child's options, as run_ingest_child passes them."""
     parser = argparse.ArgumentParser(description="one measured newsdesk ingest (bench child)")
     parser.add_argument("--sources", required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--nochange", type=int, default=0)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    """Entry point of the child process."""
+    args = parse_child_args()
     report = run_child(args.sources, args.db, args.nochange)
     Path(args.out).write_text(json.dumps(report, default=str), encoding="utf-8")
 

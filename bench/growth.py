@@ -15,6 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
+from bench.warehouses import remove_warehouse
 from flows.stages.articles import PageJob, PageOutcome, build_articles
 from flows.stages.batches import BatchPlan, entry_row, load_plan
 from transforms.page_bodies import ZSTD, compress_body
@@ -77,7 +78,7 @@ def bands_per_article() -> int:
 
 
 def fill_warehouse(db_path: Path, stored: int, span_days: float = SPAN_DAYS) -> None:
-    """Create a warehouse holding `stored` synthetic articles, dated over `span_days`, with entries, refs and pages."""
+    """Create a warehouse (a lake) holding `stored` synthetic articles, dated over `span_days`, with entries, refs and pages."""
     with write_session(db_path) as connection:
         apply_migrations(connection)
         for statement in filter(str.strip, FILL_SQL.split(";")):
@@ -87,13 +88,13 @@ def fill_warehouse(db_path: Path, stored: int, span_days: float = SPAN_DAYS) -> 
         if {"article_signatures", "article_bands"} <= tables:
             for statement in filter(str.strip, FILL_SIGNATURES_SQL.split(";")):
                 connection.execute(statement.replace("$bands", str(bands_per_article())))
-        connection.execute("CHECKPOINT")
 
 
 def make_page(index: int, rng: random.Random) -> bytes:
     """A small article page with generated paragraphs, unique to `index`."""
     paragraphs = "".join(
-        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + f" (report {index}-{k}).</p>" for k in range(8)
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(40)) + f" (report {index}-{k}).</p>"
+        for k in range(8)
     )
     return (
         f"<html><head><title>New story {index}</title></head><body><article><h1>New story {index}</h1>"
@@ -107,12 +108,21 @@ def make_batch(first: int, size: int, run_id: str) -> tuple[list[FeedEntry], lis
     entries, bodies, jobs = [], [], []
     for index in range(first, first + size):
         url = f"http://new.example/a/{index}.html"
-        entry = FeedEntry(feed_url="http://new.example/feed.xml", guid=f"new-{index}", link=url,
-                          title=f"New story {index}")
+        entry = FeedEntry(
+            feed_url="http://new.example/feed.xml", guid=f"new-{index}", link=url, title=f"New story {index}"
+        )
         entries.append(entry)
         bodies.append(make_page(index, rng))
-        jobs.append(PageJob(url=url, final_url=url, body=bodies[-1], feed_url=entry.feed_url,
-                            guid=entry.guid, entry_title=entry.title))
+        jobs.append(
+            PageJob(
+                url=url,
+                final_url=url,
+                body=bodies[-1],
+                feed_url=entry.feed_url,
+                guid=entry.guid,
+                entry_title=entry.title,
+            )
+        )
     return entries, bodies, build_articles(jobs, workers=1)
 
 
@@ -123,12 +133,20 @@ def make_plan(entries: list[FeedEntry], bodies: list[bytes], run_id: str) -> Bat
     plan.load.entries = [entry_row(entry, run_id, seen_at) for entry in entries]
     for entry, body in zip(entries, bodies, strict=True):
         plan.entries_by_url[entry.link] = [entry]
-        plan.load.raw_pages.append({
-            "url": entry.link, "final_url": entry.link, "status": 200, "content_type": "text/html",
-            "fetched_at": seen_at, "body_compressed": compress_body(body), "body_codec": ZSTD,
-            "body_bytes": len(body),
-            "body_hash": hashlib.sha256(body).hexdigest(), "run_id": run_id,
-        })
+        plan.load.raw_pages.append(
+            {
+                "url": entry.link,
+                "final_url": entry.link,
+                "status": 200,
+                "content_type": "text/html",
+                "fetched_at": seen_at,
+                "body_compressed": compress_body(body),
+                "body_codec": ZSTD,
+                "body_bytes": len(body),
+                "body_hash": hashlib.sha256(body).hexdigest(),
+                "run_id": run_id,
+            }
+        )
     return plan
 
 
@@ -152,5 +170,5 @@ def measure_growth(
             load_plan(plan, outcomes, db_path)
             per_article.append(1000 * (time.perf_counter() - started) / len(outcomes))
         costs[stored] = statistics.median(per_article)
-        db_path.unlink(missing_ok=True)
+        remove_warehouse(db_path)
     return costs

@@ -9,32 +9,34 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 from bench.e2e import child_environment
+from bench.warehouses import copy_warehouse, remove_warehouse
 from flows.stages.matchers import get_matcher
 from transforms.topics import tag_article
+from warehouse.db import read_session
 
 CHILD_TIMEOUT_S = 600
 
 
 def measure_retag(db_path: Path, work: Path) -> dict[str, float | str]:
-    """Re-tag all articles of a copy of `db_path` in a child interpreter; its articles/s and method."""
-    copy = work / "retag.duckdb"
-    shutil.copyfile(db_path, copy)
+    """Re-tag all articles of a copy of the lake `db_path` names in a child interpreter; its articles/s and method."""
+    copy = work / "retag.duckdb"  # names the lake retag.lake.sqlite beside it
+    copy_warehouse(db_path, copy)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "bench.retag", str(copy)],
-            capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, env=child_environment(work / "prefect"),
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            env=child_environment(work / "prefect"),
         )
     finally:
-        copy.unlink(missing_ok=True)
+        remove_warehouse(copy)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"retag child failed with exit code {done.returncode}: {done.stderr[-2000:]}")
@@ -71,7 +73,7 @@ def time_retag(db_path: Path) -> dict[str, float | str]:
 
 def measure_tagging(db_path: Path) -> dict[str, float | str]:
     """Fallback: tag_article over the stored texts, without the warehouse round trip."""
-    with duckdb.connect(str(db_path), read_only=True) as connection:
+    with read_session(db_path, shared=False) as connection:
         rows = connection.execute("SELECT title, text FROM articles").fetchall()
     matcher = get_matcher(None)
     started = time.perf_counter()

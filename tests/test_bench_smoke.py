@@ -22,7 +22,7 @@ from tests.conftest import REPO
 
 SUMMARY = re.compile(
     r"^bench: e2e_vs_floor=(\S+) vs_peer=(\S+) nochange_s=(\S+) dedup_growth=(\S+) retag_per_s=(\S+) "
-    r"peak_rss_mb=(\S+) peak_pss_mb=(\S+)$"
+    r"peak_rss_mb=(\S+) peak_pss_mb=(\S+) run_cost_growth=(?:\S+) reader_lag_s=(?:\S+) search_ms=(?:\S+)$"
 )
 
 
