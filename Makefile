@@ -47,3 +47,8 @@ bench: $(STAMP) $(VENV)/.bench-installed
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# Issue 22's scale run: 10,000 feeds on 500 loopback hosts, PostgreSQL, a Prefect server on it, 2 process workers.
+.PHONY: bench-scale
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale --feeds 10000 --hosts 500 --workers 2

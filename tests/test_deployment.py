@@ -31,25 +31,43 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 def test_prefect_yaml_targets_the_newsdesk_process_pool_with_a_local_pull_step() -> None:
     names = {(d["entrypoint"].split(":")[1], d["name"]) for d in SPEC["deployments"]}
     assert names == {
-        ("ingest", "every-15-minutes"),
+        ("ingest", "shard-1-of-2"),
+        ("ingest", "shard-2-of-2"),
         ("backfill", "on-demand"),
         ("retag", "on-demand"),
         ("maintain", "daily"),
     }
     assert {d["work_pool"]["name"] for d in SPEC["deployments"]} == {"newsdesk"}
     assert list(SPEC["pull"][0]) == ["prefect.deployments.steps.set_working_directory"]
-    ingest = next(d for d in SPEC["deployments"] if d["entrypoint"].endswith(":ingest"))
-    assert ingest["concurrency_limit"] == 1
-    assert ingest["schedules"] == [{"cron": "*/15 * * * *", "timezone": "UTC"}]
+    shards = [d for d in SPEC["deployments"] if d["entrypoint"].endswith(":ingest")]
+    assert [(d["name"], d["parameters"]["shard"]) for d in shards] == [
+        ("shard-1-of-2", "1/2"),
+        ("shard-2-of-2", "2/2"),
+    ]
+    for ingest in shards:  # one run per shard at a time, every 15 minutes
+        assert ingest["concurrency_limit"] == 1
+        assert ingest["schedules"] == [{"cron": "*/15 * * * *", "timezone": "UTC"}]
 
 
 def test_serve_builds_the_schedules_and_parameters_of_prefect_yaml() -> None:
-    deployments = {d.flow_name: d for d in build_runner_deployments()}
-    assert set(deployments) == {"ingest", "backfill", "retag", "maintain"}
-    ingest = deployments["ingest"]
-    assert [(s.schedule.cron, s.schedule.timezone) for s in ingest.schedules] == [("*/15 * * * *", "UTC")]
-    assert ingest.concurrency_limit == 1
-    assert ingest.parameters == {"sources": str(REPO / "seeds" / "sources.yaml"), "db": str(REPO / "data" / "news.lake.sqlite")}
+    deployments = {f"{d.flow_name}/{d.name}": d for d in build_runner_deployments()}
+    assert set(deployments) == {
+        "ingest/shard-1-of-2",
+        "ingest/shard-2-of-2",
+        "backfill/on-demand",
+        "retag/on-demand",
+        "maintain/daily",
+    }
+    for number in (1, 2):
+        ingest = deployments[f"ingest/shard-{number}-of-2"]
+        assert [(s.schedule.cron, s.schedule.timezone) for s in ingest.schedules] == [("*/15 * * * *", "UTC")]
+        assert ingest.concurrency_limit == 1
+        assert ingest.parameters == {
+            "sources": str(REPO / "seeds" / "sources.yaml"),
+            "db": str(REPO / "data" / "news.lake.sqlite"),
+            "shard": f"{number}/2",
+        }
+    deployments = {d.flow_name: d for d in deployments.values()}
     assert not deployments["backfill"].schedules and not deployments["retag"].schedules
     maintain = deployments["maintain"]
     assert [(s.schedule.cron, s.schedule.timezone) for s in maintain.schedules] == [("30 3 * * *", "UTC")]
@@ -65,17 +83,19 @@ def free_port() -> int:
 def prefect_env(home: Path, port: int) -> dict[str, str]:
     """The environment of every Prefect process of the test: its own home, server and API URL."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    env.update({
-        "PREFECT_HOME": str(home),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
-        "PREFECT_SERVER_API_PORT": str(port),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_CLI_PROMPT": "false",
-        "PREFECT_WORKER_QUERY_SECONDS": "2",
-        # No scheduled ingest runs during the test: they would write the repository's data/ folder.
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-    })
+    env.update(
+        {
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(port),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_CLI_PROMPT": "false",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            # No scheduled ingest runs during the test: they would write the repository's data/ folder.
+            "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        }
+    )
     return env
 
 
@@ -99,8 +119,9 @@ def stop_process(process: subprocess.Popen, signals: int) -> None:
 def started(command: list[str], env: dict[str, str], log: Path, signals: int) -> Iterator[subprocess.Popen]:
     """Start a long-running Prefect process in its own process group and always stop it."""
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             yield process
         finally:
@@ -109,8 +130,9 @@ def started(command: list[str], env: dict[str, str], log: Path, signals: int) ->
 
 def run_cli(args: list[str], env: dict[str, str], timeout_s: float = 180) -> str:
     """Run a prefect CLI command to completion and return its output; fail the test on a non-zero exit."""
-    done = subprocess.run([str(BIN / "prefect"), *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=timeout_s)
+    done = subprocess.run(
+        [str(BIN / "prefect"), *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout_s
+    )
     assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
@@ -168,16 +190,32 @@ def pool_server(tmp_path_factory) -> Iterator[PoolServer]:
 def test_backfill_deployment_runs_on_a_real_server_and_worker(pool_server, tmp_path) -> None:
     env, api = pool_server.env, pool_server.api
     db = tmp_path / "news.duckdb"
-    ingest = httpx.get(f"{api}/deployments/name/ingest/every-15-minutes", timeout=10).json()
-    assert ingest["global_concurrency_limit"]["limit"] == 1
-    assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in ingest["schedules"]] == [
-        ("*/15 * * * *", "UTC")]
+    for name in ("ingest/shard-1-of-2", "ingest/shard-2-of-2"):
+        ingest = httpx.get(f"{api}/deployments/name/{name}", timeout=10).json()
+        assert ingest["global_concurrency_limit"]["limit"] == 1
+        assert [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in ingest["schedules"]] == [
+            ("*/15 * * * *", "UTC")
+        ]
+        assert ingest["parameters"]["shard"] == name[-6:].replace("-of-", "/")
     worker_command = [str(BIN / "prefect"), "worker", "start", "--pool", "newsdesk"]
     worker_log = tmp_path / "worker.log"
     with started(worker_command, env, worker_log, signals=2):
-        output = run_cli(["deployment", "run", "backfill/on-demand", "-p", "start=2016-05-23",
-                          "-p", "end=2016-05-24", "-p", f"db={db}",
-                          "-p", f"archive={REPO / 'seeds' / 'archive'}"], env)
+        output = run_cli(
+            [
+                "deployment",
+                "run",
+                "backfill/on-demand",
+                "-p",
+                "start=2016-05-23",
+                "-p",
+                "end=2016-05-24",
+                "-p",
+                f"db={db}",
+                "-p",
+                f"archive={REPO / 'seeds' / 'archive'}",
+            ],
+            env,
+        )
         flow_run_id = UUID.search(output).group(0)
         final = wait_for(lambda: flow_run_state(api, flow_run_id), 600, "the backfill run to finish", 2)
         assert final == "COMPLETED", worker_log.read_text(errors="replace")[-4000:]
@@ -186,7 +224,10 @@ def test_backfill_deployment_runs_on_a_real_server_and_worker(pool_server, tmp_p
         runs = connection.execute("SELECT flow, status, params FROM runs ORDER BY started_at").fetchall()
     assert len(urls) == 4 and all("/2016-05-2" in url or "/2016/05/2" in url for url in urls)
     assert [(flow, status) for flow, status, _ in runs] == [
-        ("backfill", "completed"), ("backfill-day", "completed"), ("backfill-day", "completed")]
+        ("backfill", "completed"),
+        ("backfill-day", "completed"),
+        ("backfill-day", "completed"),
+    ]
     assert json.loads(runs[0][2])["start"] == "2016-05-23"
 
 
@@ -209,8 +250,11 @@ def test_serve_refuses_to_overwrite_the_pool_deployments_and_names_them(pool_ser
     serve_command = [str(BIN / "newsdesk"), "serve"]
     with started(serve_command, pool_server.env, log, signals=1) as serving:
         # Either serve refuses and exits, or (the old behaviour) it rewrites the deployments: stop at whichever.
-        wait_for(lambda: serving.poll() is not None or pool_deployment_shapes(api) != before, 180,
-                 "serve to exit or to register its deployments")
+        wait_for(
+            lambda: serving.poll() is not None or pool_deployment_shapes(api) != before,
+            180,
+            "serve to exit or to register its deployments",
+        )
     output = log.read_text(errors="replace")
     assert pool_deployment_shapes(api) == before, output[-3000:]
     assert serving.returncode == 2, output[-3000:]
@@ -229,15 +273,16 @@ def test_serve_registers_deployments_of_other_names_beside_the_pool_ones(pool_se
         spec["name"] = f"served-{spec['name']}"
     served_file = tmp_path / "prefect.yaml"
     served_file.write_text(yaml.safe_dump(document), encoding="utf-8")
-    served = "ingest/served-every-15-minutes"
+    served = "ingest/served-shard-1-of-2"
 
     def registered() -> dict | None:
         reply = httpx.get(f"{api}/deployments/name/{served}", timeout=10)
         return reply.json() if reply.status_code == 200 else None
 
     log = tmp_path / "serve.log"
-    with started([str(BIN / "newsdesk"), "serve", "--prefect-file", str(served_file)], pool_server.env, log,
-                 signals=2) as serving:
+    with started(
+        [str(BIN / "newsdesk"), "serve", "--prefect-file", str(served_file)], pool_server.env, log, signals=2
+    ) as serving:
         found = wait_for(lambda: registered() or serving.poll() is not None, 180, "serve to register")
         assert isinstance(found, dict), log.read_text(errors="replace")[-3000:]
     assert found["work_pool_name"] is None

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from flows.cli import analyst, core, feeds, lake, migrate, ops  # noqa: F401 - each registers its commands on `app`
+from flows.cli import analyst, cluster, core, feeds, lake, migrate, ops  # noqa: F401 - each registers its commands on `app`
 from flows.cli.app import CliError, app
 
 try:  # typer 0.20+ ships its own copy of click
