@@ -13,9 +13,9 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.settings.config import DEFAULT_DB, Config, load_config
 from flows.stages.runlog import close_run, current_run_id, render_run_markdown
-from warehouse.db import lake_exists, write_session
+from warehouse.db import run_transaction, write_session
 from warehouse.lake import count_lake_files, maintain_lake
-from warehouse.location import check_not_single_file, describe_warehouse, lake_settings_for
+from warehouse.location import require_warehouse
 from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run
 
@@ -28,15 +28,6 @@ def load_upkeep_config(sources: str | Path | None, retention_days: float | None)
     """The sources file's settings; `retention_days` (the flag) beats its `lake: snapshot_retention_days`."""
     overrides = None if retention_days is None else {"lake": {"snapshot_retention_days": retention_days}}
     return load_config(sources, overrides)
-
-
-def require_warehouse(db_path: str | Path) -> None:
-    """Fail in one line when there is no lake to maintain (maintenance never creates one)."""
-    check_not_single_file(db_path)
-    if not lake_exists(lake_settings_for(db_path)):
-        raise FileNotFoundError(
-            f"no warehouse at {describe_warehouse(db_path)} (run `newsdesk ingest` first)"
-        )
 
 
 def maintain_warehouse(db_path: Path, retention_days: float, now: datetime | None = None) -> dict[str, Any]:
@@ -72,7 +63,7 @@ def begin_upkeep_run(db_path: Path, run_id: str, params: dict[str, Any]) -> None
     """Bring the schema up to date and record that the maintenance run started."""
     with write_session(db_path) as connection:
         apply_migrations(connection)
-        begin_run(connection, run_id, "maintain", params)
+        run_transaction(connection, lambda c: begin_run(c, run_id, "maintain", params))
 
 
 @task(name="lake_upkeep", cache_policy=NO_CACHE)

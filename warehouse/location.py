@@ -103,3 +103,10 @@ def check_not_single_file(db: str | Path) -> None:
             f"{path} is a single-file warehouse from an older newsdesk: move it into the lake with "
             f"`newsdesk migrate --from {path} --db {path}`"
         )
+
+
+def require_warehouse(db: str | Path) -> None:
+    """Fail in one line when there is no lake at `db` (for commands that never create one)."""
+    check_not_single_file(db)
+    if not warehouse_exists(db):
+        raise FileNotFoundError(f"no warehouse at {describe_warehouse(db)} (run `newsdesk ingest` first)")

@@ -74,13 +74,13 @@ def print_upkeep(summary: dict[str, Any]) -> None:
 @app.command()
 def maintain(
     sources: SourcesOption = None,
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     retention_days: RetentionOption = None,
 ) -> None:
     """Flush inlined rows, merge small files, expire snapshots older than the retention, delete old files."""
-    from flows.maintain import load_upkeep_config, require_warehouse
+    from flows.maintain import load_upkeep_config
     from warehouse.lake import LakeSettingError
-    from warehouse.location import SingleFileWarehouse
+    from warehouse.location import SingleFileWarehouse, require_warehouse
 
     load_upkeep_config(sources, retention_days)  # a bad sources file fails here, before Prefect starts
     try:
@@ -160,15 +160,14 @@ def shell(
         list[str] | None,
         typer.Argument(help="After `--`: arguments for the duckdb program, e.g. -- -csv -c 'SELECT 1'."),
     ] = None,
-    db: DbOption = Path("data/news.duckdb"),
+    db: DbOption = Path("data/news.lake.sqlite"),
     print_sql: Annotated[
         bool, typer.Option("--print-sql", help="Print the SQL that sets the shell up, and exit.")
     ] = False,
 ) -> None:
     """Open the DuckDB shell on the warehouse: the lake attached read-only as `lake`, offline."""
-    from flows.maintain import require_warehouse
     from warehouse.lake import LakeExtensionMissing, LakeSettingError
-    from warehouse.location import SingleFileWarehouse
+    from warehouse.location import SingleFileWarehouse, require_warehouse
 
     try:
         init = build_shell_init(db)
