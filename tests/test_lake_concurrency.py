@@ -15,6 +15,7 @@ import yaml
 
 from bench.site import SiteHandler, SiteServer, build_site, run_server, write_sources
 from warehouse.db import open_warehouse
+from warehouse.migrate import list_migrations
 
 REPO = Path(__file__).resolve().parent.parent
 NO_CORPUS = REPO / "no-such-corpus"  # the bench site from the seed pages, whatever ../shared holds
@@ -181,3 +182,41 @@ def wait_for_articles(db: Path, run: subprocess.Popen, timeout_s: float = 300) -
             return count
         time.sleep(0.05)
     raise AssertionError("no batch was loaded in time")
+
+
+# Waits for the go file, then opens the warehouse (making the lake if it is not there) and migrates it.
+CREATOR = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from warehouse.db import write_session
+    from warehouse.migrate import apply_migrations
+    while not Path(sys.argv[2]).exists():
+        time.sleep(0.005)
+    with write_session(sys.argv[1]) as connection:
+        print(apply_migrations(connection))
+""")
+
+
+@pytest.mark.slow
+def test_processes_making_one_new_warehouse_at_once_all_succeed(tmp_path, lake_db):
+    go = tmp_path / "go"
+    creators = [
+        subprocess.Popen(
+            [sys.executable, "-c", CREATOR, str(lake_db), str(go)],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    time.sleep(1.0)  # every process imported and waiting
+    go.touch()
+    versions = {finish(creator, timeout=300).strip() for creator in creators}
+    assert len(versions) == 1
+    with open_warehouse(lake_db, read_only=True) as connection:
+        applied = connection.execute(
+            "SELECT count(*), count(DISTINCT version) FROM schema_version"
+        ).fetchone()
+        assert applied == (len(list_migrations()), len(list_migrations()))  # each migration applied once
+        assert connection.execute("SELECT count(*) FROM write_ticket").fetchone()[0] == 1

@@ -40,6 +40,8 @@ EXTENSION_PACKAGES = {
 # same table ("Transaction conflict"): the whole transaction has to run again, on the new state.
 RETRYABLE_MESSAGES = ("database is locked", "Transaction conflict")
 WRITE_ATTEMPTS = 30
+CREATE_ATTEMPTS = 5
+CREATE_RACE_MESSAGES = ("duplicate key value", "already exists", "database is locked")
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "duckdb": None, "postgres": "postgres"}
 
 
@@ -176,18 +178,26 @@ def open_lake(
     """A DuckDB connection with the lake attached (as of a snapshot, when given) and in use."""
     if not read_only and snapshot_version is None:
         make_local_folders(settings)
-    connection = connect_offline()
-    try:
-        load_extension(connection, "ducklake")
-        if CATALOG_EXTENSIONS[settings.catalog]:
-            load_extension(connection, CATALOG_EXTENSIONS[settings.catalog])
-        connection.execute(attach_statement(settings, read_only, snapshot_version))
-        connection.execute(f"USE {settings.alias}")
-        connection.execute(f"SET GLOBAL ducklake_max_retry_count = {int(settings.max_retry_count)}")
-    except Exception:
-        connection.close()
-        raise
-    return connection
+    for attempt in range(1, CREATE_ATTEMPTS + 1):
+        connection = connect_offline()
+        try:
+            load_extension(connection, "ducklake")
+            if CATALOG_EXTENSIONS[settings.catalog]:
+                load_extension(connection, CATALOG_EXTENSIONS[settings.catalog])
+            connection.execute(attach_statement(settings, read_only, snapshot_version))
+            connection.execute(f"USE {settings.alias}")
+            connection.execute(f"SET GLOBAL ducklake_max_retry_count = {int(settings.max_retry_count)}")
+            return connection
+        except duckdb.Error as error:
+            connection.close()
+            # Two processes making a new lake at once: the loser's catalog tables clash; the lake exists now.
+            if attempt == CREATE_ATTEMPTS or not any(text in str(error) for text in CREATE_RACE_MESSAGES):
+                raise
+            time.sleep(0.1 * attempt)
+        except Exception:
+            connection.close()
+            raise
+    raise AssertionError("unreachable")
 
 
 def current_snapshot(connection: duckdb.DuckDBPyConnection, alias: str = DEFAULT_ALIAS) -> int:
