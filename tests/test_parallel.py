@@ -122,22 +122,31 @@ def test_batches_start_small_double_up_to_the_batch_size_and_taper_at_the_end():
     ]
     sizes = [len(batch) for batch in split_batches(entries, 500)]
     assert sizes == [62, 124, 248, 496, 285, 143, 71, 71]
-    assert [len(b) for b in split_batches(entries + entries, 500)] == [
-        62,
-        124,
-        248,
-        496,
-        500,
-        500,
-        500,
-        285,
-        143,
-        71,
-        71,
-    ]
     assert [e.guid for batch in split_batches(entries, 500) for e in batch] == [e.guid for e in entries]
     assert [len(b) for b in split_batches(entries[:100], 40)] == [40, 40, 20]  # small sizes: no ramp
     assert split_batches([], 500) == []
+
+
+def test_entries_of_one_page_share_a_batch_so_it_is_fetched_once():
+    from flows.stages.batches import split_batches
+
+    feeds = [f"http://127.0.0.1:9/feed-{n}.xml" for n in range(3)]
+    # Three feeds list the same 300 pages (under their own guids, one with tracking parameters).
+    entries = [
+        FeedEntry(
+            feed_url=feed, guid=f"{feed}-{i}", link=f"http://127.0.0.1:9/{i}" + ("?utm_source=x" if n else "")
+        )
+        for n, feed in enumerate(feeds)
+        for i in range(300)
+    ]
+    batches = split_batches(entries, 100)
+    where = {}
+    for number, batch in enumerate(batches):
+        for entry in batch:
+            where.setdefault(entry.link.split("?")[0], set()).add(number)
+    assert len(where) == 300 and all(len(numbers) == 1 for numbers in where.values())
+    assert sorted(e.guid for batch in batches for e in batch) == sorted(e.guid for e in entries)
+    assert max(len(batch) for batch in batches) <= 100 + 2  # a batch grows only by the last page's repeats
 
 
 SCRIPT_PARENT = """

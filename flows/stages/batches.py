@@ -39,11 +39,27 @@ class BatchPlan:
     deferred: dict[str, datetime] = field(default_factory=dict)  # page URL -> when its host may be asked
 
 
+def group_same_pages(entries: list[FeedEntry]) -> list[FeedEntry]:
+    """The entries in order of each page's first listing, those of one page (canonical URL) together."""
+    groups: dict[str, list[FeedEntry]] = {}
+    for entry in entries:
+        key = canonicalise_url(entry.link) if entry.link else f"{entry.feed_url}#{entry.guid}"
+        groups.setdefault(key, []).append(entry)
+    return [entry for group in groups.values() for entry in group]
+
+
+def same_page(first: FeedEntry, second: FeedEntry) -> bool:
+    """Tell whether two entries link to one page."""
+    return bool(first.link and second.link) and canonicalise_url(first.link) == canonicalise_url(second.link)
+
+
 def split_batches(entries: list[FeedEntry], size: int) -> list[list[FeedEntry]]:
-    """Cut entries into batches that start small, double up to `size`, and halve again towards the end."""
+    """Cut entries into batches that start small, double up to `size`, and halve again towards the end; a
+    page's entries stay in one batch (batch k+1 is fetched while k loads: it would fetch the page again)."""
     # The workers wait for the first batch's pages; after it, fetching batch k+1 overlaps building batch k.
     # At the end nothing overlaps the last batch's load, so the last batches shrink: each takes half of what
     # remains, and the final load is of a few dozen pages instead of hundreds.
+    entries = group_same_pages(entries)
     first = min(size, max(POOL_THRESHOLD, size // 8))
     current = first
     batches = []
@@ -53,6 +69,8 @@ def split_batches(entries: list[FeedEntry], size: int) -> list[list[FeedEntry]]:
         take = current if remaining > 2 * current else min(size, max(first, (remaining + 1) // 2))
         if remaining - take < first and remaining <= size:
             take = remaining  # no crumb of a batch after this one
+        while start + take < len(entries) and same_page(entries[start + take - 1], entries[start + take]):
+            take += 1
         batches.append(entries[start : start + take])
         start += take
         current = min(size, current * 2)
