@@ -119,29 +119,6 @@ def test_an_article_changed_back_is_indexed_again_and_counted_once(lake):
     assert lake.execute("SELECT sum(documents) FROM search_stats").fetchone()[0] == 1
 
 
-def test_a_document_replaced_unseen_by_a_concurrent_indexing_is_left_out(lake):
-    store(lake, article("a", "Flood warning", "Rivers rose in the valley."))
-    store(lake, article("a", "Drought warning", "Reservoirs fell in the valley."))
-    lake.execute("DELETE FROM search_replaced")  # as if the second indexing had not seen the first
-    assert search_articles(lake, "rivers") == []
-    assert ids(search_articles(lake, "reservoirs")) == ["a"]
-    install_search_macros(lake)
-    assert lake.execute("SELECT article_id FROM search_ranked('rivers')").fetchall() == []
-    store(lake, article("b", "Harbour", "Ships."))  # the next indexing records what the two missed
-    assert lake.execute("SELECT article_id FROM search_replaced").fetchall() == [("a",)]
-
-
-def test_ranking_reads_deeper_when_duplicates_fill_the_top(lake):
-    copies = [article(f"copy{i}", "Glacier glacier", "Glacier melt.") for i in range(30)]
-    store(lake, article("first", "Report", "A glacier was seen."), *copies)
-    lake.execute(
-        "INSERT INTO duplicates SELECT article_id, 'first', 1.0, 'content_hash', NULL, $t, 't' "
-        "FROM search_documents WHERE article_id LIKE 'copy%'",
-        {"t": SEEN},
-    )
-    assert ids(search_articles(lake, "glacier", limit=1)) == ["first"]
-
-
 def test_topic_filter_keeps_only_tagged_stories(lake):
     store(
         lake,

@@ -14,9 +14,8 @@ from warehouse.fts import load_fts
 from warehouse.sql import read_sql
 
 TITLE_WEIGHT = 2.0  # the title's own BM25 score is added this many times to the whole document's
-POSTINGS_TABLES = ("search_documents", "search_postings", "search_replaced", "search_stats")
+POSTINGS_TABLES = ("search_documents", "search_postings", "search_stats")
 BATCH_COLUMNS = ("article_id", "title", "text", "published_at", "first_seen_at")  # what indexing reads
-FIRST_DEPTH = 20  # ranked documents read beyond twice the limit: room for duplicates and replaced documents
 
 
 @dataclass(frozen=True)
@@ -62,36 +61,32 @@ def index_articles(
     if articles.num_rows == 0:
         return 0
     install_search_macros(connection)
-    connection.register("search_batch_rows", articles.select(list(BATCH_COLUMNS)))
+    rows = articles.select(list(BATCH_COLUMNS))
+    connection.register("search_batch_rows", rows)
     try:
-        earlier = connection.execute(read_sql("search_select_earlier")).to_arrow_table()
-        connection.register("search_batch_earlier", earlier)
         # A token per call makes each indexing's document ids its own, even for a text indexed once before.
         batch = connection.execute(
             read_sql("search_select_batch"), {"token": uuid.uuid4().hex}
         ).to_arrow_table()
-        if batch.num_rows:
-            write_batch(connection, batch, indexed_at or now_utc())
     finally:
         connection.unregister("search_batch_rows")
-        connection.unregister("search_batch_earlier")
-    return batch.num_rows
-
-
-def write_batch(connection: duckdb.DuckDBPyConnection, batch: pa.Table, stamp: datetime) -> None:
-    """Tokenise the batch's documents and append their stats, documents, replaced documents and postings."""
+    if batch.num_rows == 0:
+        return 0
+    stamp = indexed_at or now_utc()
     connection.register("search_batch", batch)
     try:
         postings = connection.execute(read_sql("search_tokenize_batch")).to_arrow_table()
         connection.register("search_batch_postings", postings)
-        recent = connection.execute(read_sql("search_select_recent")).fetchone()[0]
-        connection.execute(read_sql("search_insert_stats"), {"indexed_at": stamp})
-        connection.execute(read_sql("search_insert_documents"), {"indexed_at": stamp})
-        connection.execute(read_sql("search_insert_replaced"), {"indexed_at": stamp, "recent": recent})
-        connection.execute(read_sql("search_insert_postings"))
+        try:
+            # The stats first: they subtract each article's newest document before this batch's is added.
+            connection.execute(read_sql("search_insert_stats"), {"indexed_at": stamp})
+            connection.execute(read_sql("search_insert_documents"), {"indexed_at": stamp})
+            connection.execute(read_sql("search_insert_postings"))
+        finally:
+            connection.unregister("search_batch_postings")
     finally:
-        connection.unregister("search_batch_postings")
         connection.unregister("search_batch")
+    return batch.num_rows
 
 
 def rank_articles(
@@ -104,43 +99,18 @@ def rank_articles(
 ) -> list[RankedArticle]:
     """The best `limit` canonical articles for a query: those with every word first, then by BM25."""
     install_search_macros(connection)
-    parameters: dict[str, object] = {"query": query, "title_weight": title_weight}
-    if topic_id is not None or since is not None:
-        parameters.update(topic=topic_id, since=since)
-    statement = read_sql("search_select_top_within" if "topic" in parameters else "search_select_top")
-    depth = 2 * limit + FIRST_DEPTH
-    while True:  # deeper only when duplicates, replaced documents or ties hide what the limit needs
-        top = connection.execute(statement, {**parameters, "depth": depth}).fetchall()
-        shown = shown_articles(connection, top)
-        if len(top) < depth or settled(shown, top, limit):
-            return shown[:limit]
-        depth *= 4
-
-
-def shown_articles(connection: duckdb.DuckDBPyConnection, top: list[tuple]) -> list[RankedArticle]:
-    """The ranked documents (doc_id, score, has_all_words) whose article is shown, in the final order."""
-    if not top:
-        return []
-    recent = connection.execute(read_sql("search_select_recent")).fetchone()[0]
-    connection.register("search_top_docs", pa.table({"doc_id": pa.array([r[0] for r in top], pa.uint64())}))
-    try:
-        found = connection.execute(read_sql("search_select_ranked"), {"recent": recent}).fetchall()
-    finally:
-        connection.unregister("search_top_docs")
-    articles = {row[0]: row[1:] for row in found if row[4]}
-    ranked = [(score, has_all, articles[doc_id]) for doc_id, score, has_all in top if doc_id in articles]
-    ranked.sort(key=lambda r: (not r[1], -r[0], r[2][2] or datetime.max, r[2][0]))
+    parameters = {
+        "query": query,
+        "topic": topic_id,
+        "since": since,
+        "title_weight": title_weight,
+        "limit": limit,
+    }
+    rows = connection.execute(read_sql("search_select_ranked"), parameters).fetchall()
     return [
-        RankedArticle(article_id=a[0], score=score, has_all_words=has_all, first_seen_at=a[1])
-        for score, has_all, a in ranked
+        RankedArticle(article_id=row[0], score=row[1], has_all_words=row[2], first_seen_at=row[3])
+        for row in rows
     ]
-
-
-def settled(shown: list[RankedArticle], top: list[tuple], limit: int) -> bool:
-    """Whether the shown articles fill the limit, the last ranked strictly above any document not read."""
-    if len(shown) < limit:
-        return False
-    return (shown[limit - 1].has_all_words, shown[limit - 1].score) > min((r[2], r[1]) for r in top)
 
 
 def fetch_hit_articles(

@@ -1,4 +1,4 @@
--- Full-text search as append-only tables (warehouse/postings.py): each indexing of an article adds a document
+-- Full-text search as append-only tables (warehouse/search.py): each indexing of an article adds a document
 -- row and its postings; readers take an article's newest document and ignore the postings of older ones.
 
 -- One row per indexing of an article: which text it was (fingerprint), its date and its length in terms.
@@ -13,27 +13,16 @@ CREATE TABLE search_documents (
     indexed_at TIMESTAMP NOT NULL
 );
 
--- One row per term of a document: its count in title and text together and in the title alone, and the
--- document's lengths (so BM25 is computed from the postings alone, without a join with search_documents).
+-- One row per term of a document: its count in title and text together, and in the title alone.
 CREATE TABLE search_postings (
     term VARCHAR NOT NULL,
     doc_id UBIGINT NOT NULL,
     tf INTEGER NOT NULL,
-    title_tf INTEGER NOT NULL,
-    body_terms INTEGER NOT NULL,
-    title_terms INTEGER NOT NULL
+    title_tf INTEGER NOT NULL
 );
 
 -- Sorted by term, a data file's row groups each hold few terms, so a query reads only its terms' row groups.
 ALTER TABLE search_postings SET SORTED BY (term);
-
--- One row per document that a later indexing of its article replaced (written by that indexing): what a
--- reader leaves out before ranking, instead of comparing every document with its article's others.
-CREATE TABLE search_replaced (
-    doc_id UBIGINT NOT NULL,
-    article_id VARCHAR NOT NULL,
-    replaced_at TIMESTAMP NOT NULL
-);
 
 -- One row per indexed batch: how much it changed the live documents' count and lengths (summed by readers).
 CREATE TABLE search_stats (
@@ -42,3 +31,4 @@ CREATE TABLE search_stats (
     body_terms BIGINT NOT NULL,
     title_terms BIGINT NOT NULL
 );
+

@@ -29,19 +29,23 @@ CREATE OR REPLACE TEMP MACRO search_stem(word) AS stem(word, 'porter');
 CREATE OR REPLACE TEMP MACRO search_query_terms(query) AS
     list_distinct(list_transform(search_words(query), word -> search_stem(word)));
 
--- Each live document (not recorded in search_replaced) holding a query term, with its BM25 parts (k1 1.2,
--- b 0.75, as DuckDB's fts) over title and text and over the title alone, from the postings alone (they carry
--- the lengths); df counts live documents, N and avgdl come from search_stats; has_all_words when every term
--- occurs. A document a concurrent indexing replaced without seeing it can still be here: see search_ranked.
-CREATE OR REPLACE TEMP MACRO search_scores(query) AS TABLE
+-- Canonical articles matching a query, with their BM25 scores (k1 1.2, b 0.75, as DuckDB's fts): the score
+-- over title and text plus title_weight times the title's own; has_all_words when every query term occurs.
+-- Only each article's newest document counts. Order by has_all_words DESC, score DESC, dated_at, article_id.
+CREATE OR REPLACE TEMP MACRO search_ranked(query, topic := NULL, since := NULL, title_weight := 2.0) AS TABLE
 WITH terms AS (
     SELECT DISTINCT unnest(search_query_terms(query)) AS term
 ),
 hits AS (
-    SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
-    FROM search_postings AS p
-    ANTI JOIN search_replaced AS r USING (doc_id)
-    WHERE p.term IN (SELECT term FROM terms)
+    SELECT p.term, p.doc_id, p.tf, p.title_tf FROM search_postings AS p SEMI JOIN terms USING (term)
+),
+hit_documents AS (
+    SELECT d.* FROM search_documents AS d SEMI JOIN hits USING (doc_id)
+),
+live AS (  -- hit documents that no newer document of their article replaced
+    SELECT h.* FROM hit_documents AS h
+    ANTI JOIN search_documents AS newer
+        ON newer.article_id = h.article_id AND (newer.indexed_at, newer.doc_id) > (h.indexed_at, h.doc_id)
 ),
 corpus AS (
     SELECT
@@ -50,70 +54,41 @@ corpus AS (
         greatest(sum(title_terms) / greatest(sum(documents), 1), 1) AS title_avg
     FROM search_stats
 ),
+live_hits AS (
+    SELECT hits.*, live.article_id, live.dated_at, live.first_seen_at, live.body_terms, live.title_terms
+    FROM hits JOIN live USING (doc_id)
+),
 idf AS (
     SELECT
         term,
         ln(1 + (any_value(n) - count(*) + 0.5) / (count(*) + 0.5)) AS body_idf,
         ln(1 + (any_value(n) - count(*) FILTER (title_tf > 0) + 0.5) / (count(*) FILTER (title_tf > 0) + 0.5))
             AS title_idf
-    FROM hits, corpus
+    FROM live_hits, corpus
     GROUP BY term
+),
+scored AS (
+    SELECT
+        h.article_id,
+        max(h.dated_at) AS dated_at,
+        max(h.first_seen_at) AS first_seen_at,
+        sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
+        coalesce(sum(i.title_idf * h.title_tf * 2.2
+            / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
+            AS title_score,
+        count(DISTINCT h.term) = (SELECT count(*) FROM terms) AS has_all_words
+    FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
+    GROUP BY h.article_id
 )
 SELECT
-    h.doc_id,
-    sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
-    coalesce(sum(i.title_idf * h.title_tf * 2.2
-        / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
-        AS title_score,
-    count(*) = (SELECT count(*) FROM terms) AS has_all_words
-FROM hits AS h JOIN idf AS i USING (term), corpus AS c
-GROUP BY h.doc_id;
-
--- The best `depth` live documents for a query by (has_all_words, score), the score as search_ranked's; the
--- _within form only among documents dated from `since` of articles tagged `topic` (either NULL for any).
-CREATE OR REPLACE TEMP MACRO search_top(query, title_weight, depth) AS TABLE
-SELECT doc_id, round(body_score + title_weight * title_score, 4) AS score, has_all_words
-FROM search_scores(query)
-ORDER BY has_all_words DESC, score DESC
-LIMIT depth;
-
-CREATE OR REPLACE TEMP MACRO search_top_within(query, topic, since, title_weight, depth) AS TABLE
-WITH allowed AS (
-    SELECT d.doc_id FROM search_documents AS d
-    WHERE (since IS NULL OR d.dated_at >= since)
-      AND (topic IS NULL OR d.article_id IN (SELECT t.article_id FROM article_topics AS t WHERE t.topic_id = topic))
-)
-SELECT s.doc_id, round(s.body_score + title_weight * s.title_score, 4) AS score, s.has_all_words
-FROM search_scores(query) AS s SEMI JOIN allowed USING (doc_id)
-ORDER BY s.has_all_words DESC, score DESC
-LIMIT depth;
-
--- Canonical articles matching a query, with their BM25 scores: the score over title and text plus
--- title_weight times the title's own; has_all_words when every query term occurs. Only each article's newest
--- document counts (the comparison with its article's other documents catches what search_replaced missed).
--- Order by has_all_words DESC, score DESC, dated_at, article_id.
-CREATE OR REPLACE TEMP MACRO search_ranked(query, topic := NULL, since := NULL, title_weight := 2.0) AS TABLE
-WITH scored AS (
-    SELECT * FROM search_scores(query)
-),
-documents AS (
-    SELECT d.doc_id, d.article_id, d.dated_at, d.first_seen_at, d.indexed_at
-    FROM search_documents AS d SEMI JOIN scored USING (doc_id)
-),
-live AS (  -- documents that no newer document of their article replaced
-    SELECT d.* FROM documents AS d
-    ANTI JOIN search_documents AS newer
-        ON newer.article_id = d.article_id AND (newer.indexed_at, newer.doc_id) > (d.indexed_at, d.doc_id)
-)
-SELECT
-    l.article_id,
+    s.article_id,
     round(s.body_score + title_weight * s.title_score, 4) AS score,
     s.has_all_words,
     s.body_score,
     s.title_score,
-    l.dated_at,
-    l.first_seen_at
-FROM scored AS s JOIN live AS l USING (doc_id)
-WHERE (since IS NULL OR l.dated_at >= since)
-  AND l.article_id IN (SELECT article_id FROM canonical_articles)
-  AND (topic IS NULL OR l.article_id IN (SELECT t.article_id FROM article_topics AS t WHERE t.topic_id = topic));
+    s.dated_at,
+    s.first_seen_at
+FROM scored AS s
+WHERE (since IS NULL OR s.dated_at >= since)
+  AND s.article_id IN (SELECT article_id FROM canonical_articles)
+  AND (topic IS NULL OR s.article_id IN (SELECT t.article_id FROM article_topics AS t WHERE t.topic_id = topic));

@@ -1,7 +1,6 @@
 -- The rows of search_batch_rows (article_id, title, text, published_at, first_seen_at) whose title, text and
 -- date are not indexed as they are now (new or changed articles), each with the id of the document its
--- postings will carry. The last row of an article given twice wins. search_batch_earlier holds the articles'
--- documents already indexed (search_select_earlier). Parameter: $token (one per call).
+-- postings will carry. The last row of an article given twice wins. Parameter: $token (one per call).
 WITH numbered AS (
     SELECT *, row_number() OVER () AS position FROM search_batch_rows
 ),
@@ -15,7 +14,8 @@ fingerprinted AS (
 ),
 indexed AS (  -- the fingerprint of each batch article's newest document
     SELECT article_id, arg_max(fingerprint, (indexed_at, doc_id)) AS fingerprint
-    FROM search_batch_earlier
+    FROM search_documents
+    WHERE article_id IN (SELECT article_id FROM batch)
     GROUP BY article_id
 )
 SELECT f.article_id, f.title, f.body, f.dated_at, f.first_seen_at, f.fingerprint,
