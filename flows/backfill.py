@@ -42,6 +42,7 @@ from flows.stages.runlog import (
 )
 from flows.stages.warc import WarcResponse, is_remote, list_day_archives
 from flows.stages.warc_pages import process_records, read_archive_batches, select_fresh
+from transforms.shards import parse_shard, shard_of_day
 from transforms.warc_records import archive_file_name, list_source_sites
 from warehouse.page_files import attach_page_bodies
 
@@ -285,10 +286,17 @@ def backfill(
     taxonomy: str | None = None,
     all_hosts: bool = False,
     force: bool = False,
+    shard: str | None = None,
 ) -> dict[str, Any]:
-    """Backfill a date range, one sub-run per day (default: the day before the scheduled time)."""
+    """Backfill a date range, one sub-run per day (default: the day before the scheduled time); with
+    `shard` K/N only the range's days that fall on shard K, so N workers share a long backfill."""
     started = time.monotonic()
     days = validate_window(*default_window(start, end), mode, archive)
+    if shard:
+        part = parse_shard(shard)
+        days = [day for day in days if shard_of_day(day, part.count) == part.number]
+        if not days:
+            raise BackfillError(f"no day of the range falls on shard {part}: a longer range, or fewer shards")
     db_path = Path(db) if db else DEFAULT_DB
     run_id = current_run_id()
     day_params = {
@@ -300,7 +308,7 @@ def backfill(
         "all_hosts": all_hosts,
         "force": force,
     }
-    params = {"start": days[0].isoformat(), "end": days[-1].isoformat(), **day_params}
+    params = {"start": days[0].isoformat(), "end": days[-1].isoformat(), "shard": shard, **day_params}
     open_run(db_path, run_id, "backfill", params, pick_taxonomy(taxonomy, load_config(sources)))
     per_day, totals, failures = run_days(days, day_params)
     failed_days = [row["day"] for row in per_day if row["status"] != "completed"]

@@ -39,7 +39,7 @@ def archive_urls(day: date) -> set[str]:
 
 def snapshot(db: Path) -> dict[str, list[tuple]]:
     """Every data table's rows, without the columns that only say which run wrote them or when."""
-    volatile = {"run_id", "first_seen_at", "seen_at", "detected_at", "failed_at", "updated_at"}
+    volatile = {"run_id", "first_seen_at", "seen_at", "detected_at", "failed_at", "updated_at", "body_file"}
     with open_warehouse(db, read_only=True) as connection:
         tables = {}
         for table in DATA_TABLES:
@@ -91,6 +91,17 @@ def test_warc_backfill_lands_the_days_articles_and_is_idempotent(prefect_harness
                      db=str(db))
     assert snapshot(db) == before
     assert again["counts"].get("records_already_loaded") == summary["counts"].get("pages")
+
+
+def test_two_shards_of_a_backfill_share_its_days_and_land_what_one_run_lands(prefect_harness, tmp_path) -> None:
+    whole, split = tmp_path / "whole" / "news.duckdb", tmp_path / "split" / "news.duckdb"
+    window = {"start": date(2016, 5, 23), "end": date(2016, 5, 27), "mode": "warc", "archive": str(ARCHIVE)}
+    backfill(**window, db=str(whole))
+    days = [
+        [d["day"] for d in backfill(**window, db=str(split), shard=shard)["days"]] for shard in ("1/2", "2/2")
+    ]
+    assert sorted(days[0] + days[1]) == [f"2016-05-{n}" for n in range(23, 28)] and not set(days[0]) & set(days[1])
+    assert snapshot(split) == snapshot(whole)  # page files are named after their run: body_file is left out
 
 
 def test_all_hosts_keeps_pages_of_unconfigured_outlets(prefect_harness, tmp_path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from transforms.urls import registered_site_of
 
@@ -59,3 +60,8 @@ def shard_of(feed_url: str, count: int) -> int:
     """The shard (1..count) a feed belongs to."""
     digest = hashlib.sha1(shard_key(feed_url).encode("utf-8"), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def shard_of_day(day: date, count: int) -> int:
+    """The shard (1..count) a backfill day belongs to: days go round the shards in calendar order."""
+    return day.toordinal() % count + 1

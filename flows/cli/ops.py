@@ -53,14 +53,19 @@ def backfill(
     force: Annotated[
         bool, typer.Option("--force", help="reprocess: rebuild and re-tag even current rows.")
     ] = False,
+    shard: Annotated[
+        str | None, typer.Option("--shard", metavar="K/N", help="Only the days of shard K of N (N workers).")
+    ] = None,
 ) -> None:
     """Backfill a date range from WARC archives or stored pages, one sub-run per day."""
     from flows.backfill import BackfillError, validate_window
     from flows.settings.config import load_config
+    from transforms.shards import ShardError, parse_shard
 
     try:
         validate_window(start, end, mode, archive, today=datetime.now(UTC).date())
-    except BackfillError as error:
+        parse_shard(shard) if shard else None
+    except (BackfillError, ShardError) as error:
         raise CliError(str(error)) from error
     load_config(sources)  # a bad sources file fails here, before Prefect starts
     from flows.backfill import backfill as backfill_flow
@@ -77,6 +82,7 @@ def backfill(
             taxonomy=str(taxonomy) if taxonomy else None,
             all_hosts=all_hosts,
             force=force,
+            shard=shard,
         )
     print_summary(summary)
 
