@@ -8,10 +8,9 @@ each, as a maintained lake's merged files). Search postings are left out: the lo
 queries, which read them, are `bench/search_scale.py`'s. Feeds are left out too: a stored feed would be
 polled by the measured run.
 
-article_signatures is written in row groups of SIGNATURE_ROW_GROUP rows: at DuckDB's default (122,880 rows,
-63 MB of 512-byte MinHash blobs) the load's candidate-signature read fails under its 64 MB memory limit
-(`Out of Memory Error: failed to allocate data of size 64.0 MiB`), as it would on a lake whose signatures
-were merged or moved in as large files.
+article_signatures is written in row groups of 16,384 rows, the option `apply_migrations` sets on every lake
+(warehouse/migrate.py TABLE_OPTIONS): at DuckDB's default (122,880 rows, 63 MB of 512-byte MinHash blobs) the
+load's signature reads fail under its 64 MB memory limit.
 """
 
 from __future__ import annotations
@@ -28,8 +27,6 @@ from warehouse.db import close_shared, open_warehouse, run_transaction
 from warehouse.migrate import apply_migrations
 
 CHUNK = 250_000
-SIGNATURE_ROW_GROUP = 16_384  # 8 MB of MinHash blobs
-ROW_GROUPS = "CALL set_option('parquet_row_group_size', $rows, table_name => 'article_signatures')"
 FILL_MEMORY_LIMIT = "4GB"
 DEFAULT_PER_DAY = 2_000
 DEFAULT_END = datetime(2024, 6, 2)  # the bench site's feeds date their items 1 June 2024
@@ -108,7 +105,6 @@ def fill_lake(
     with contextlib.closing(open_warehouse(db)) as connection:
         connection.execute(f"SET memory_limit = '{FILL_MEMORY_LIMIT}'")
         apply_migrations(connection)
-        connection.execute(ROW_GROUPS.replace("$rows", str(SIGNATURE_ROW_GROUP)))
         params: dict[str, object] = {
             "total": stored,
             "end": end,

@@ -207,19 +207,34 @@ def insert_rows(
     view = f"arrow_{table}"
     connection.register(view, arrow)
     try:
+        # Counted from the statements' own results: count(*) before and after cost two lake reads per table.
         columns = ", ".join(target_columns)
         selected = ", ".join(f"b.{c}" for c in target_columns)
-        before = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        if table in LOAD_KEYS:
-            connection.execute(keyed_insert_sql(table, view, columns, selected, on_conflict))
-        else:
+        if table not in LOAD_KEYS:
             if on_conflict == "REPLACE":
                 raise ValueError(f"{table} has no key to replace rows by")
-            connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
-        after = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            return changed_rows(connection, f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {view}")
+        removed = 0
+        if on_conflict == "REPLACE":
+            removed = changed_rows(connection, replace_delete_sql(table, view))
+        inserted = changed_rows(connection, keyed_insert_sql(table, view, columns, selected, on_conflict))
+        return inserted - removed
     finally:
         connection.unregister(view)
-    return after - before
+
+
+def changed_rows(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """Run an INSERT or DELETE; return the rows it inserted or deleted."""
+    return connection.execute(sql).fetchone()[0]
+
+
+def replace_delete_sql(table: str, view: str) -> str:
+    """SQL that deletes the stored rows of a LOAD_KEYS table whose key the rows of `view` replace."""
+    keys = LOAD_KEYS[table]
+    matches = " AND ".join(f"s.{k} = b.{k}" for k in keys)
+    # Distinct keys: a key repeated in the batch would count its stored row once per repetition.
+    distinct = f"(SELECT DISTINCT {', '.join(keys)} FROM {view})"
+    return f"DELETE FROM {table} AS s USING {distinct} AS b WHERE {matches}"
 
 
 def keyed_insert_sql(table: str, view: str, columns: str, selected: str, on_conflict: str) -> str:
@@ -229,8 +244,8 @@ def keyed_insert_sql(table: str, view: str, columns: str, selected: str, on_conf
     partition = ", ".join(f"b.{k}" for k in keys)
     first_of_key = f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank) = 1"
     insert = f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b"
-    if on_conflict == "REPLACE":
-        return f"DELETE FROM {table} AS s USING {view} AS b WHERE {matches}; {insert} {first_of_key}"
+    if on_conflict == "REPLACE":  # after replace_delete_sql
+        return f"{insert} {first_of_key}"
     return f"{insert} ANTI JOIN {table} AS s ON {matches} {first_of_key}"
 
 
@@ -336,17 +351,16 @@ def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> 
     connection.register("batch_articles", arrow)
     try:
         columns = ", ".join(c for c in arrow.column_names if c != "batch_rank")
-        before = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
         # An anti-join, not ON CONFLICT: DuckDB's conflict check costs ~1 ms per row at 200k stored articles
         # (and grows with the table), the anti-join a hash join over two key columns (bench/growth.py).
-        connection.execute(
+        inserted = changed_rows(
+            connection,
             f"INSERT INTO articles ({columns}) SELECT {columns} FROM batch_articles AS b "
             "ANTI JOIN articles AS by_id ON by_id.article_id = b.article_id "
             "ANTI JOIN articles AS by_url ON by_url.canonical_url = b.canonical_url "
             "QUALIFY row_number() OVER (PARTITION BY b.article_id ORDER BY b.batch_rank) = 1 "
-            "AND row_number() OVER (PARTITION BY b.canonical_url ORDER BY b.batch_rank) = 1"
+            "AND row_number() OVER (PARTITION BY b.canonical_url ORDER BY b.batch_rank) = 1",
         )
-        inserted = connection.execute("SELECT count(*) FROM articles").fetchone()[0] - before
         connection.execute(
             read_sql("mark_content_duplicates"), {"detected_at": now_utc(), "run_id": batch.run_id}
         )

@@ -17,6 +17,13 @@ SINGLE_FILE_MIGRATIONS_DIR = (
 )  # versions 1-10, for warehouses moved in by migrate
 VIEWS_DIR = Path(__file__).parent / "views"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Per-table Parquet options of the lake, for the files DuckLake writes from then on (batches, maintenance's
+# merges, `migrate --from`). Not in a migration: DuckLake refuses options on a table made in one transaction.
+TABLE_OPTIONS: dict[str, dict[str, int]] = {
+    # 16,384 rows = 8 MB of MinHash blobs a row group: at DuckDB's 122,880 (63 MB) the load's signature reads
+    # fail under its 64 MB memory cap ("failed to allocate data of size 64.0 MiB").
+    "article_signatures": {"parquet_row_group_size": 16_384},
+}
 
 
 class SchemaError(RuntimeError):
@@ -60,9 +67,34 @@ def apply_migrations(connection: duckdb.DuckDBPyConnection, directory: Path = MI
     if current < latest:
         # One transaction, run again from the version it then reads if another process migrated meanwhile.
         write_with_retry(connection, lambda c: apply_pending(c, migrations))
+    if directory == MIGRATIONS_DIR and missing_table_options(connection):
+        write_with_retry(connection, apply_table_options)
     if directory == MIGRATIONS_DIR and (latest != current or not views_current(connection)):
         create_views(connection)
     return latest
+
+
+def missing_table_options(connection: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """The (table, option, value) of TABLE_OPTIONS the lake does not have set so."""
+    lake = connection.execute("SELECT current_database()").fetchone()[0]
+    have = {
+        (entry, name): value
+        for name, value, entry in connection.execute(
+            "SELECT option_name, value, scope_entry FROM ducklake_options(?) WHERE scope = 'TABLE'", [lake]
+        ).fetchall()
+    }
+    return [
+        (table, name, value)
+        for table, options in TABLE_OPTIONS.items()
+        for name, value in options.items()
+        if have.get((f"main.{table}", name)) != str(value)
+    ]
+
+
+def apply_table_options(connection: duckdb.DuckDBPyConnection) -> None:
+    """Set, inside the caller's transaction, the TABLE_OPTIONS the lake lacks."""
+    for table, name, value in missing_table_options(connection):
+        connection.execute(f"CALL set_option('{name}', {int(value)}, table_name => '{table}')")
 
 
 def apply_pending(connection: duckdb.DuckDBPyConnection, migrations: list[tuple[int, str, Path]]) -> None:

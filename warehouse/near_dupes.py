@@ -23,6 +23,7 @@ from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_si
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
+MAX_SPANS = 4  # date ranges a batch's lookups are cut into: each costs a scan's set-up, each prunes by date
 SIGNATURE_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
@@ -93,6 +94,38 @@ def id_table(ids: Iterable[str], column: str = "article_id") -> pa.Table:
     return pa.table({column: pa.array(sorted(set(ids)), pa.string())})
 
 
+def date_spans(
+    dates: Iterable[datetime], margin: timedelta, limit: int = MAX_SPANS
+) -> list[tuple[datetime, datetime]]:
+    """The ranges within `margin` of the dates, overlapping ones merged, the nearest merged to `limit`."""
+    spans: list[tuple[datetime, datetime]] = []
+    for day in sorted(dates):
+        if spans and day - margin <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], day + margin)
+        else:
+            spans.append((day - margin, day + margin))
+    while len(spans) > limit:
+        gaps = [spans[k + 1][0] - spans[k][1] for k in range(len(spans) - 1)]
+        k = gaps.index(min(gaps))
+        spans[k : k + 2] = [(spans[k][0], spans[k + 1][1])]
+    return spans
+
+
+def run_in_spans(
+    connection: duckdb.DuckDBPyConnection,
+    views: dict[str, pa.Table],
+    sql: str,
+    spans: list[tuple[datetime, datetime]],
+    params: dict[str, Any] | None = None,
+) -> list[tuple]:
+    """Run a statement bounded by $window_start/$window_end once per date span (disjoint), rows concatenated:
+    the lake's files are pruned by their dates, which one range over the batch's outliers would not do."""
+    rows: list[tuple] = []
+    for start, end in spans:
+        rows += run_with(connection, views, sql, {**(params or {}), "window_start": start, "window_end": end})
+    return rows
+
+
 def forget_signatures(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> set[str]:
     """Drop the signatures and bands of articles to sign again; return the clusters they were in."""
     if not article_ids:
@@ -117,10 +150,14 @@ def store_signatures(
 ) -> pa.Table:
     """Store the signatures not stored yet and their bands; return the band rows of those newly stored."""
     table = pa.Table.from_pylist(rows, schema=SIGNATURE_SCHEMA)
+    # One scan of the stored ids (in this transaction) finds the unsigned; the insert takes their rows.
     views = {"batch_signatures": table}
-    stored = {r[0] for r in run_with(connection, views, read_sql("select_unsigned_batch_ids"))}
-    run_with(connection, views, read_sql("insert_near_duplicate_signatures"))
-    bands = band_rows([row for row in rows if row["article_id"] in stored], settings)
+    unsigned = {r[0] for r in run_with(connection, views, read_sql("select_unsigned_batch_ids"))}
+    new_rows = [row for row in rows if row["article_id"] in unsigned]
+    if new_rows:
+        new_table = pa.Table.from_pylist(new_rows, schema=SIGNATURE_SCHEMA)
+        run_with(connection, {"unsigned_signatures": new_table}, read_sql("insert_near_duplicate_signatures"))
+    bands = band_rows([row for row in rows if row["article_id"] in unsigned], settings)
     if bands.num_rows:
         run_with(connection, {"batch_bands": bands}, read_sql("insert_article_bands"))
     return bands
@@ -136,21 +173,22 @@ def find_verified_pairs(
     if not bands.num_rows:
         return [], set()
     window = timedelta(days=settings.window_days)
-    dates = bands.column("dated_at").to_pylist()
-    bounds = {"window_start": min(dates) - window, "window_end": max(dates) + window}
-    candidates = run_with(
+    spans = date_spans(bands.column("dated_at").to_pylist(), window)
+    found = run_in_spans(
         connection,
         {"batch_bands": bands},
         read_sql("select_near_duplicate_candidates"),
-        {**bounds, "window": window},
+        spans,
+        {"window": window},
     )
-    if not candidates:
+    if not found:
         return [], set()
-    others = run_with(
+    candidates = sorted({(article_id, other_id) for article_id, other_id, _ in found})
+    others = run_in_spans(
         connection,
-        {"candidate_ids": id_table(other for _, other in candidates)},
+        {"candidate_ids": id_table(other for _, other, _ in found)},
         read_sql("select_near_duplicate_signatures"),
-        bounds,
+        date_spans((dated_at for _, _, dated_at in found), timedelta(0)),
     )
     other_by_id = {article_id: (cluster_id, decode_minhash(blob)) for article_id, cluster_id, blob in others}
     return verify_pairs(candidates, signatures, other_by_id, settings.threshold)
@@ -160,13 +198,24 @@ def load_members(connection: duckdb.DuckDBPyConnection, cluster_ids: set[str]) -
     """Every member of the given clusters."""
     if not cluster_ids:
         return {}
-    rows = run_with(
+    # The members' ids and dates first (narrow columns), then their signatures by date span: a join reading
+    # the MinHash blobs of every stored signature would grow with the warehouse.
+    dated = run_with(
         connection,
         {"touched_clusters": id_table(cluster_ids, "cluster_id")},
+        read_sql("select_cluster_member_dates"),
+    )
+    if not dated:
+        return {}
+    rows = run_in_spans(
+        connection,
+        {"cluster_members": id_table(article_id for article_id, _ in dated)},
         read_sql("select_cluster_members"),
+        date_spans((dated_at for _, dated_at in dated), timedelta(0)),
     )
     return {
-        row[0]: Member(row[0], row[1], row[2], row[3], row[4], row[5], decode_minhash(row[6])) for row in rows
+        row[0]: Member(row[0], row[1], row[2], row[3], row[4], row[5], decode_minhash(row[6]))
+        for row in sorted(rows, key=lambda row: row[0])
     }
 
 
@@ -185,8 +234,11 @@ def write_clusters(
         if members[article_id].cluster_id != cluster_id
     ]
     if changes:
-        run_with(
-            connection, {"cluster_changes": pa.Table.from_pylist(changes)}, read_sql("update_cluster_ids")
+        run_in_spans(
+            connection,
+            {"cluster_changes": pa.Table.from_pylist(changes)},
+            read_sql("update_cluster_ids"),
+            date_spans((members[row["article_id"]].dated_at for row in changes), timedelta(0)),
         )
     stored_marks = {
         row[0]: row[1:]

@@ -1,4 +1,5 @@
--- Signatures and clusters of the candidate articles (all dated inside the batch's window).
+-- Signatures and clusters of the candidate articles, those dated inside $window_start..$window_end (one span of
+-- the candidates' dates: near_dupes.run_in_spans).
 SELECT s.article_id, s.cluster_id, s.minhash
 FROM article_signatures AS s
 JOIN candidate_ids AS c ON c.article_id = s.article_id
