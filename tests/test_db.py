@@ -91,3 +91,15 @@ def test_an_old_single_file_warehouse_points_to_migrate(tmp_path):
     with pytest.raises(RuntimeError, match="newsdesk migrate --from") as raised:
         open_warehouse(old)
     assert "\n" not in str(raised.value)
+
+
+def test_a_postgres_uri_survives_the_path_that_typer_makes_of_it(monkeypatch):
+    from pathlib import Path
+
+    from warehouse.location import is_postgres, lake_settings_for, warehouse_exists
+
+    monkeypatch.setenv("NEWSDESK_LAKE_DATA_PATH", "/srv/lake.files")
+    uri = "postgresql://newsdesk:@/lake?host=/tmp/pg"
+    for value in (uri, Path(uri)):  # a Path folds `//` into `/`
+        assert is_postgres(value) and warehouse_exists(value)
+        assert lake_settings_for(value).catalog_path == uri

@@ -27,7 +27,7 @@ class SingleFileWarehouse(RuntimeError):
 
 def is_postgres(db: str | Path) -> bool:
     """Tell whether a `--db` value is a PostgreSQL catalog's connection string."""
-    return str(db).startswith(POSTGRES_PREFIXES)
+    return restore_uri(str(db)).startswith(POSTGRES_PREFIXES)
 
 
 def restore_uri(text: str) -> str:
