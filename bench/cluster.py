@@ -131,6 +131,9 @@ def prefect_env(
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_CLI_PROMPT": "false",
             "PREFECT_WORKER_QUERY_SECONDS": "1",
+            # While PostgreSQL is away the server answers 500: retried (5 tries, 2+4+…+32 s), a run's final
+            # state lands once it is back instead of the run staying Running (docs/deploy.md).
+            "PREFECT_CLIENT_RETRY_EXTRA_CODES": "500",
             # Runs are started by hand: no cron run may write the repository's data/ folder meanwhile.
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
             **(extra or {}),
@@ -225,7 +228,7 @@ class Cluster:
         return self.workers[name]
 
     def kill_worker(self, name: str) -> None:
-        """SIGKILL a worker's whole process group (the worker and the flow runs it started)."""
+        """SIGKILL a worker's process group (the flow runs it started have their own sessions and live on)."""
         process = self.workers[name]
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=15)

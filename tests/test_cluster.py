@@ -189,3 +189,15 @@ def test_cluster_status_lists_shards_from_the_lake_and_workers_from_the_api(
     assert main(["cluster", "status", "--db", str(db)]) == 0
     table = capsys.readouterr().out
     assert "1/2" in table and "completed" in table
+
+
+@pytest.mark.slow
+def test_a_killed_worker_and_a_stopped_postgresql_leave_what_clean_runs_leave(tmp_path, monkeypatch):
+    from bench import faults
+
+    monkeypatch.setenv("NEWSDESK_LAKE_DATA_PATH", str(tmp_path / "unused"))  # measure() sets it; restored after
+    try:
+        line = faults.measure(faults.parse_args([]), tmp_path)
+    except PostgresUnavailable as error:
+        pytest.skip(str(error))
+    assert line == "faults: worker_kill=ok postgres_stop=ok lost=0 doubled=0"
