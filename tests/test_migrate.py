@@ -221,3 +221,23 @@ def test_pages_stored_before_codecs_are_marked_zlib_and_still_read(
                 "INSERT INTO raw_pages (url, final_url, status, fetched_at, body_compressed, body_bytes, "
                 "body_hash, run_id) VALUES ('u', 'u', 200, now(), 'x'::BLOB, 1, 'h', 'r')"
             )
+
+
+def test_the_lake_gets_its_table_options_once_also_when_already_migrated(tmp_path):
+    from warehouse.migrate import TABLE_OPTIONS, missing_table_options
+
+    with open_warehouse(tmp_path / "w.duckdb") as connection:
+        apply_migrations(connection)
+        assert missing_table_options(connection) == []
+        options = dict(
+            ((entry.removeprefix("main."), name), value)
+            for name, value, entry in connection.execute(
+                "SELECT option_name, value, scope_entry FROM ducklake_options('lake') WHERE scope = 'TABLE'"
+            ).fetchall()
+        )
+        for table, wanted in TABLE_OPTIONS.items():
+            for name, value in wanted.items():
+                assert options[(table, name)] == str(value)
+        snapshot = connection.execute("SELECT id FROM ducklake_current_snapshot('lake')").fetchone()[0]
+        apply_migrations(connection)  # nothing left to set: no new commit
+        assert connection.execute("SELECT id FROM ducklake_current_snapshot('lake')").fetchone()[0] == snapshot

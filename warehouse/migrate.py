@@ -23,6 +23,9 @@ TABLE_OPTIONS: dict[str, dict[str, int]] = {
     # 16,384 rows = 8 MB of MinHash blobs a row group: at DuckDB's 122,880 (63 MB) the load's signature reads
     # fail under its 64 MB memory cap ("failed to allocate data of size 64.0 MiB").
     "article_signatures": {"parquet_row_group_size": 16_384},
+    # 2,048 articles ≈ 7 MB of text a row group: reads of a few articles' text (revisions, search hits) stay
+    # small, where 122,880 rows (≈ 430 MB) overran the load's cap once maintenance had merged the files.
+    "articles": {"parquet_row_group_size": 2_048},
 }
 
 
