@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from bench.cluster import stop_process
 from flows.serve import PREFECT_FILE, build_runner_deployments
 from warehouse.db import open_warehouse
 
@@ -97,22 +97,6 @@ def prefect_env(home: Path, port: int) -> dict[str, str]:
         }
     )
     return env
-
-
-def stop_process(process: subprocess.Popen, signals: int) -> None:
-    """Stop a process group we started: SIGTERM up to `signals` times (a worker ignores its first), then SIGKILL."""
-    for _ in range(signals):
-        if process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
 
 
 @contextmanager
