@@ -1,12 +1,14 @@
 """Fault runs (issue 22): a worker killed mid-run and restarted; PostgreSQL stopped for 30 s mid-run.
 
-    .venv/bin/python -m bench.faults            (40 feeds on 8 loopback hosts, 2 workers, a few minutes)
+    .venv/bin/python -m bench.faults            (40 feeds on 8 loopback hosts, 2 workers, ~7.5 minutes)
 
-One PostgreSQL holds the Prefect database and three lake catalogs: `clean` (one clean run per shard, the
-reference), `killed` and `stopped`. Each fault starts one run per shard on its own lake, strikes once the lake holds
-a batch, lets the runs end, starts the next run of every shard whose run did not complete, and compares the lake
-with the clean one as tests/test_lake_concurrency.py's `stored()` does. Last line:
-`faults: worker_kill=ok|FAIL postgres_stop=ok|FAIL lost=L doubled=D`.
+One PostgreSQL holds the Prefect database and four lake catalogs: `clean` (one clean run per shard, the
+reference), `killed` (the worker process killed), `lost` (the worker and its flow run killed: a machine lost) and
+`stopped` (PostgreSQL stopped). Each fault starts one run per shard on its own lake and strikes once the lake holds
+a batch; the shard's next run follows, and the lake is compared with the clean one as
+tests/test_lake_concurrency.py's `stored()` does. Runs send heartbeats every 30 s and an automation marks a run
+Crashed after 90 s without one (docs/deploy.md; `--no-automation` leaves a lost run to the slot's lease). Last line:
+`faults: worker_kill=ok|FAIL postgres_stop=ok|FAIL lost=L doubled=D` (worker_kill covers both kills).
 """
 
 from __future__ import annotations
