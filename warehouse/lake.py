@@ -40,7 +40,8 @@ EXTENSION_PACKAGES = {
 # same table ("Transaction conflict"): the whole transaction has to run again, on the new state.
 RETRYABLE_MESSAGES = ("database is locked", "Transaction conflict")
 WRITE_ATTEMPTS = 30
-CREATE_ATTEMPTS = 5
+CREATE_ATTEMPTS = 10
+SQLITE_WAIT_S = 30.0
 CREATE_RACE_MESSAGES = ("duplicate key value", "already exists", "database is locked")
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "duckdb": None, "postgres": "postgres"}
 
@@ -163,8 +164,10 @@ def use_sqlite_wal(catalog_file: Path) -> None:
 
     In SQLite's default rollback journal, a connection whose commit failed kept the file locked for others.
     """
-    with contextlib.closing(sqlite3.connect(catalog_file)) as catalog:
-        catalog.execute("PRAGMA journal_mode=WAL")
+    # The timeout waits out another process that is making or writing the catalog at the same moment.
+    with contextlib.closing(sqlite3.connect(catalog_file, timeout=SQLITE_WAIT_S)) as catalog:
+        if catalog.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            catalog.execute("PRAGMA journal_mode=WAL")
 
 
 def connect_offline() -> duckdb.DuckDBPyConnection:
