@@ -49,6 +49,9 @@ clean:
 	rm -rf $(VENV) data .pytest_cache
 
 # Issue 22's scale run: 10,000 feeds on 500 loopback hosts, PostgreSQL, a Prefect server on it, 2 process workers.
-.PHONY: bench-scale
+.PHONY: bench-scale bench-faults
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale --feeds 10000 --hosts 500 --workers 2
+
+bench-faults: $(STAMP)
+	$(BIN)/python -m bench.faults
