@@ -8,7 +8,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from bench.cluster import stop_process
+from bench.cluster import is_healthy, stop_process, wait_for
 from flows.serve import PREFECT_FILE, build_runner_deployments
 from warehouse.db import open_warehouse
 
@@ -121,25 +120,6 @@ def run_cli(args: list[str], env: dict[str, str], timeout_s: float = 180) -> str
     return done.stdout + done.stderr
 
 
-def wait_for(check, timeout_s: float, what: str, interval_s: float = 1.0):
-    """Poll `check` until it returns something truthy or the time is up."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-
-
-def server_healthy(api: str) -> bool:
-    """True once the server answers its health check."""
-    try:
-        return httpx.get(f"{api}/health", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def flow_run_state(api: str, flow_run_id: str) -> str | None:
     """The state type of a flow run once it is final, else None."""
     state = httpx.get(f"{api}/flow_runs/{flow_run_id}", timeout=10).json().get("state") or {}
@@ -164,7 +144,7 @@ def pool_server(tmp_path_factory) -> Iterator[PoolServer]:
     api = env["PREFECT_API_URL"]
     server_command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     with started(server_command, env, logs / "server.log", signals=2):
-        wait_for(lambda: server_healthy(api), 180, "the Prefect server to start")
+        wait_for(lambda: is_healthy(api), 180, "the Prefect server to start")
         run_cli(["work-pool", "create", "newsdesk", "--type", "process"], env)
         run_cli(["deploy", "--all", "--no-prompt"], env, timeout_s=300)
         yield PoolServer(env=env, api=api, logs=logs)
