@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.settings.config import DEFAULT_DB, Config, load_config
-from flows.stages.runlog import close_run, current_run_id, render_run_markdown
+from flows.stages.runlog import close_run_with_summary, current_run_id
 from warehouse.db import run_transaction, write_session
 from warehouse.lake import count_lake_files, maintain_lake
 from warehouse.location import require_warehouse
@@ -92,9 +91,5 @@ def maintain(
         counts = upkeep_lake(db_path, days)
         status = "completed"
     finally:
-        counts["seconds"] = round(time.monotonic() - started, 2)
-        summary = close_run(db_path, run_id, "maintain", status, counts, {})
-    create_markdown_artifact(
-        key="maintain-summary", markdown=render_run_markdown(summary), description="maintain run"
-    )
+        summary = close_run_with_summary(db_path, run_id, "maintain", status, counts, started)
     return summary

@@ -10,12 +10,11 @@ from typing import Any
 
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.settings.config import DEFAULT_DB, load_config
 from flows.stages.matchers import get_matcher
-from flows.stages.runlog import close_run, current_run_id, map_source_values, open_run, render_run_markdown
+from flows.stages.runlog import close_run_with_summary, current_run_id, map_source_values, open_run
 from transforms.article_topics import concat_columns, tag_columns
 from transforms.topics import TopicMatcher
 from warehouse.article_tags import count_articles, find_stale_articles, replace_tags, stream_articles
@@ -125,9 +124,5 @@ def retag(
         )
         status = "completed"
     finally:
-        counts["seconds"] = round(time.monotonic() - started, 2)
-        summary = close_run(db_path, run_id, "retag", status, counts, {})
-    create_markdown_artifact(
-        key="retag-summary", markdown=render_run_markdown(summary), description="retag run"
-    )
+        summary = close_run_with_summary(db_path, run_id, "retag", status, counts, started)
     return summary

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gc
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows.settings.config import Config
@@ -142,6 +144,18 @@ def settle_failures(db_path: Path, run_id: str, retried_keys: list[str] | None =
     """Close failures of retried items that did not fail again the same way; drop this run's repeats."""
     with write_session(db_path) as connection:
         run_transaction(connection, lambda c: settle_retried_failures(c, run_id, retried_keys))
+
+
+def close_run_with_summary(
+    db_path: Path, run_id: str, flow_name: str, status: str, counts: dict[str, Any], started: float
+) -> dict[str, Any]:
+    """Close a run that keeps no failure rows (retag, maintain): its seconds, runs row, summary artifact."""
+    counts["seconds"] = round(time.monotonic() - started, 2)
+    summary = close_run(db_path, run_id, flow_name, status, counts, {})
+    create_markdown_artifact(
+        key=f"{flow_name}-summary", markdown=render_run_markdown(summary), description=f"{flow_name} run"
+    )
+    return summary
 
 
 def render_run_markdown(summary: dict[str, Any], title: str | None = None) -> str:
