@@ -34,6 +34,19 @@ def test_bad_flag_is_one_line():
     assert "Traceback" not in result.stderr
 
 
+def test_bare_command_prints_its_help():
+    result = run()
+    assert result.returncode == 0
+    assert result.stdout.startswith("Usage: newsdesk [OPTIONS] COMMAND [ARGS]...")
+    assert "ingest" in result.stdout and result.stderr == ""
+
+
+def test_missing_argument_is_one_line():
+    result = run("sql")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "newsdesk: error: Missing argument 'query'. (see `newsdesk sql --help`)"
+
+
 def test_bad_sources_file_is_one_line(tmp_path):
     sources = tmp_path / "s.yaml"
     sources.write_text("feeds:\n  - url: gopher://old.example/\n", encoding="utf-8")

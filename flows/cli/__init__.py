@@ -9,12 +9,19 @@ import typer
 from flows.cli import analyst, cluster, core, feeds, lake, migrate, ops  # noqa: F401 - each registers its commands on `app`
 from flows.cli.app import CliError, app
 
-try:  # typer 0.20+ ships its own copy of click
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import exceptions as click_exceptions
-
 __all__ = ["app", "main"]
+
+
+def report_usage_error(error: typer.exceptions.TyperException) -> int:
+    """Print a usage error in one line (or the help a bare command asks for) and return the exit code."""
+    context = getattr(error, "ctx", None)
+    message = error.format_message() if hasattr(error, "format_message") else str(error)
+    if type(error).__name__ == "NoArgsIsHelpError":  # `newsdesk` alone: its help, as `newsdesk --help`
+        print(message)
+        return 0
+    hint = f" (see `newsdesk {context.info_name} --help`)" if context and context.parent else ""
+    print(f"newsdesk: error: {message}{hint}", file=sys.stderr)
+    return getattr(error, "exit_code", 2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,12 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="newsdesk", standalone_mode=False)
-    except click_exceptions.NoArgsIsHelpError:
-        return 0
-    except click_exceptions.UsageError as error:
-        hint = f" (see `newsdesk {error.ctx.info_name} --help`)" if error.ctx and error.ctx.parent else ""
-        print(f"newsdesk: error: {error.format_message()}{hint}", file=sys.stderr)
-        return 2
+    except typer.exceptions.TyperException as error:  # click's usage errors (typer's public base class)
+        return report_usage_error(error)
     except (typer.Abort, KeyboardInterrupt):
         print("newsdesk: aborted", file=sys.stderr)
         return 130
