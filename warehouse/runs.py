@@ -48,6 +48,27 @@ def finish_run(
     return snapshot
 
 
+def list_open_runs(connection: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    """Ids of the runs still marked running, other than `run_id`."""
+    return [row[0] for row in connection.execute(read_sql("select_open_runs"), {"run_id": run_id}).fetchall()]
+
+
+def close_ended_runs(connection: duckdb.DuckDBPyConnection, ended: dict[str, str], settled_by: str) -> None:
+    """Close runs the orchestrator saw end (status by run id) but that could not record it themselves."""
+    for run_id, status in sorted(ended.items()):
+        connection.execute(
+            read_sql("insert_run_end"),
+            {
+                "run_id": run_id,
+                "status": status,
+                "counts": json.dumps({"closed_by_run": settled_by}),
+                "failures": "{}",
+                "snapshot": None,
+                "now": now_utc(),
+            },
+        )
+
+
 def count_failures_by_reason(connection: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     """Group a run's failures by stage and reason."""
     rows = connection.execute(

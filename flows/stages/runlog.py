@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 import uuid
 from collections import Counter
@@ -10,10 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from prefect.artifacts import create_markdown_artifact
+from prefect.exceptions import PrefectException
 from prefect.runtime import flow_run
 
 from flows.settings.config import Config
+from flows.stages.ended_runs import close_runs_prefect_ended
 from flows.stages.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
 from transforms.topic_matcher import TopicMatcher, list_topic_rows
 from transforms.urls import registered_site_of
@@ -23,6 +27,7 @@ from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run, count_failures_by_reason, finish_run
 from warehouse.topics import has_topics, store_topics
 
+LOGGER = logging.getLogger(__name__)
 _FROZEN_MATCHERS: set[int] = set()  # ids of matchers already frozen (get_matcher keeps them alive)
 
 
@@ -51,6 +56,26 @@ def freeze_long_lived(matcher: TopicMatcher) -> None:
 
 
 def open_run(
+    db_path: Path,
+    run_id: str,
+    flow_name: str,
+    params: dict[str, Any],
+    taxonomy_path: str | None = None,
+    keep_matcher: bool = True,
+) -> None:
+    """Record that the run started (record_run_start), then close earlier runs that Prefect saw end but that
+    could not close their own row."""
+    record_run_start(db_path, run_id, flow_name, params, taxonomy_path, keep_matcher)
+    try:
+        closed = close_runs_prefect_ended(db_path, run_id)
+    except (httpx.HTTPError, PrefectException, OSError) as error:  # housekeeping: never fails the run
+        LOGGER.warning("could not ask Prefect about runs left open: %s", error)
+        return
+    if closed:
+        LOGGER.warning("closed %d run(s) left open after Prefect saw them end: %s", len(closed), closed)
+
+
+def record_run_start(
     db_path: Path,
     run_id: str,
     flow_name: str,
