@@ -7,7 +7,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
+from pathlib import Path
 
 from flows.stages.matchers import get_matcher
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
@@ -20,10 +20,14 @@ from transforms.near_dupes import compute_minhash
 from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
 from transforms.records import Article
+from transforms.site_lines import choose_site_boilerplate
 from transforms.syndication import detect_wire_credit
 from transforms.topics import TopicMatcher, tag_article
 from transforms.urls import canonicalise_url
 from transforms.warc_records import WARC_FEED_PREFIX
+from warehouse.clock import now_utc
+from warehouse.db import write_session
+from warehouse.site_lines import select_site_line_counts
 
 # Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.
 POOL_THRESHOLD = 48
@@ -85,13 +89,16 @@ def weigh_dates(job: PageJob, page_dates: list[DateCandidate]) -> DateChoice:
 
 
 def build_article(
-    job: PageJob, taxonomy_path: str | None = None, matcher: TopicMatcher | None = None
+    job: PageJob,
+    taxonomy_path: str | None = None,
+    matcher: TopicMatcher | None = None,
+    boilerplate: frozenset[int] = frozenset(),
 ) -> PageOutcome:
     """Turn one fetched page into a tagged Article, or say why it cannot be one (tagged with `matcher`, else
-    with the taxonomy file's)."""
+    with the taxonomy file's; the site's boilerplate lines, fingerprints in `boilerplate`, dropped)."""
     try:
         html = decode_html(job.read_body(), {"content-type": job.content_type} if job.content_type else None)
-        page = extract_page(html, job.final_url)
+        page = extract_page(html, job.final_url, boilerplate)
     except Exception as error:  # one bad page must never fail the batch
         return PageOutcome(job.url, reason="extract_error", detail=f"{type(error).__name__}: {error}")
     if page is None:
@@ -137,9 +144,31 @@ def build_article(
     return PageOutcome(job.url, article=article)
 
 
-def build_chunk(jobs: list[PageJob], taxonomy_path: str | None) -> list[PageOutcome]:
-    """Build a chunk of pages in one worker call."""
-    return [build_article(job, taxonomy_path) for job in jobs]
+def build_chunk(
+    jobs: list[PageJob], taxonomy_path: str | None, site_lines: dict[str, frozenset[int]] | None = None
+) -> list[PageOutcome]:
+    """Build a chunk of pages in one worker call (`site_lines`: each site's boilerplate lines)."""
+    site_lines = site_lines or {}
+    return [
+        build_article(job, taxonomy_path, boilerplate=site_lines.get(outlet_of(job.final_url), frozenset()))
+        for job in jobs
+    ]
+
+
+def read_site_lines(db_path: str | Path, jobs: list[PageJob]) -> dict[str, frozenset[int]]:
+    """The boilerplate lines of the batch's sites, as the warehouse knows them (transforms/site_lines.py)."""
+    sites = sorted({outlet_of(job.final_url) for job in jobs} - {""})
+    if not sites:
+        return {}
+    with write_session(db_path) as connection:  # the process's writing instance, as plan_batch reads
+        counts = select_site_line_counts(connection, sites, now_utc())
+    return choose_site_boilerplate(counts)
+
+
+def lines_of_chunk(jobs: list[PageJob], site_lines: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
+    """The part of `site_lines` that a chunk's pages need (each worker call is sent only its sites' lines)."""
+    sites = {outlet_of(job.final_url) for job in jobs}
+    return {site: lines for site, lines in site_lines.items() if site in sites}
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -185,13 +214,21 @@ def count_workers(requested: int) -> int:
 
 
 def build_articles(
-    jobs: list[PageJob], taxonomy_path: str | None = None, workers: int = 0
+    jobs: list[PageJob],
+    taxonomy_path: str | None = None,
+    workers: int = 0,
+    site_lines: dict[str, frozenset[int]] | None = None,
 ) -> list[PageOutcome]:
     """Build a batch's articles in page order: on the worker pool (`workers` processes, 0: one per core)
-    once a batch is big enough to start it, else here."""
+    once a batch is big enough to start it, else here; `site_lines` (read_site_lines) are the sites'
+    boilerplate lines, dropped from their pages."""
+    site_lines = site_lines or {}
     workers = count_workers(workers)
     if workers < 2 or (_pool is None and len(jobs) < POOL_THRESHOLD):
-        return build_chunk(jobs, taxonomy_path)
+        return build_chunk(jobs, taxonomy_path, site_lines)
     chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
-    built = get_pool(workers, taxonomy_path).map(build_chunk, chunks, repeat(taxonomy_path))
+    pool = get_pool(workers, taxonomy_path)
+    built = pool.map(
+        build_chunk, chunks, [taxonomy_path] * len(chunks), [lines_of_chunk(c, site_lines) for c in chunks]
+    )
     return [outcome for chunk in built for outcome in chunk]
