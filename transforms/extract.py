@@ -25,7 +25,7 @@ from transforms.language import get_identifier, normalise_code
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 JSONLD = JsonLdExtractor()
 
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+3"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+4"
 
 EXTRACT_OPTIONS = Extractor(
     output_format="python",

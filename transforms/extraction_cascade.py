@@ -1,5 +1,6 @@
 """A second opinion on trafilatura's body text when it looks suspect, and the rule that keeps the better text
-(docs/extraction.md): short boilerplate paragraphs that the second extractor does not confirm are dropped."""
+(docs/extraction.md): the site's known boilerplate lines are dropped, and short paragraphs that the second
+extractor does not confirm, when it agrees on the main block."""
 
 from __future__ import annotations
 
