@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 
 from flows.http.fetch import FetchSettings, fetch_batch
 from flows.settings.config import DEFAULT_DB, Config, load_config
-from flows.stages.articles import PageJob, PageOutcome, build_articles, close_pool, read_site_lines
+from flows.stages.articles import PageJob, PageOutcome, build_articles, close_pool
 from flows.stages.batches import (
     BatchPlan,
     PackedBody,
@@ -30,6 +30,7 @@ from flows.stages.batches import (
 from flows.stages.extraction_check import check_extraction_drift
 from flows.stages.poll import PollResult, poll_feeds
 from flows.stages.runlog import close_run, open_run
+from flows.stages.site_lines import read_site_lines
 from flows.stages.summary import render_markdown
 from transforms.records import FeedEntry
 from transforms.shards import Shard, parse_shard

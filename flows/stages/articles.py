@@ -7,7 +7,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from flows.stages.matchers import get_matcher
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
@@ -20,14 +19,10 @@ from transforms.near_dupes import compute_minhash
 from transforms.outlets import outlet_of
 from transforms.page_bodies import decompress_body
 from transforms.records import Article
-from transforms.site_lines import choose_site_boilerplate
 from transforms.syndication import detect_wire_credit
 from transforms.topics import TopicMatcher, tag_article
 from transforms.urls import canonicalise_url
 from transforms.warc_records import WARC_FEED_PREFIX
-from warehouse.clock import now_utc
-from warehouse.db import write_session
-from warehouse.site_lines import select_site_line_counts
 
 # Below this many pages a batch runs in-process: starting worker processes would cost more than it saves.
 POOL_THRESHOLD = 48
@@ -155,16 +150,6 @@ def build_chunk(
     ]
 
 
-def read_site_lines(db_path: str | Path, jobs: list[PageJob]) -> dict[str, frozenset[int]]:
-    """The boilerplate lines of the batch's sites, as the warehouse knows them (transforms/site_lines.py)."""
-    sites = sorted({outlet_of(job.final_url) for job in jobs} - {""})
-    if not sites:
-        return {}
-    with write_session(db_path) as connection:  # the process's writing instance, as plan_batch reads
-        counts = select_site_line_counts(connection, sites, now_utc())
-    return choose_site_boilerplate(counts)
-
-
 def lines_of_chunk(jobs: list[PageJob], site_lines: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
     """The part of `site_lines` that a chunk's pages need (each worker call is sent only its sites' lines)."""
     sites = {outlet_of(job.final_url) for job in jobs}
@@ -220,8 +205,8 @@ def build_articles(
     site_lines: dict[str, frozenset[int]] | None = None,
 ) -> list[PageOutcome]:
     """Build a batch's articles in page order: on the worker pool (`workers` processes, 0: one per core)
-    once a batch is big enough to start it, else here; `site_lines` (read_site_lines) are the sites'
-    boilerplate lines, dropped from their pages."""
+    once a batch is big enough to start it, else here; `site_lines` (flows/stages/site_lines.py) are the
+    sites' boilerplate lines, dropped from their pages."""
     site_lines = site_lines or {}
     workers = count_workers(workers)
     if workers < 2 or (_pool is None and len(jobs) < POOL_THRESHOLD):
