@@ -5,6 +5,7 @@ history, dropped once the warehouse has seen it on MIN_SITE_PAGES pages)."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +18,9 @@ from flows.ingest import ingest
 from tests.sites import PlainHandler
 from transforms.extraction_cascade import drop_site_lines, fingerprint_line, run_cascade
 from transforms.site_lines import MIN_SITE_PAGES, choose_site_boilerplate, fingerprint_short_lines
-from warehouse.db import open_warehouse
+from warehouse.clock import now_utc
+from warehouse.db import open_warehouse, run_transaction, write_session
+from warehouse.site_lines import insert_site_lines, select_site_line_counts
 
 BODY = "The council voted late on Tuesday to reopen the harbour road after weeks of repairs and protests. " * 3
 PROMO = "Get the harbour desk's weekly digest in your inbox every Friday."
@@ -53,6 +56,18 @@ def test_the_cascade_drops_a_line_that_readability_confirms_when_the_site_repeat
     assert run_cascade(text, fromstring(page), None).text == text  # readability keeps it: it is in the article
     result = run_cascade(text, fromstring(page), None, boilerplate=frozenset({fingerprint_line(PROMO)}))
     assert (result.text, result.extractor) == (f"{BODY.strip()}\n{BODY.strip()}", "trafilatura+site_lines")
+
+
+def test_a_page_loaded_twice_counts_once_and_old_pages_not_at_all(warehouse):
+    now = now_utc()
+    rows = [{"article_id": f"a{n}", "final_url": f"https://news.example/{n}", "text": f"{BODY}\n\n{PROMO}"}
+            for n in range(3)]
+    with write_session(warehouse) as connection:
+        run_transaction(connection, lambda c: insert_site_lines(c, rows[:2], now - timedelta(days=40)))
+        for _ in range(2):  # a retried batch, or two runs loading the same pages
+            run_transaction(connection, lambda c: insert_site_lines(c, rows[1:], now))
+        counts = select_site_line_counts(connection, ["news.example", "other.example"], now, min_pages=1)
+    assert counts == [("news.example", fingerprint_line(PROMO), 2)]  # a0 was seen 40 days ago only
 
 
 def article_page(number: int) -> str:
