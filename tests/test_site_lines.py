@@ -123,12 +123,7 @@ def test_a_shared_line_is_kept_until_the_site_has_shown_it_on_enough_pages(prefe
     assert first["counts"]["loaded_articles"] == MIN_SITE_PAGES
     texts = read_texts(db)
     assert all(PROMO in text and extractor != "trafilatura+site_lines" for text, extractor in texts.values())
-    with open_warehouse(db, read_only=True) as connection:
-        site, pages = connection.execute(
-            "SELECT site, count(DISTINCT article_id) FROM site_lines WHERE line_hash = ? GROUP BY site",
-            [fingerprint_line(PROMO)],
-        ).fetchone()
-    assert (site, pages) == (origin.removeprefix("http://"), MIN_SITE_PAGES)
+    assert count_pages_with(db, PROMO) == (origin.removeprefix("http://"), MIN_SITE_PAGES)
 
     publish(root, range(MIN_SITE_PAGES, MIN_SITE_PAGES + 2), origin)  # the site's next pages
     second = ingest(sources=str(sources), db=str(db), force_poll=True)
@@ -138,3 +133,14 @@ def test_a_shared_line_is_kept_until_the_site_has_shown_it_on_enough_pages(prefe
     for text, extractor in later.values():
         assert PROMO not in text and "paragraph 2" in text
         assert extractor == "trafilatura+site_lines"
+    # Pages that dropped the line still count it, so it stays boilerplate instead of coming back later.
+    assert count_pages_with(db, PROMO) == (origin.removeprefix("http://"), MIN_SITE_PAGES + 2)
+
+
+def count_pages_with(db: Path, line: str) -> tuple[str, int]:
+    """The site and the number of distinct pages that site_lines records a line on."""
+    with open_warehouse(db, read_only=True) as connection:
+        return connection.execute(
+            "SELECT site, count(DISTINCT article_id) FROM site_lines WHERE line_hash = ? GROUP BY site",
+            [fingerprint_line(line)],
+        ).fetchone()

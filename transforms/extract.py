@@ -21,6 +21,7 @@ from trafilatura.utils import decode_file, load_html
 from transforms.dates import DateCandidate, choose_dates, find_page_dates, walk_jsonld
 from transforms.extraction_cascade import run_cascade
 from transforms.language import get_identifier, normalise_code
+from transforms.site_lines import fingerprint_short_lines
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 JSONLD = JsonLdExtractor()
@@ -51,6 +52,8 @@ class ExtractedPage:
     categories: list[str] = field(default_factory=list)
     extractor: str = "trafilatura"  # whose text was kept (transforms/extraction_cascade.py)
     date_candidates: list[DateCandidate] = field(default_factory=list)  # every date the page offers
+    # trafilatura's short lines before any was dropped: what the page adds to its site's line counts
+    site_lines: frozenset[int] = frozenset()
 
 
 def read_html_language(html: str) -> str | None:
@@ -115,6 +118,7 @@ def extract_page(
         categories=categories,
         extractor=result.extractor,
         date_candidates=candidates,
+        site_lines=frozenset(fingerprint_short_lines(document.text or "")),
     )
 
 

@@ -32,7 +32,10 @@ def make_site_line_rows(articles: list[dict[str, Any]], seen_at: datetime) -> pa
         if not site or article_id in done:
             continue
         done.add(article_id)
-        for line_hash in sorted(fingerprint_short_lines(article.get("text") or "")):
+        lines = article.get("site_lines")  # the page's lines before its boilerplate was dropped
+        if lines is None:
+            lines = fingerprint_short_lines(article.get("text") or "")
+        for line_hash in sorted(lines):
             columns["site"].append(site)
             columns["line_hash"].append(line_hash)
             columns["article_id"].append(article_id)

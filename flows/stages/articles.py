@@ -134,6 +134,7 @@ def build_article(
         language_confidence=language.confidence,
         declared_language=page.language,
         extractor=page.extractor,
+        site_lines=page.site_lines,
     )
     article.topics = tag_article(matcher, title, text, source_country=job.country)
     return PageOutcome(job.url, article=article)
