@@ -30,6 +30,7 @@ from flows.stages.batches import (
 from flows.stages.extraction_check import check_extraction_drift
 from flows.stages.poll import PollResult, poll_feeds
 from flows.stages.runlog import close_run, open_run
+from flows.stages.site_lines import read_site_lines
 from flows.stages.summary import render_markdown
 from transforms.records import FeedEntry
 from transforms.shards import Shard, parse_shard
@@ -69,9 +70,12 @@ def fetch_pages(entries: list[FeedEntry], db_path: Path, run_id: str, config: Co
 
 
 @task(name="articles", cache_policy=NO_CACHE)
-def build_batch_articles(jobs: list[PageJob], config: Config, taxonomy_path: str | None) -> list[PageOutcome]:
-    """Extract, clean, hash and tag the batch's pages."""
-    return build_articles(jobs, taxonomy_path, workers=config.workers)
+def build_batch_articles(
+    jobs: list[PageJob], config: Config, taxonomy_path: str | None, db_path: Path
+) -> list[PageOutcome]:
+    """Extract, clean, hash and tag the batch's pages (their sites' boilerplate lines dropped)."""
+    site_lines = read_site_lines(db_path, jobs)
+    return build_articles(jobs, taxonomy_path, workers=config.workers, site_lines=site_lines)
 
 
 @task(name="load", cache_policy=NO_CACHE)
@@ -114,7 +118,7 @@ def run_batches(
             if number + 1 < len(batches):
                 fetching = fetch_pages.submit(quote(batches[number + 1]), db_path, run_id, quote(config))
             started = time.monotonic()
-            outcomes = build_batch_articles(quote(fetched.jobs), quote(config), taxonomy_path)
+            outcomes = build_batch_articles(quote(fetched.jobs), quote(config), taxonomy_path, db_path)
             counts["stage_s_articles"] += time.monotonic() - started
             if loading is not None:
                 add_loaded(loading.result(), counts)

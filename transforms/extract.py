@@ -19,13 +19,14 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import decode_file, load_html
 
 from transforms.dates import DateCandidate, choose_dates, find_page_dates, walk_jsonld
-from transforms.extraction_cascade import read_link_texts, run_cascade
+from transforms.extraction_cascade import run_cascade
 from transforms.language import get_identifier, normalise_code
+from transforms.site_lines import fingerprint_short_lines
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 JSONLD = JsonLdExtractor()
 
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+3"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+4"
 
 EXTRACT_OPTIONS = Extractor(
     output_format="python",
@@ -51,6 +52,8 @@ class ExtractedPage:
     categories: list[str] = field(default_factory=list)
     extractor: str = "trafilatura"  # whose text was kept (transforms/extraction_cascade.py)
     date_candidates: list[DateCandidate] = field(default_factory=list)  # every date the page offers
+    # trafilatura's short lines before any was dropped: what the page adds to its site's line counts
+    site_lines: frozenset[int] = frozenset()
 
 
 def read_html_language(html: str) -> str | None:
@@ -76,40 +79,46 @@ def read_jsonld_body(items: list[Any]) -> str | None:
     return None
 
 
-def extract_page(html: str | bytes, url: str | None = None) -> ExtractedPage | None:
-    """Extract the article body (trafilatura, a second opinion when suspect) and metadata; None when no body
-    is found."""
+def extract_page(
+    html: str | bytes, url: str | None = None, boilerplate: frozenset[int] = frozenset()
+) -> ExtractedPage | None:
+    """Extract the article body (trafilatura, a second opinion when suspect, the site's boilerplate lines —
+    fingerprints in `boilerplate`, transforms/site_lines.py — dropped) and metadata; None when no body is
+    found."""
     if isinstance(html, bytes):
         html = decode_file(html)
     tree = load_html(html)
     if tree is None:
         return None
-    jsonld = read_jsonld(tree)  # read before trafilatura, which is given the tree (and prunes it)
-    link_texts = read_link_texts(tree)
+    jsonld = read_jsonld(tree)
     options = copy(EXTRACT_OPTIONS)
     options.url = url
     options.source = url
     try:
-        document = trafilatura.bare_extraction(tree, options=options)
+        document = trafilatura.bare_extraction(tree, options=options)  # it works on a copy of the tree
     except ValueError:
         return None
-    text = (document.text or "") if document else ""
-    result = run_cascade(text, tree, read_jsonld_body(jsonld), link_texts)
-    if document is None or not result.text.strip():
+    if document is None:
         return None
+    # Everything read from the tree is read before the cascade, whose second opinion prunes the tree.
     candidates = find_page_dates(tree, jsonld, url, document.date)
+    language = normalise_code(tree.get("lang")) or normalise_code(document.language)
+    result = run_cascade(document.text or "", tree, read_jsonld_body(jsonld), boilerplate=boilerplate)
+    if not result.text.strip():
+        return None
     categories = [c.strip() for c in (document.categories or []) if c and c.strip()]
     return ExtractedPage(
         text=result.text,
         title=document.title or None,
         byline=document.author or None,
         published_at=choose_dates(candidates, None).published_at,
-        language=normalise_code(tree.get("lang")) or normalise_code(document.language),
+        language=language,
         sitename=document.sitename or None,
         page_canonical=document.url or None,
         categories=categories,
         extractor=result.extractor,
         date_candidates=candidates,
+        site_lines=frozenset(fingerprint_short_lines(document.text or "")),
     )
 
 

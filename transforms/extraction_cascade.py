@@ -1,14 +1,17 @@
 """A second opinion on trafilatura's body text when it looks suspect, and the rule that keeps the better text
-(docs/extraction.md): short boilerplate paragraphs that the second extractor does not confirm are dropped."""
+(docs/extraction.md): the site's known boilerplate lines are dropped, and short paragraphs that the second
+extractor does not confirm, when it agrees on the main block."""
 
 from __future__ import annotations
 
+import hashlib
 import re
-from copy import deepcopy
 from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 from trafilatura.external import try_readability
+
+from transforms.clean import normalise_unicode
 
 # A paragraph shorter than this is "short": teasers, link lines, bylines and captions are; body text rarely.
 SHORT_PARAGRAPH_WORDS = 25
@@ -22,6 +25,10 @@ MAX_LINK_SHARE = 0.1
 # The filtered text is kept only if it keeps at least this share of trafilatura's words: a second opinion
 # that misses most of the page (a wrong main block) must not cut the body.
 MIN_KEPT_SHARE = 0.7
+# The second opinion judges short paragraphs only when it holds at least this share of the words of
+# trafilatura's long paragraphs: the two then found the same main block, and what readability leaves out of
+# it is boilerplate; when it found another block, its silence on a short paragraph says nothing.
+MIN_AGREEMENT = 0.8
 TOKEN = re.compile(r"\w+")
 # Chinese and Japanese are written without spaces: two of these characters count as a word.
 UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -33,7 +40,8 @@ class CascadeResult:
     """The body text kept and the extractor that produced it."""
 
     text: str
-    extractor: str  # trafilatura | trafilatura+readability (filtered) | readability | jsonld
+    # trafilatura | trafilatura+readability (filtered) | trafilatura+site_lines | readability | jsonld
+    extractor: str
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -82,17 +90,49 @@ def normalise_tokens(text: str) -> str:
     return " ".join(TOKEN.findall(text.lower()))
 
 
+def fingerprint_line(line: str) -> int | None:
+    """A signed 64-bit fingerprint of a line's word tokens (case, markup, punctuation and spacing ignored);
+    None for a line without words."""
+    tokens = normalise_tokens(normalise_unicode(line))
+    if not tokens:
+        return None
+    return int.from_bytes(hashlib.blake2b(tokens.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def drop_site_lines(text: str, boilerplate: frozenset[int]) -> tuple[str, int]:
+    """The text without the short paragraphs that are the site's boilerplate lines; how many were dropped."""
+    if not boilerplate:
+        return text, 0
+    paragraphs = split_paragraphs(text)
+    kept = [
+        paragraph for paragraph in paragraphs
+        if count_words(paragraph) >= SHORT_PARAGRAPH_WORDS or fingerprint_line(paragraph) not in boilerplate
+    ]
+    return "\n".join(kept), len(paragraphs) - len(kept)
+
+
 def read_readability(tree: HtmlElement) -> str:
-    """The main text by trafilatura's port of readability-lxml, one block per line; "" when it finds none."""
-    root = try_readability(deepcopy(tree))  # it prunes the tree it is given
+    """The main text by trafilatura's port of readability-lxml, one block per line; "" when it finds none.
+    It prunes the tree it is given: the caller passes a tree it no longer needs."""
+    root = try_readability(tree)
     blocks = [" ".join(element.text_content().split()) for element in root.iter(*BLOCK_TAGS)]
     lines = [block for block in blocks if block]
     return "\n".join(lines) if lines else " ".join(root.text_content().split())
 
 
-def filter_by_opinion(text: str, opinion: str) -> str:
-    """Drop the short paragraphs of `text` whose words do not occur, in order, in `opinion`."""
-    haystack = normalise_tokens(opinion)
+def measure_agreement(text: str, haystack: str) -> float:
+    """The share of the words of the text's long paragraphs that occur, in order, in the normalised opinion
+    `haystack` (1.0 when it has no long paragraph)."""
+    sizes = [(count_words(p), normalise_tokens(p) in haystack) for p in split_paragraphs(text)]
+    long_words = sum(size for size, _ in sizes if size >= SHORT_PARAGRAPH_WORDS)
+    confirmed = sum(size for size, found in sizes if size >= SHORT_PARAGRAPH_WORDS and found)
+    return confirmed / long_words if long_words else 1.0
+
+
+def filter_by_opinion(text: str, opinion: str, haystack: str | None = None) -> str:
+    """Drop the short paragraphs of `text` whose words do not occur, in order, in `opinion` (`haystack`: the
+    opinion already normalised)."""
+    haystack = normalise_tokens(opinion) if haystack is None else haystack
     kept = [
         paragraph for paragraph in split_paragraphs(text)
         if count_words(paragraph) >= SHORT_PARAGRAPH_WORDS or normalise_tokens(paragraph) in haystack
@@ -108,18 +148,33 @@ def choose_text(text: str, opinion: str, jsonld_body: str | None) -> CascadeResu
         if count_words(best[0]) > words:
             return CascadeResult(best[0], best[1])
         return CascadeResult(text, "trafilatura")
-    if not opinion.strip():
+    haystack = normalise_tokens(opinion)
+    if not haystack or measure_agreement(text, haystack) < MIN_AGREEMENT:
         return CascadeResult(text, "trafilatura")
-    filtered = filter_by_opinion(text, opinion)
+    filtered = filter_by_opinion(text, opinion, haystack)
     if filtered != text and count_words(filtered) >= MIN_KEPT_SHARE * words:
         return CascadeResult(filtered, "trafilatura+readability")
     return CascadeResult(text, "trafilatura")
 
 
 def run_cascade(
-    text: str, tree: HtmlElement, jsonld_body: str | None, link_texts: frozenset[str] = frozenset()
+    text: str,
+    tree: HtmlElement,
+    jsonld_body: str | None,
+    link_texts: frozenset[str] | None = None,
+    boilerplate: frozenset[int] = frozenset(),
 ) -> CascadeResult:
-    """trafilatura's text, or, when it is suspect, the better of it and readability's second opinion."""
-    if not is_suspect(text, jsonld_body, link_texts):
-        return CascadeResult(text, "trafilatura")
-    return choose_text(text, read_readability(tree), jsonld_body)
+    """trafilatura's text without the site's boilerplate lines (fingerprints in `boilerplate`), or, when it is
+    suspect, the better of that and readability's second opinion. The page's `tree` is read for its link texts
+    (unless given) and then handed to readability, which prunes it."""
+    kept, dropped = drop_site_lines(text, boilerplate)
+    if not dropped and not is_suspect(text, jsonld_body):
+        # The link-text rule is the costly one (every <a> of the page): read only when the others pass.
+        if link_texts is None:
+            link_texts = read_link_texts(tree)
+        if not is_suspect(text, jsonld_body, link_texts):
+            return CascadeResult(text, "trafilatura")
+    result = choose_text(kept, read_readability(tree), jsonld_body)
+    if dropped and result.extractor == "trafilatura":
+        return CascadeResult(result.text, "trafilatura+site_lines")
+    return result

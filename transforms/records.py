@@ -72,4 +72,5 @@ class Article:
     language_source: str | None = None  # text | html | feed
     language_confidence: float | None = None  # the text detector's confidence (0-1), when it ran
     declared_language: str | None = None  # the page's <html lang>, as declared
-    extractor: str | None = None  # trafilatura | trafilatura+readability | readability | jsonld
+    extractor: str | None = None  # trafilatura[+readability|+site_lines] | readability | jsonld
+    site_lines: frozenset[int] = frozenset()  # its page's short lines before boilerplate was dropped

@@ -18,6 +18,7 @@ from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_p
 from warehouse.pending import clear_pending_entries
 from warehouse.postings import index_articles
 from warehouse.revisions import record_entry_updates, store_revisions
+from warehouse.site_lines import insert_site_lines
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -328,6 +329,7 @@ def write_batch_rows(
     counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
     counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
     counts["articles"] = insert_articles(connection, batch)
+    counts["site_lines"] = insert_site_lines(connection, batch.articles, now_utc())
     revised_arrow = to_arrow("articles", batch.revised_articles)
     revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
     counts["revised_articles"] = len(revised)

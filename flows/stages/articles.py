@@ -7,7 +7,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
 
 from flows.stages.matchers import get_matcher
 from transforms.clean import CLEANER_VERSION, clean_text, count_words
@@ -85,13 +84,16 @@ def weigh_dates(job: PageJob, page_dates: list[DateCandidate]) -> DateChoice:
 
 
 def build_article(
-    job: PageJob, taxonomy_path: str | None = None, matcher: TopicMatcher | None = None
+    job: PageJob,
+    taxonomy_path: str | None = None,
+    matcher: TopicMatcher | None = None,
+    boilerplate: frozenset[int] = frozenset(),
 ) -> PageOutcome:
     """Turn one fetched page into a tagged Article, or say why it cannot be one (tagged with `matcher`, else
-    with the taxonomy file's)."""
+    with the taxonomy file's; the site's boilerplate lines, fingerprints in `boilerplate`, dropped)."""
     try:
         html = decode_html(job.read_body(), {"content-type": job.content_type} if job.content_type else None)
-        page = extract_page(html, job.final_url)
+        page = extract_page(html, job.final_url, boilerplate)
     except Exception as error:  # one bad page must never fail the batch
         return PageOutcome(job.url, reason="extract_error", detail=f"{type(error).__name__}: {error}")
     if page is None:
@@ -132,14 +134,27 @@ def build_article(
         language_confidence=language.confidence,
         declared_language=page.language,
         extractor=page.extractor,
+        site_lines=page.site_lines,
     )
     article.topics = tag_article(matcher, title, text, source_country=job.country)
     return PageOutcome(job.url, article=article)
 
 
-def build_chunk(jobs: list[PageJob], taxonomy_path: str | None) -> list[PageOutcome]:
-    """Build a chunk of pages in one worker call."""
-    return [build_article(job, taxonomy_path) for job in jobs]
+def build_chunk(
+    jobs: list[PageJob], taxonomy_path: str | None, site_lines: dict[str, frozenset[int]] | None = None
+) -> list[PageOutcome]:
+    """Build a chunk of pages in one worker call (`site_lines`: each site's boilerplate lines)."""
+    site_lines = site_lines or {}
+    return [
+        build_article(job, taxonomy_path, boilerplate=site_lines.get(outlet_of(job.final_url), frozenset()))
+        for job in jobs
+    ]
+
+
+def lines_of_chunk(jobs: list[PageJob], site_lines: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
+    """The part of `site_lines` that a chunk's pages need (each worker call is sent only its sites' lines)."""
+    sites = {outlet_of(job.final_url) for job in jobs}
+    return {site: lines for site, lines in site_lines.items() if site in sites}
 
 
 _pool: ProcessPoolExecutor | None = None
@@ -185,13 +200,21 @@ def count_workers(requested: int) -> int:
 
 
 def build_articles(
-    jobs: list[PageJob], taxonomy_path: str | None = None, workers: int = 0
+    jobs: list[PageJob],
+    taxonomy_path: str | None = None,
+    workers: int = 0,
+    site_lines: dict[str, frozenset[int]] | None = None,
 ) -> list[PageOutcome]:
     """Build a batch's articles in page order: on the worker pool (`workers` processes, 0: one per core)
-    once a batch is big enough to start it, else here."""
+    once a batch is big enough to start it, else here; `site_lines` (flows/stages/site_lines.py) are the
+    sites' boilerplate lines, dropped from their pages."""
+    site_lines = site_lines or {}
     workers = count_workers(workers)
     if workers < 2 or (_pool is None and len(jobs) < POOL_THRESHOLD):
-        return build_chunk(jobs, taxonomy_path)
+        return build_chunk(jobs, taxonomy_path, site_lines)
     chunks = [jobs[start : start + CHUNK_SIZE] for start in range(0, len(jobs), CHUNK_SIZE)]
-    built = get_pool(workers, taxonomy_path).map(build_chunk, chunks, repeat(taxonomy_path))
+    pool = get_pool(workers, taxonomy_path)
+    built = pool.map(
+        build_chunk, chunks, [taxonomy_path] * len(chunks), [lines_of_chunk(c, site_lines) for c in chunks]
+    )
     return [outcome for chunk in built for outcome in chunk]

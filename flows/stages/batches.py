@@ -288,39 +288,20 @@ def deferred_rows(plan: BatchPlan) -> list[dict[str, Any]]:
     ]
 
 
+ARTICLE_FIELDS = (  # an Article's fields that its `articles` row holds as they are
+    "article_id", "canonical_url", "url", "final_url", "feed_url", "source", "title", "byline",
+    "published_at", "language", "text", "word_count", "content_hash", "categories", "extractor_version",
+    "cleaner_version", "minhash", "wire_credit", "published_source", "date_candidates", "modified_at",
+    "language_source", "language_confidence", "declared_language", "extractor",
+    "site_lines",  # not a column: warehouse/site_lines.py counts them
+)
+
+
 def article_row(article: Article, run_id: str, seen_at: Any, rank: int) -> dict[str, Any]:
     """Turn an Article into an `articles` row."""
-    return {
-        "article_id": article.article_id,
-        "canonical_url": article.canonical_url,
-        "url": article.url,
-        "final_url": article.final_url,
-        "feed_url": article.feed_url,
-        "source": article.source,
-        "title": article.title,
-        "byline": article.byline,
-        "published_at": article.published_at,
-        "language": article.language,
-        "text": article.text,
-        "word_count": article.word_count,
-        "content_hash": article.content_hash,
-        "categories": article.categories,
-        "first_seen_at": seen_at,
-        "updated_at": seen_at,
-        "extractor_version": article.extractor_version,
-        "cleaner_version": article.cleaner_version,
-        "run_id": run_id,
-        "batch_rank": rank,
-        "minhash": article.minhash,
-        "wire_credit": article.wire_credit,
-        "published_source": article.published_source,
-        "date_candidates": article.date_candidates,
-        "modified_at": article.modified_at,
-        "language_source": article.language_source,
-        "language_confidence": article.language_confidence,
-        "declared_language": article.declared_language,
-        "extractor": article.extractor,
-    }
+    row = {name: getattr(article, name) for name in ARTICLE_FIELDS}
+    row.update(first_seen_at=seen_at, updated_at=seen_at, run_id=run_id, batch_rank=rank)
+    return row
 
 
 def topic_rows(article: Article) -> list[dict[str, Any]]:
