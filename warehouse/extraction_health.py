@@ -25,15 +25,9 @@ def record_alarms(
 ) -> int:
     """Append the run's alarms to extraction_alarms."""
     rows = [
-        {
-            "run_id": run_id,
-            "source": alarm.source,
-            "flagged_at": now,
-            "pages": alarm.pages,
-            "failed_share": alarm.failed_share,
-            "baseline_pages": alarm.baseline_pages,
-            "baseline_share": alarm.baseline_share,
-        }
+        {"run_id": run_id, "source": alarm.source, "flagged_at": now, "pages": alarm.pages,
+         "failed_share": alarm.failed_share, "baseline_pages": alarm.baseline_pages,
+         "baseline_share": alarm.baseline_share}
         for alarm in alarms
     ]
     return insert_rows(connection, "extraction_alarms", rows)
