@@ -175,13 +175,15 @@ def write_batch_rows(
     clear_pending_entries(connection, entries)
     counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
     counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
-    new_ids = insert_articles(connection, batch)
+    articles = to_arrow("articles", batch.articles)
+    new_ids = insert_articles(connection, batch, articles)
     counts["articles"] = len(new_ids)
     revised_arrow = to_arrow("articles", batch.revised_articles)
     revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
     counts["revised_articles"] = len(revised)
     # The search index takes the batch's articles as loaded (not read back: that would read every text).
-    counts["indexed"] = index_articles(connection, to_arrow("articles", batch.articles + revised))
+    indexed = pa.concat_tables([articles, to_arrow("articles", revised)]) if revised else articles
+    counts["indexed"] = index_articles(connection, indexed)
     resigned = [row["article_id"] for row in revised]
     counts.update(
         link_near_duplicates(
@@ -207,54 +209,60 @@ def insert_by_article(
     return insert_rows(connection, table, fresh, unstored=True) + insert_rows(connection, table, known)
 
 
-def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> set[str]:
-    """Insert the batch's new articles and mark those whose text repeats a stored article; return the ids of
-    the articles inserted (none of them was stored when the transaction began)."""
+def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch, arrow: pa.Table) -> set[str]:
+    """Insert the batch's new articles (`arrow`: batch.articles as Arrow) and mark those whose text repeats
+    another article; return the ids of the articles inserted (none of them was stored when the transaction
+    began)."""
     if not batch.articles:
         return set()
-    arrow = to_arrow("articles", batch.articles)
     connection.register("batch_articles", arrow)
     try:
-        # The stored ids and URLs among the batch's, read once: an anti-join per key would read them again.
-        stored = connection.execute(read_sql("select_stored_batch_articles")).fetchall()
-        stored_ids = {value for key, value in stored if key == "article_id"}
-        stored_urls = {value for key, value in stored if key == "canonical_url"}
-        new_rows = choose_new_articles(batch.articles, stored_ids, stored_urls)
-        if new_rows:
-            new_arrow = to_arrow("articles", new_rows)
+        # The stored ids, URLs and text hashes among the batch's, each column read once.
+        stored: dict[str, set[str]] = {"article_id": set(), "canonical_url": set(), "content_hash": set()}
+        for key, value in connection.execute(read_sql("select_stored_batch_articles")).fetchall():
+            stored[key].add(value)
+        chosen = choose_new_articles(batch.articles, stored["article_id"], stored["canonical_url"])
+        if chosen:
+            new_arrow = arrow.take(pa.array(chosen, pa.int64()))
             columns = ", ".join(c for c in new_arrow.column_names if c != "batch_rank")
             connection.register("new_articles", new_arrow)
             try:
                 connection.execute(f"INSERT INTO articles ({columns}) SELECT {columns} FROM new_articles")
             finally:
                 connection.unregister("new_articles")
-        connection.execute(
-            read_sql("mark_content_duplicates"), {"detected_at": now_utc(), "run_id": batch.run_id}
-        )
+        # Marking reads every stored text hash with its article: only when some hash of the batch repeats.
+        if has_repeated_text(batch.articles, stored["content_hash"]):
+            connection.execute(
+                read_sql("mark_content_duplicates"), {"detected_at": now_utc(), "run_id": batch.run_id}
+            )
     finally:
         connection.unregister("batch_articles")
-    return {row["article_id"] for row in new_rows}
+    return {batch.articles[k]["article_id"] for k in chosen}
 
 
-def choose_new_articles(
-    rows: list[dict[str, Any]], stored_ids: set[str], stored_urls: set[str]
-) -> list[dict[str, Any]]:
-    """The rows to insert: id and canonical URL not stored, and the batch's first of both (by rank)."""
+def has_repeated_text(rows: list[dict[str, Any]], stored_hashes: set[str]) -> bool:
+    """Tell whether a row's text hash was stored before the batch or repeats within it."""
+    hashes = [row["content_hash"] for row in rows if row.get("content_hash") is not None]
+    return len(set(hashes)) < len(hashes) or any(content_hash in stored_hashes for content_hash in hashes)
+
+
+def choose_new_articles(rows: list[dict[str, Any]], stored_ids: set[str], stored_urls: set[str]) -> list[int]:
+    """Positions of the rows to insert: id and canonical URL not stored, the batch's first of both."""
     order = sorted(
         range(len(rows)), key=lambda k: (rows[k].get("batch_rank") is None, rows[k].get("batch_rank") or 0, k)
     )
     candidates = [
-        rows[k]
+        k
         for k in order
         if rows[k]["article_id"] not in stored_ids and rows[k]["canonical_url"] not in stored_urls
     ]
     first_by_id: dict[str, int] = {}
     first_by_url: dict[str, int] = {}
-    for position, row in enumerate(candidates):
-        first_by_id.setdefault(row["article_id"], position)
-        first_by_url.setdefault(row["canonical_url"], position)
+    for k in candidates:
+        first_by_id.setdefault(rows[k]["article_id"], k)
+        first_by_url.setdefault(rows[k]["canonical_url"], k)
     return [
-        row
-        for position, row in enumerate(candidates)
-        if first_by_id[row["article_id"]] == position and first_by_url[row["canonical_url"]] == position
+        k
+        for k in candidates
+        if first_by_id[rows[k]["article_id"]] == k and first_by_url[rows[k]["canonical_url"]] == k
     ]
