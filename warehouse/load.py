@@ -171,7 +171,8 @@ def write_batch_rows(
     """Every row of one batch, inside the caller's transaction."""
     counts["entries"] = insert_rows(connection, "entries", batch.entries)
     entries = to_arrow("entries", batch.entries)
-    record_entry_updates(connection, entries)
+    if has_stored_updates(batch.entries, counts["entries"]):
+        record_entry_updates(connection, entries)
     clear_pending_entries(connection, entries)
     counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
     counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
@@ -194,6 +195,12 @@ def write_batch_rows(
     counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
     counts["article_topics"] = insert_by_article(connection, "article_topics", batch.article_topics, new_ids)
     counts["failures"] = insert_rows(connection, "failures", batch.failures)
+
+
+def has_stored_updates(entries: list[dict[str, Any]], inserted: int) -> bool:
+    """Tell whether an entry carries a feed update time and its key was stored before this batch."""
+    keys = {(row["feed_url"], row["guid"]) for row in entries}
+    return inserted < len(keys) and any(row.get("updated_at") is not None for row in entries)
 
 
 def insert_by_article(

@@ -249,6 +249,8 @@ def write_clusters(
     detected_at: datetime,
 ) -> dict[str, int]:
     """Write cluster ids and duplicate marks where the plan differs from what is stored."""
+    if not plan:
+        return {"cluster_moves": 0, "near_duplicate_marks": 0, "canonical_restored": 0}
     changes = [
         {"article_id": article_id, "cluster_id": cluster_id}
         for article_id, (cluster_id, _) in sorted(plan.items())
