@@ -6,7 +6,7 @@ was given. Here each captured round (one child's batches into the smallest lake)
 into a fresh copy of every kept lake, sizes alternated, with every statement the load runs on its connection
 timed and named (its warehouse/queries file, else its first words). Printed: per size the median over rounds of
 the loads' seconds and of each statement's summed seconds, largest growth first. Last line:
-`load_replay: sizes=A,B load_s=X,Y ratio=R`.
+`load_replay: sizes=A,B load_s=X,Y ratio=R statements_per_load=M,N`.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class TimedConnection:
             return self.inner.execute(sql, parameters)
         finally:
             self.seconds[name_statement(sql, self.names)] += time.perf_counter() - started
+            self.seconds["(statements)"] += 1
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -100,6 +101,7 @@ def replay_round(batches: list[Path], db: Path, seconds: dict[str, float]) -> fl
         flows.stages.batches.load_plan(*args, **kwargs)
         total += time.perf_counter() - started
     seconds["(load wall)"] += total
+    seconds["(loads)"] += len(batches)
     return total
 
 
@@ -156,9 +158,14 @@ def main() -> None:
         figures = replay(args.keep, args.capture, sizes, args.rounds, Path(work))
     print(describe(figures))
     loads = [statistics.median(seconds["(load wall)"] for seconds in figures[size]) for size in sizes]
+    statements = [
+        statistics.median(seconds["(statements)"] / seconds["(loads)"] for seconds in figures[size])
+        for size in sizes
+    ]
     print(
         f"load_replay: sizes={','.join(map(str, sizes))} "
-        f"load_s={','.join(f'{value:.2f}' for value in loads)} ratio={loads[-1] / loads[0]:.2f}"
+        f"load_s={','.join(f'{value:.2f}' for value in loads)} ratio={loads[-1] / loads[0]:.2f} "
+        f"statements_per_load={','.join(f'{value:.0f}' for value in statements)}"
     )
 
 
