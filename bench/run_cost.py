@@ -34,6 +34,7 @@ from bench.warehouses import copy_warehouse, measure_lake_bytes, remove_warehous
 from flows.stages.articles import count_workers
 from flows.stages.runlog import close_run, open_run
 from warehouse.db import close_shared
+from warehouse.location import catalog_path_for
 
 STAGES = ("entries", "pages", "articles", "load")  # the flow's stage_s_* counts
 
@@ -124,7 +125,7 @@ def fill_lakes(
             cost.fill_s[stored] = prepare_lake(lakes[stored], stored)
         else:
             kept = kept_lake(keep, stored)
-            if not kept.exists():
+            if not catalog_path_for(kept).exists():  # a `--db` path names a lake: its catalog is the file
                 keep.mkdir(parents=True, exist_ok=True)
                 cost.fill_s[stored] = prepare_lake(kept, stored)
             cost.fill_s.setdefault(stored, 0.0)
