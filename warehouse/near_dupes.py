@@ -204,11 +204,14 @@ def find_verified_pairs(
     )
     if not found:
         return [], set()
-    candidates = sorted({(article_id, other_id) for article_id, other_id, _, _ in found})
-    blobs = {other_id: (cluster_id, blob) for _, other_id, cluster_id, blob in found}
-    other_by_id = {
-        other_id: (cluster_id, decode_minhash(blob)) for other_id, (cluster_id, blob) in blobs.items()
-    }
+    candidates = sorted({(article_id, other_id) for article_id, other_id, _ in found})
+    others = run_in_spans(
+        connection,
+        {"candidate_ids": id_table(other for _, other, _ in found)},
+        read_sql("select_near_duplicate_signatures"),
+        date_spans((dated_at for _, _, dated_at in found), timedelta(0)),
+    )
+    other_by_id = {article_id: (cluster_id, decode_minhash(blob)) for article_id, cluster_id, blob in others}
     return verify_pairs(candidates, signatures, other_by_id, settings.threshold)
 
 
