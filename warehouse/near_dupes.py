@@ -41,7 +41,6 @@ SIGNATURE_SCHEMA = pa.schema(
 BAND_SCHEMA = pa.schema(
     [("band_hash", pa.int64()), ("band", pa.int16()), ("article_id", pa.string()), ("dated_at", TS)]
 )
-SHARED_BAND_SCHEMA = pa.schema([("article_id", pa.string()), ("band_hash", pa.int64()), ("dated_at", TS)])
 DUPLICATE_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
@@ -184,23 +183,12 @@ def find_verified_pairs(
         return [], set()
     window = timedelta(days=settings.window_days)
     spans = date_spans(bands.column("dated_at").to_pylist(), window)
-    shared = run_in_spans(
+    found = run_in_spans(
         connection,
         {"batch_bands": bands},
         read_sql("select_near_duplicate_candidates"),
         spans,
         {"window": window},
-    )
-    if not shared:
-        return [], set()
-    shared_bands = pa.Table.from_pylist(
-        [{"article_id": a, "band_hash": h, "dated_at": d} for a, h, d in shared], schema=SHARED_BAND_SCHEMA
-    )
-    found = run_in_spans(
-        connection,
-        {"shared_bands": shared_bands},
-        read_sql("select_near_duplicate_band_owners"),
-        date_spans(shared_bands.column("dated_at").to_pylist(), timedelta(0)),
     )
     if not found:
         return [], set()
