@@ -1,6 +1,6 @@
 """Run cost as the warehouse grows: real ingest runs of N new pages into lakes of few vs many stored articles.
 
-Run: .venv/bin/python -m bench.run_cost [--sizes 10000,1000000] [--pages 500] [--repeats 3]
+Run: .venv/bin/python -m bench.run_cost [--sizes 10000,1000000] [--pages 500] [--repeats 3] [--keep DIR]
 Each size's lake is filled by bench/lake_fill.py (every table the run reads, at that many articles); the bench
 site (bench/site.py) serves `--repeats` x `--pages` new pages, one feed of `--pages` items per round, and each
 round ingests its feed into every lake in turn (a child process each, as `make bench`'s e2e part: bench/e2e.py),
@@ -10,11 +10,16 @@ lookup and load, the drift check and closing the run (the fetch and the article 
 warehouse). The flow's stages (`stage_s_*`) are reported beside it, per size. Before the rounds each lake gets
 one opened and closed run (the taxonomy's topics stored, as in a warehouse that has run before). Last line:
 `run_cost: sizes=A,B warehouse_s=X,Y ratio=R`, the largest size's median over the smallest's.
+
+`--keep DIR` keeps each size's filled lake in DIR (filled there on the first use) and measures on copies, so a
+session fills once; `--capture DIR` makes each child save what every batch load was given (bench/load_replay.py
+replays them into copies of kept lakes, statement by statement).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -24,11 +29,12 @@ from pathlib import Path
 from bench.e2e import run_ingest_child
 from bench.lake_fill import fill_lake
 from bench.site import SiteServer, build_site, run_server, write_sources
-from bench.timed_ingest import TIMED
-from bench.warehouses import measure_lake_bytes, remove_warehouse
+from bench.timed_ingest import CAPTURE_ENV, TIMED
+from bench.warehouses import copy_warehouse, measure_lake_bytes, remove_warehouse
 from flows.stages.articles import count_workers
 from flows.stages.runlog import close_run, open_run
 from warehouse.db import close_shared
+from warehouse.location import catalog_path_for
 
 STAGES = ("entries", "pages", "articles", "load")  # the flow's stage_s_* counts
 
@@ -96,24 +102,50 @@ def record_earlier_run(db: Path) -> None:
     close_shared()
 
 
-def fill_lakes(work: Path, sizes: tuple[int, ...], cost: RunCost) -> dict[int, Path]:
-    """One filled lake per size; their fill seconds and sizes go to `cost`."""
+def prepare_lake(db: Path, stored: int) -> float:
+    """Fill `db` with `stored` articles and one earlier run; return the seconds it took."""
+    fill_s = fill_lake(db, stored)
+    record_earlier_run(db)
+    return fill_s
+
+
+def kept_lake(keep: Path, stored: int) -> Path:
+    """The lake of `stored` articles kept in `keep` (filled there by prepare_lake when missing)."""
+    return keep / f"filled-{stored}.duckdb"
+
+
+def fill_lakes(
+    work: Path, sizes: tuple[int, ...], cost: RunCost, keep: Path | None = None
+) -> dict[int, Path]:
+    """One filled lake per size (a copy of the kept one, when `keep` is given); fill seconds and sizes to `cost`."""
     lakes = {}
     for stored in sizes:
         lakes[stored] = work / f"cost-{stored}.duckdb"
-        cost.fill_s[stored] = fill_lake(lakes[stored], stored)
-        record_earlier_run(lakes[stored])
+        if keep is None:
+            cost.fill_s[stored] = prepare_lake(lakes[stored], stored)
+        else:
+            kept = kept_lake(keep, stored)
+            if not catalog_path_for(kept).exists():  # a `--db` path names a lake: its catalog is the file
+                keep.mkdir(parents=True, exist_ok=True)
+                cost.fill_s[stored] = prepare_lake(kept, stored)
+            cost.fill_s.setdefault(stored, 0.0)
+            copy_warehouse(kept, lakes[stored])
         cost.lake_mb[stored] = measure_lake_bytes(lakes[stored]) / 2**20
         print(f"  run cost: filled {stored:,} stored articles in {cost.fill_s[stored]:.0f} s", flush=True)
     return lakes
 
 
 def measure_run_cost(
-    work: Path, sizes: tuple[int, ...], pages: int = 500, repeats: int = 3, workers: int = 0
+    work: Path,
+    sizes: tuple[int, ...],
+    pages: int = 500,
+    repeats: int = 3,
+    workers: int = 0,
+    keep: Path | None = None,
 ) -> RunCost:
     """Ingest `pages` new pages per round into a lake of each size, `repeats` rounds; the figures."""
     cost = RunCost(pages=pages)
-    lakes = fill_lakes(work, sizes, cost)
+    lakes = fill_lakes(work, sizes, cost, keep)
     server = SiteServer()
     try:
         site = build_site(pages * repeats, server.origin, items_per_feed=pages)
@@ -144,11 +176,16 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=500, help="new pages per run")
     parser.add_argument("--repeats", type=int, default=3, help="rounds (the median is reported)")
     parser.add_argument("--workers", type=int, default=0, help="ingest worker processes (0: one per core)")
+    parser.add_argument("--keep", type=Path, help="folder keeping the filled lakes between invocations")
+    parser.add_argument("--capture", type=Path, help="folder the children save each batch load's input to")
     args = parser.parse_args()
+    if args.capture:
+        args.capture.mkdir(parents=True, exist_ok=True)
+        os.environ[CAPTURE_ENV] = str(args.capture.resolve())
     sizes = tuple(sorted(int(size) for size in args.sizes.split(",")))
     work = Path(tempfile.mkdtemp(prefix="run-cost-"))
     try:
-        cost = measure_run_cost(work, sizes, args.pages, args.repeats, count_workers(args.workers))
+        cost = measure_run_cost(work, sizes, args.pages, args.repeats, count_workers(args.workers), args.keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(cost.describe())

@@ -310,3 +310,40 @@ def stored_bodies(connection):
 def test_unknown_conflict_rule_is_refused(connection):
     with pytest.raises(ValueError, match="on_conflict"):
         insert_rows(connection, "entries", [entry_row("g", "l")], on_conflict="IGNORE")
+
+
+def test_batch_of_stored_and_new_articles_keeps_each_key_once(connection):
+    load_batch(connection, full_batch())
+    later = full_batch()
+    fourth = {
+        **article("a4", "https://a.example/4", "h4", datetime(2016, 5, 4), rank=4),
+        "minhash": compute_minhash("story number 4 " * 40 + "with words").astype("<u4").tobytes(),
+        "wire_credit": None,
+    }
+    later.articles.append(fourth)
+    later.article_refs.append({**later.article_refs[0], "article_id": "a4", "guid": "g4"})
+    later.article_topics += [topic_row("a4", "syria"), topic_row("a1", "idlib")]
+    counts = load_batch(connection, later)
+    assert counts["articles"] == 1 and counts["signed"] == 1
+    assert counts["article_refs"] == 1 and counts["article_topics"] == 2
+    assert_keys_unique(connection)
+    assert connection.execute("SELECT count(*) FROM article_signatures").fetchone() == (4,)
+
+
+def test_article_whose_url_is_stored_under_another_id_is_not_inserted(connection):
+    load_batch(connection, LoadBatch("r1", articles=[article("a1", "https://a.example/1", "h1", None)]))
+    counts = load_batch(
+        connection, LoadBatch("r2", articles=[article("other", "https://a.example/1", "h9", None)])
+    )
+    assert counts["articles"] == 0
+    assert connection.execute("SELECT article_id FROM articles").fetchall() == [("a1",)]
+
+
+def test_rows_keyed_by_article_belong_to_stored_articles(connection):
+    load_batch(connection, full_batch())
+    load_batch(connection, full_batch())
+    for table in ("article_refs", "article_topics", "article_signatures"):
+        orphans = connection.execute(
+            f"SELECT count(*) FROM {table} AS t ANTI JOIN articles AS a ON a.article_id = t.article_id"
+        ).fetchone()
+        assert orphans == (0,), table

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from warehouse.clock import now_utc, utc_naive
+from warehouse.clock import now_utc
 from warehouse.db import run_transaction
+from warehouse.load_schemas import SCHEMAS, STR, TS, to_arrow  # noqa: F401 (SCHEMAS, TS: imported from here)
 from warehouse.near_dupes import link_near_duplicates
 from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_page_file
 from warehouse.pending import clear_pending_entries
@@ -20,142 +18,6 @@ from warehouse.postings import index_articles
 from warehouse.revisions import record_entry_updates, store_revisions
 from warehouse.site_lines import insert_site_lines
 from warehouse.sql import read_sql
-
-TS = pa.timestamp("us")
-STR = pa.string()
-
-SCHEMAS: dict[str, pa.Schema] = {
-    "entries": pa.schema(
-        [
-            ("feed_url", STR),
-            ("guid", STR),
-            ("link", STR),
-            ("title", STR),
-            ("summary", STR),
-            ("published_at", TS),
-            ("first_seen_at", TS),
-            ("run_id", STR),
-            ("updated_at", TS),
-        ]
-    ),
-    "fetches": pa.schema(
-        [
-            ("run_id", STR),
-            ("url", STR),
-            ("kind", STR),
-            ("status", pa.int32()),
-            ("bytes", pa.int64()),
-            ("elapsed_ms", pa.float64()),
-            ("final_url", STR),
-            ("error_class", STR),
-            ("error", STR),
-            ("fetched_at", TS),
-        ]
-    ),
-    "raw_pages": pa.schema(
-        [
-            ("url", STR),
-            ("final_url", STR),
-            ("status", pa.int32()),
-            ("content_type", STR),
-            ("fetched_at", TS),
-            ("body_compressed", pa.binary()),
-            ("body_bytes", pa.int64()),
-            ("body_hash", STR),
-            ("run_id", STR),
-            ("body_codec", STR),
-            ("body_file", STR),
-        ]
-    ),
-    "articles": pa.schema(
-        [
-            ("article_id", STR),
-            ("canonical_url", STR),
-            ("url", STR),
-            ("final_url", STR),
-            ("feed_url", STR),
-            ("source", STR),
-            ("title", STR),
-            ("byline", STR),
-            ("published_at", TS),
-            ("language", STR),
-            ("text", STR),
-            ("word_count", pa.int32()),
-            ("content_hash", STR),
-            ("categories", pa.list_(STR)),
-            ("first_seen_at", TS),
-            ("updated_at", TS),
-            ("extractor_version", STR),
-            ("cleaner_version", STR),
-            ("run_id", STR),
-            ("batch_rank", pa.int32()),
-            ("published_source", STR),
-            ("date_candidates", STR),  # JSON list
-            ("modified_at", TS),
-            ("language_source", STR),
-            ("language_confidence", pa.float64()),
-            ("declared_language", STR),
-            ("extractor", STR),
-        ]
-    ),
-    "extraction_alarms": pa.schema(
-        [
-            ("run_id", STR),
-            ("source", STR),
-            ("flagged_at", TS),
-            ("pages", pa.int32()),
-            ("failed_share", pa.float64()),
-            ("baseline_pages", pa.int32()),
-            ("baseline_share", pa.float64()),
-        ]
-    ),
-    "article_refs": pa.schema(
-        [("article_id", STR), ("feed_url", STR), ("guid", STR), ("url", STR), ("seen_at", TS)]
-    ),
-    "duplicates": pa.schema(
-        [
-            ("article_id", STR),
-            ("duplicate_of", STR),
-            ("similarity", pa.float64()),
-            ("method", STR),
-            ("url", STR),
-            ("detected_at", TS),
-            ("run_id", STR),
-        ]
-    ),
-    "topics": pa.schema(
-        [
-            ("topic_id", STR),
-            ("label", STR),
-            ("kind", STR),
-            ("parents", pa.list_(STR)),
-            ("taxonomy_version", STR),
-        ]
-    ),
-    "article_topics": pa.schema(
-        [
-            ("article_id", STR),
-            ("topic_id", STR),
-            ("score", pa.float64()),
-            ("evidence", STR),
-            ("taxonomy_version", STR),
-        ]
-    ),
-    "failures": pa.schema(
-        [
-            ("run_id", STR),
-            ("stage", STR),
-            ("url", STR),
-            ("feed_url", STR),
-            ("reason", STR),
-            ("detail", STR),
-            ("retry", STR),
-            ("failed_at", TS),
-            ("resolved_at", TS),
-        ]
-    ),
-}
-
 
 # Tables whose key the load keeps (migration 0004 dropped their constraints: DuckDB rewrote every touched key
 # index at each batch's checkpoint): a row whose key is stored, or repeats an earlier row of the batch, is
@@ -170,33 +32,18 @@ LOAD_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def to_arrow(table: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
-    """Build an Arrow table with the warehouse schema of `table` from plain dict rows."""
-    schema = SCHEMAS[table]
-    prepared = []
-    for row in rows:
-        item = {}
-        for column in schema.names:
-            value = row.get(column)
-            if isinstance(value, datetime):
-                value = utc_naive(value)
-            elif isinstance(value, dict | list) and schema.field(column).type == STR:
-                value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            item[column] = value
-        prepared.append(item)
-    return pa.Table.from_pylist(prepared, schema=schema)
-
-
 def insert_rows(
     connection: duckdb.DuckDBPyConnection,
     table: str,
     rows: list[dict[str, Any]],
     on_conflict: str = "NOTHING",
+    unstored: bool = False,
 ) -> int:
     """Insert rows into `table` through Arrow; return how many rows the table gained.
 
     A row whose key is already stored is skipped (NOTHING) or replaces the stored one (REPLACE); within the
-    batch, the first row of a key wins, as DuckDB's ON CONFLICT / INSERT OR REPLACE did.
+    batch, the first row of a key wins, as DuckDB's ON CONFLICT / INSERT OR REPLACE did. `unstored` says the
+    caller knows no row has a stored key: the stored keys are not read.
     """
     if on_conflict not in ("NOTHING", "REPLACE"):
         raise ValueError(f"on_conflict must be NOTHING or REPLACE, got {on_conflict!r}")
@@ -218,7 +65,8 @@ def insert_rows(
         removed = 0
         if on_conflict == "REPLACE":
             removed = changed_rows(connection, replace_delete_sql(table, view))
-        inserted = changed_rows(connection, keyed_insert_sql(table, view, columns, selected, on_conflict))
+        rule = "UNSTORED" if unstored and on_conflict == "NOTHING" else on_conflict
+        inserted = changed_rows(connection, keyed_insert_sql(table, view, columns, selected, rule))
         return inserted - removed
     finally:
         connection.unregister(view)
@@ -245,7 +93,7 @@ def keyed_insert_sql(table: str, view: str, columns: str, selected: str, on_conf
     partition = ", ".join(f"b.{k}" for k in keys)
     first_of_key = f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY b.load_rank) = 1"
     insert = f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {view} AS b"
-    if on_conflict == "REPLACE":  # after replace_delete_sql
+    if on_conflict in ("REPLACE", "UNSTORED"):  # after replace_delete_sql, or no key of the rows is stored
         return f"{insert} {first_of_key}"
     return f"{insert} ANTI JOIN {table} AS s ON {matches} {first_of_key}"
 
@@ -324,48 +172,106 @@ def write_batch_rows(
     """Every row of one batch, inside the caller's transaction."""
     counts["entries"] = insert_rows(connection, "entries", batch.entries)
     entries = to_arrow("entries", batch.entries)
-    record_entry_updates(connection, entries)
+    if has_stored_updates(batch.entries, counts["entries"]):
+        record_entry_updates(connection, entries)
     clear_pending_entries(connection, entries)
     counts["fetches"] = insert_rows(connection, "fetches", batch.fetches)
     counts["raw_pages"] = insert_rows(connection, "raw_pages", raw_pages, on_conflict="REPLACE")
-    counts["articles"] = insert_articles(connection, batch)
+    articles = to_arrow("articles", batch.articles)
+    new_ids = insert_articles(connection, batch, articles)
+    counts["articles"] = len(new_ids)
     counts["site_lines"] = insert_site_lines(connection, batch.articles, now_utc())
     revised_arrow = to_arrow("articles", batch.revised_articles)
     revised = store_revisions(connection, batch.revised_articles, revised_arrow, batch.run_id, now_utc())
     counts["revised_articles"] = len(revised)
     # The search index takes the batch's articles as loaded (not read back: that would read every text).
-    counts["indexed"] = index_articles(connection, to_arrow("articles", batch.articles + revised))
+    indexed = pa.concat_tables([articles, to_arrow("articles", revised)]) if revised else articles
+    counts["indexed"] = index_articles(connection, indexed)
     resigned = [row["article_id"] for row in revised]
     counts.update(
-        link_near_duplicates(connection, batch.articles + revised, batch.run_id, now_utc(), resigned)
+        link_near_duplicates(
+            connection, batch.articles + revised, batch.run_id, now_utc(), resigned, new_ids=new_ids
+        )
     )
-    counts["article_refs"] = insert_rows(connection, "article_refs", batch.article_refs)
+    counts["article_refs"] = insert_by_article(connection, "article_refs", batch.article_refs, new_ids)
     counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
-    counts["article_topics"] = insert_rows(connection, "article_topics", batch.article_topics)
+    counts["article_topics"] = insert_by_article(connection, "article_topics", batch.article_topics, new_ids)
     counts["failures"] = insert_rows(connection, "failures", batch.failures)
 
 
-def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch) -> int:
-    """Insert the batch's new articles and mark those whose text repeats a stored article."""
+def has_stored_updates(entries: list[dict[str, Any]], inserted: int) -> bool:
+    """Tell whether an entry carries a feed update time and its key was stored before this batch."""
+    keys = {(row["feed_url"], row["guid"]) for row in entries}
+    return inserted < len(keys) and any(row.get("updated_at") is not None for row in entries)
+
+
+def insert_by_article(
+    connection: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]], new_ids: set[str]
+) -> int:
+    """Insert rows keyed by article_id; the rows of articles this transaction inserted skip the anti-join.
+
+    An article absent from `articles` has no rows in the tables keyed by it (every writer adds them with or
+    after its article, in one transaction), so only the rows of articles stored before need the anti-join.
+    """
+    fresh = [row for row in rows if row["article_id"] in new_ids]
+    known = [row for row in rows if row["article_id"] not in new_ids]
+    return insert_rows(connection, table, fresh, unstored=True) + insert_rows(connection, table, known)
+
+
+def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch, arrow: pa.Table) -> set[str]:
+    """Insert the batch's new articles (`arrow`: batch.articles as Arrow) and mark those whose text repeats
+    another article; return the ids of the articles inserted (none of them was stored when the transaction
+    began)."""
     if not batch.articles:
-        return 0
-    arrow = to_arrow("articles", batch.articles)
+        return set()
     connection.register("batch_articles", arrow)
     try:
-        columns = ", ".join(c for c in arrow.column_names if c != "batch_rank")
-        # An anti-join, not ON CONFLICT: DuckDB's conflict check costs ~1 ms per row at 200k stored articles
-        # (and grows with the table), the anti-join a hash join over two key columns (bench/growth.py).
-        inserted = changed_rows(
-            connection,
-            f"INSERT INTO articles ({columns}) SELECT {columns} FROM batch_articles AS b "
-            "ANTI JOIN articles AS by_id ON by_id.article_id = b.article_id "
-            "ANTI JOIN articles AS by_url ON by_url.canonical_url = b.canonical_url "
-            "QUALIFY row_number() OVER (PARTITION BY b.article_id ORDER BY b.batch_rank) = 1 "
-            "AND row_number() OVER (PARTITION BY b.canonical_url ORDER BY b.batch_rank) = 1",
-        )
-        connection.execute(
-            read_sql("mark_content_duplicates"), {"detected_at": now_utc(), "run_id": batch.run_id}
-        )
+        # The stored ids, URLs and text hashes among the batch's, each column read once.
+        stored: dict[str, set[str]] = {"article_id": set(), "canonical_url": set(), "content_hash": set()}
+        for key, value in connection.execute(read_sql("select_stored_batch_articles")).fetchall():
+            stored[key].add(value)
+        chosen = choose_new_articles(batch.articles, stored["article_id"], stored["canonical_url"])
+        if chosen:
+            new_arrow = arrow.take(pa.array(chosen, pa.int64()))
+            columns = ", ".join(c for c in new_arrow.column_names if c != "batch_rank")
+            connection.register("new_articles", new_arrow)
+            try:
+                connection.execute(f"INSERT INTO articles ({columns}) SELECT {columns} FROM new_articles")
+            finally:
+                connection.unregister("new_articles")
+        # Marking reads every stored text hash with its article: only when some hash of the batch repeats.
+        if has_repeated_text(batch.articles, stored["content_hash"]):
+            connection.execute(
+                read_sql("mark_content_duplicates"), {"detected_at": now_utc(), "run_id": batch.run_id}
+            )
     finally:
         connection.unregister("batch_articles")
-    return inserted
+    return {batch.articles[k]["article_id"] for k in chosen}
+
+
+def has_repeated_text(rows: list[dict[str, Any]], stored_hashes: set[str]) -> bool:
+    """Tell whether a row's text hash was stored before the batch or repeats within it."""
+    hashes = [row["content_hash"] for row in rows if row.get("content_hash") is not None]
+    return len(set(hashes)) < len(hashes) or any(content_hash in stored_hashes for content_hash in hashes)
+
+
+def choose_new_articles(rows: list[dict[str, Any]], stored_ids: set[str], stored_urls: set[str]) -> list[int]:
+    """Positions of the rows to insert: id and canonical URL not stored, the batch's first of both."""
+    order = sorted(
+        range(len(rows)), key=lambda k: (rows[k].get("batch_rank") is None, rows[k].get("batch_rank") or 0, k)
+    )
+    candidates = [
+        k
+        for k in order
+        if rows[k]["article_id"] not in stored_ids and rows[k]["canonical_url"] not in stored_urls
+    ]
+    first_by_id: dict[str, int] = {}
+    first_by_url: dict[str, int] = {}
+    for k in candidates:
+        first_by_id.setdefault(rows[k]["article_id"], k)
+        first_by_url.setdefault(rows[k]["canonical_url"], k)
+    return [
+        k
+        for k in candidates
+        if first_by_id[rows[k]["article_id"]] == k and first_by_url[rows[k]["canonical_url"]] == k
+    ]

@@ -146,13 +146,22 @@ def forget_signatures(connection: duckdb.DuckDBPyConnection, article_ids: list[s
 
 
 def store_signatures(
-    connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], settings: NearDupSettings
+    connection: duckdb.DuckDBPyConnection,
+    rows: list[dict[str, Any]],
+    settings: NearDupSettings,
+    new_ids: set[str] | frozenset[str] = frozenset(),
 ) -> pa.Table:
-    """Store the signatures not stored yet and their bands; return the band rows of those newly stored."""
-    table = pa.Table.from_pylist(rows, schema=SIGNATURE_SCHEMA)
-    # One scan of the stored ids (in this transaction) finds the unsigned; the insert takes their rows.
-    views = {"batch_signatures": table}
-    unsigned = {r[0] for r in run_with(connection, views, read_sql("select_unsigned_batch_ids"))}
+    """Store the signatures not stored yet and their bands; return the band rows of those newly stored.
+
+    `new_ids` are articles this transaction inserted: they have no signature yet (a signature is only written
+    for a stored article or with it), so only the others' stored ids are read.
+    """
+    unsigned = {row["article_id"] for row in rows if row["article_id"] in new_ids}
+    others = [row for row in rows if row["article_id"] not in new_ids]
+    if others:
+        # One scan of the stored ids (in this transaction) finds the unsigned; the insert takes their rows.
+        views = {"batch_signatures": pa.Table.from_pylist(others, schema=SIGNATURE_SCHEMA)}
+        unsigned |= {r[0] for r in run_with(connection, views, read_sql("select_unsigned_batch_ids"))}
     new_rows = [row for row in rows if row["article_id"] in unsigned]
     if new_rows:
         new_table = pa.Table.from_pylist(new_rows, schema=SIGNATURE_SCHEMA)
@@ -228,6 +237,8 @@ def write_clusters(
     detected_at: datetime,
 ) -> dict[str, int]:
     """Write cluster ids and duplicate marks where the plan differs from what is stored."""
+    if not plan:
+        return {"cluster_moves": 0, "near_duplicate_marks": 0, "canonical_restored": 0}
     changes = [
         {"article_id": article_id, "cluster_id": cluster_id}
         for article_id, (cluster_id, _) in sorted(plan.items())
@@ -280,12 +291,14 @@ def link_near_duplicates(
     detected_at: datetime,
     resigned: Iterable[str] = (),
     settings: NearDupSettings | None = None,
+    new_ids: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, int]:
     """Sign the batch's articles, find their near-duplicates within the window and update the clusters.
 
     Runs inside the caller's transaction. `articles` are `articles` rows carrying `minhash` (512 bytes) and
     optionally `wire_credit`; rows without a signature are left out. `resigned` names stored articles whose
     text changed: their old signature is dropped and their old cluster is linked again from scratch.
+    `new_ids` names articles this transaction inserted (no signature to look for).
     """
     settings = settings or NearDupSettings()
     rows = signature_rows(articles, detected_at)
@@ -293,7 +306,7 @@ def link_near_duplicates(
     dissolved = forget_signatures(connection, resigned_ids)
     if not rows:
         return {"signed": 0, "near_duplicate_pairs": 0}
-    bands = store_signatures(connection, rows, settings)
+    bands = store_signatures(connection, rows, settings, new_ids)
     signed_ids = set(bands.column("article_id").to_pylist()) if bands.num_rows else set()
     signatures = {
         row["article_id"]: decode_minhash(row["minhash"]) for row in rows if row["article_id"] in signed_ids
