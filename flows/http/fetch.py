@@ -224,9 +224,9 @@ class Fetcher:
             if request.kind == "page" and self.settings.respect_robots:
                 await self._check_robots(url)
             resume_budget = _pause_budget()
-            async with self.gate.slot(url.host, polite=not mirrored):
+            async with self.gate.slot(url.host, polite=not mirrored) as extensions:
                 resume_budget()
-                async with self.client.stream("GET", url, headers=headers) as response:
+                async with self.client.stream("GET", url, headers=headers, extensions=extensions) as response:
                     status = response.status_code
                     location = response.headers.get("location")
                     if not 200 <= status < 300:
