@@ -36,6 +36,7 @@ class HostSite:
     listener: socket.socket
     site: Site = field(default_factory=Site)
     statuses: Counter[int] = field(default_factory=Counter)
+    connections: int = 0  # accepted so far
 
     @property
     def host(self) -> str:
@@ -147,6 +148,7 @@ class HostSites:
             except (BlockingIOError, InterruptedError):
                 return
             sock.setblocking(False)
+            served.connections += 1
             self.selector.register(sock, selectors.EVENT_READ, Connection(sock, served))
 
     def read(self, connection: Connection) -> None:
