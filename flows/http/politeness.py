@@ -45,23 +45,29 @@ class HostSchedule:
         """The spacing for `host`: `delay_s`, or its robots.txt Crawl-delay when longer."""
         return max(delay_s, self._host_delay_s.get(host, 0.0))
 
+    def _check_deferred(self, host: str, now: float, max_wait_s: float) -> None:
+        """Raise HostDeferred when a Retry-After holds `host` for more than `max_wait_s` from `now`."""
+        until, retry_at = self._deferred.get(host, (0.0, None))
+        if retry_at is not None and until - now > max_wait_s:
+            raise HostDeferred(host, retry_at)
+
     def reserve_slot(self, host: str, delay_s: float, max_wait_s: float = math.inf) -> float:
         """Reserve the next request slot for `host`; return seconds to wait before using it. Raise
         HostDeferred, reserving nothing, when a Retry-After holds the host for more than `max_wait_s`."""
         with self._lock:
             now = time.monotonic()
-            until, retry_at = self._deferred.get(host, (0.0, None))
-            if retry_at is not None and until - now > max_wait_s:
-                raise HostDeferred(host, retry_at)
+            self._check_deferred(host, now, max_wait_s)
             slot = max(now, self._next_at.get(host, 0.0), self._send_after.get(host, 0.0))
             self._next_at[host] = slot + self.delay_of(host, delay_s)
             return slot - now
 
-    def take_turn(self, host: str, turn: object) -> float:
+    def take_turn(self, host: str, turn: object, max_wait_s: float = math.inf) -> float:
         """Let `turn` send to `host` now (0.0), or return seconds to wait before asking again: another
-        request to the host is being written, or the last one ended less than the delay ago."""
+        request to the host is being written, or the last one ended less than the delay ago. Raise
+        HostDeferred when a Retry-After that came after the request's slot holds the host too long."""
         with self._lock:
             now = time.monotonic()
+            self._check_deferred(host, now, max_wait_s)
             if self._sending.get(host, turn) is not turn:
                 return 0.001
             wait_s = self._send_after.get(host, 0.0) - now
@@ -115,8 +121,8 @@ class SendTurn:
     (httpx's public `trace` request extension reports both), so that the gap between two requests' sends to a
     host is never below the delay, however late either ran after its slot."""
 
-    def __init__(self, schedule: HostSchedule, host: str, delay_s: float) -> None:
-        self.schedule, self.host, self.delay_s = schedule, host, delay_s
+    def __init__(self, schedule: HostSchedule, host: str, delay_s: float, max_wait_s: float) -> None:
+        self.schedule, self.host, self.delay_s, self.max_wait_s = schedule, host, delay_s, max_wait_s
         self.held = False
 
     @property
@@ -133,7 +139,7 @@ class SendTurn:
 
     async def take(self) -> None:
         """Wait until this request may be written to the host."""
-        while (wait_s := self.schedule.take_turn(self.host, self)) > 0:
+        while (wait_s := self.schedule.take_turn(self.host, self, self.max_wait_s)) > 0:
             await asyncio.sleep(wait_s)
         self.held = True
 
@@ -180,7 +186,7 @@ class HostGate:
                 if wait_s > 0:
                     await asyncio.sleep(wait_s)
                 if self.schedule.delay_of(host, self.per_host_delay_s) > 0:
-                    turn = SendTurn(self.schedule, host, self.per_host_delay_s)
+                    turn = SendTurn(self.schedule, host, self.per_host_delay_s, self.max_wait_s)
             async with self._overall:
                 try:
                     yield turn.extensions if turn is not None else {}
