@@ -12,20 +12,17 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bench.site import Site, SiteHandler, SiteServer
+from bench.host_sites import HostSite, serving_host_sites
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -309,62 +306,16 @@ def wait_final(api: str, flow_run_ids: list[str], timeout_s: float) -> dict[str,
     return states
 
 
-class HostSiteServer(SiteServer):
-    """The bench site server on one loopback address, noting when each request arrived."""
-
-    def __init__(self, host: str, arrivals: dict[str, list[float]], lock: threading.Lock) -> None:
-        ThreadingHTTPServer.__init__(self, (host, 0), ArrivalHandler)
-        self.site, self.statuses, self.lock = Site(), Counter(), lock
-        self.arrivals = arrivals
-
-    @property
-    def origin(self) -> str:
-        """The server's base URL."""
-        return f"http://{self.server_address[0]}:{self.server_address[1]}"
-
-
-class ArrivalHandler(SiteHandler):
-    """The bench site's handler, noting each request's arrival time per host before answering."""
-
-    server: HostSiteServer
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        """Note the arrival, then answer as the bench site does."""
-        arrived = time.monotonic()
-        with self.server.lock:
-            self.server.arrivals[self.server.server_address[0]].append(arrived)
-        super().do_GET()
-
-
 def loopback_hosts(count: int) -> list[str]:
     """`count` distinct loopback addresses past 127.0.0.1 (127.0.1.1, 127.0.1.2, …; never .0 or .255)."""
     return [f"127.{1 + n // 254 // 254}.{1 + n // 254 % 254}.{1 + n % 254}" for n in range(count)]
 
 
 @contextmanager
-def serving_hosts(hosts: list[str]) -> Iterator[tuple[list[HostSiteServer], dict[str, list[float]]]]:
-    """One threaded site server per loopback host, all running for the block; and their arrival log."""
-    arrivals: dict[str, list[float]] = defaultdict(list)
-    lock = threading.Lock()
-    servers: list[HostSiteServer] = []
-    try:
-        for host in hosts:
-            servers.append(HostSiteServer(host, arrivals, lock))
-            threading.Thread(target=servers[-1].serve_forever, daemon=True).start()
-        yield servers, arrivals
-    finally:
-        stop_servers(servers)
-
-
-def stop_servers(servers: list[HostSiteServer]) -> None:
-    """Shut every server down at once (each `shutdown` waits up to a poll interval), then close them."""
-    stoppers = [threading.Thread(target=server.shutdown, daemon=True) for server in servers]
-    for stopper in stoppers:
-        stopper.start()
-    for stopper in stoppers:
-        stopper.join(timeout=30)
-    for server in servers:
-        server.server_close()
+def serving_hosts(hosts: list[str]) -> Iterator[tuple[list[HostSite], dict[str, list[float]]]]:
+    """Every host's site served (bench/host_sites.py) for the block; and their arrival log (kernel times)."""
+    with serving_host_sites(hosts) as sites:
+        yield sites.sites, sites.arrivals
 
 
 def count_close_arrivals(

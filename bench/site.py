@@ -14,7 +14,7 @@ import random
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -173,6 +173,24 @@ def build_site(
     return site
 
 
+def answer_get(site: Site, target: str, headers: Mapping[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    """The status, body and headers answering a GET of `target`: the file, a 304 when the client's validator
+    matches (If-None-Match first), or a 404. `headers` is keyed by lower-case names."""
+    path = target.split("?", 1)[0]
+    body = site.body_of(path)
+    if body is None:
+        return 404, b"not found", {}
+    etag = site.etag_of(path)
+    validators = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
+    if_none_match = headers.get("if-none-match")
+    if if_none_match == etag or (if_none_match is None and headers.get("if-modified-since") == LAST_MODIFIED):
+        return 304, b"", validators
+    kind = "application/rss+xml" if path.endswith(".xml") else "text/plain"
+    if path.endswith(".html"):
+        kind = "text/html"
+    return 200, body, {**validators, "Content-Type": kind}
+
+
 class SiteHandler(BaseHTTPRequestHandler):
     """Answer GETs from the site's files, with ETag / Last-Modified validators and 304s; keep-alive."""
 
@@ -181,22 +199,8 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         """Serve one file, or 304 when the client's validator matches, or 404."""
-        path = self.path.split("?", 1)[0]
-        body = self.server.site.body_of(path)
-        if body is None:
-            self.answer(404, b"not found", {})
-            return
-        etag = self.server.site.etag_of(path)
-        validators = {"ETag": etag, "Last-Modified": LAST_MODIFIED}
-        if self.headers.get("If-None-Match") == etag or (
-            self.headers.get("If-None-Match") is None and self.headers.get("If-Modified-Since") == LAST_MODIFIED
-        ):
-            self.answer(304, b"", validators)
-            return
-        kind = "application/rss+xml" if path.endswith(".xml") else "text/plain"
-        if path.endswith(".html"):
-            kind = "text/html"
-        self.answer(200, body, {**validators, "Content-Type": kind})
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.answer(*answer_get(self.server.site, self.path, headers))
 
     def answer(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         """Send a complete response with a Content-Length, so the connection can be reused."""

@@ -215,3 +215,23 @@ def test_re_poll_answered_304_reuses_connections(tmp_path, warehouse):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_shard_registers_and_polls_only_its_own_sites_feeds(tmp_path, warehouse):
+    from tests.faultserver import FaultServer
+    from transforms.shards import Shard, shard_of
+
+    hosts = [f"127.0.0.{n}" for n in range(2, 40)]
+    mine = next(h for h in hosts if shard_of(f"http://{h}/", 2) == 1)
+    other = next(h for h in hosts if shard_of(f"http://{h}/", 2) == 2)
+    with FaultServer(mine) as first, FaultServer(other) as second:
+        own = first.route("/feed.xml", conditional(rss("a")))
+        foreign = second.route("/feed.xml", conditional(rss("b")))
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(f"allow_private_networks: true\nfeeds:\n  - url: {own}\n  - url: {foreign}\n")
+        settings = FetchSettings(allow_private_networks=True, per_host_delay_s=0.0, respect_robots=False)
+        HOST_SCHEDULE.clear()
+        polled = poll_feeds(load_config(sources), warehouse, "run-shard", settings, shard=Shard(1, 2))
+        assert polled.counts["feeds_due"] == 1 and [e.guid for e in polled.entries] == ["a"]
+        assert not second.hits("/feed.xml")
+    assert [row[0] for row in query(warehouse, "SELECT feed_url FROM feeds")] == [own]

@@ -25,6 +25,7 @@ from flows.http.bodies import DRAIN_MAX_BYTES, BodyTooLarge, brotli, drain_body,
 from flows.http.mirror import MirrorTransport, RoutingTransport
 from flows.http.netguard import GuardError, check_public_host, check_scheme
 from flows.http.politeness import HOST_SCHEDULE, HostDeferred, HostGate
+from flows.http.pools import OriginPools
 from flows.http.records import FetchRequest, FetchResult, ResultHook
 from flows.http.robots import ROBOTS_CACHE, ROBOTS_MAX_BYTES, RobotsRules, rules_from_response
 from flows.settings.config import FetchSettings
@@ -224,9 +225,9 @@ class Fetcher:
             if request.kind == "page" and self.settings.respect_robots:
                 await self._check_robots(url)
             resume_budget = _pause_budget()
-            async with self.gate.slot(url.host, polite=not mirrored):
+            async with self.gate.slot(url.host, polite=not mirrored) as extensions:
                 resume_budget()
-                async with self.client.stream("GET", url, headers=headers) as response:
+                async with self.client.stream("GET", url, headers=headers, extensions=extensions) as response:
                     status = response.status_code
                     location = response.headers.get("location")
                     if not 200 <= status < 300:
@@ -289,11 +290,9 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 def build_transport(settings: FetchSettings) -> RoutingTransport:
-    """Network transport (a bounded connection pool) behind the mirror router."""
-    limits = httpx.Limits(
-        max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
-    )
-    network = httpx.AsyncHTTPTransport(verify=shared_ssl_context(), limits=limits, retries=0)
+    """Network transport (a small connection pool per origin; the gate bounds requests in flight) behind the
+    mirror router."""
+    network = OriginPools(settings.per_host_connections, shared_ssl_context())
     mirror = MirrorTransport(Path(settings.mirror_root)) if settings.mirror_root else None
     return RoutingTransport(mirror, network)
 

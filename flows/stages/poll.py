@@ -179,8 +179,8 @@ def give_up_row(run_id: str, row: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def configured_feed_rows(config: Config) -> list[dict[str, Any]]:
-    """The sources file's feeds as rows to register in the warehouse."""
+def configured_feed_rows(config: Config, shard: Shard | None = None) -> list[dict[str, Any]]:
+    """The sources file's feeds (the shard's, given one) as rows to register in the warehouse."""
     return [
         {
             "feed_url": f.url,
@@ -190,14 +190,19 @@ def configured_feed_rows(config: Config) -> list[dict[str, Any]]:
             "tags": f.tags,
         }
         for f in config.feeds
+        if shard is None or shard.holds(f.url)
     ]
 
 
-def read_feed_states(config: Config, db_path: Path) -> list[FeedState]:
-    """Register the configured feeds and return every feed's polling state."""
+def read_feed_states(config: Config, db_path: Path, shard: Shard | None = None) -> list[FeedState]:
+    """Register the configured feeds (each shard's run its own) and return the polling state of every feed to
+    poll (the shard's, given one)."""
     intervals = {f.url: f.poll_every_s for f in config.feeds}
+    feeds = configured_feed_rows(config, shard)
     with write_session(db_path) as connection:
-        rows = run_transaction(connection, lambda c: register_feeds(c, configured_feed_rows(config)))
+        rows = run_transaction(connection, lambda c: register_feeds(c, feeds))
+    if shard is not None:  # feeds added on the command line are not in the file: their shard is decided here
+        rows = [row for row in rows if row["origin"] == "sources" or shard.holds(row["feed_url"])]
     # The file's poll_every_s applies to the feeds it owns, not to those added or edited on the command line.
     return [
         with_configured_interval(
@@ -304,9 +309,7 @@ def poll_feeds(
     and return unseen entries, with those that earlier runs of these feeds polled and ended before loading."""
     policy = policy or config.polling
     outcome = PollResult()
-    states = read_feed_states(config, db_path)
-    if shard is not None:
-        states = [state for state in states if shard.holds(state.feed_url)]
+    states = read_feed_states(config, db_path, shard)
     now = datetime.now(UTC)
     polls = fetch_due_feeds(states, now, force, policy, settings)
     counts = count_polls(run_id, polls, outcome.failures)
