@@ -3,7 +3,7 @@
 -- postings will carry and its article's live documents (to be replaced). The last row of an article given twice
 -- wins. Earlier documents are found by first_seen_at (a few row groups of search_documents, sorted by doc_id),
 -- so the batch's rows must carry the first_seen_at stored for their article.
--- Parameters: $token (one per call), {first_seen} (the batch's distinct first_seen_at values).
+-- Parameters: $token (one per call), {first_seen} (ranges of the batch's first_seen_at: $lo0, $hi0, ...).
 WITH numbered AS (
     SELECT *, row_number() OVER () AS position FROM search_batch_rows
 ),
@@ -19,7 +19,7 @@ live AS (  -- the batch articles' documents no later indexing replaced (one, unl
     SELECT d.article_id, d.doc_id, d.fingerprint, d.body_terms, d.title_terms, d.indexed_at
     FROM search_documents AS d
     ANTI JOIN search_replaced AS r USING (doc_id)
-    WHERE d.first_seen_at IN ({first_seen}) AND d.article_id IN (SELECT article_id FROM batch)
+    WHERE {first_seen} AND d.article_id IN (SELECT article_id FROM batch)
 ),
 indexed AS (
     SELECT article_id, arg_max(fingerprint, (indexed_at, doc_id)) AS fingerprint, list(doc_id) AS earlier_ids,
