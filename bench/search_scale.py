@@ -259,7 +259,9 @@ def prepare_lake(connection: duckdb.DuckDBPyConnection, articles: int, reused: b
     print(f"fill: {fill_s:.0f} s, {postings:,} postings")
 
 
-def run(articles: int, batches: int, repeats: int, scratch: Path, keep: Path | None, reuse: Path | None) -> str:
+def run(
+    articles: int, batches: int, repeats: int, scratch: Path, keep: Path | None, reuse: Path | None
+) -> str:
     """Build (or reuse a kept copy of), measure and remove one lake; return the summary line."""
     folder = keep or Path(tempfile.mkdtemp(prefix="search_scale_", dir=scratch))
     if keep:
@@ -294,8 +296,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scratch", type=Path, default=Path("/tmp"), help="where the measured lake is made")
-    parser.add_argument("--keep", type=Path, help="fill a lake into this new folder, keep it, measure nothing")
-    parser.add_argument("--reuse", type=Path, help="measure on a copy of a lake kept by --keep (same --articles)")
+    parser.add_argument(
+        "--keep", type=Path, help="fill a lake into this new folder, keep it, measure nothing"
+    )
+    parser.add_argument(
+        "--reuse", type=Path, help="measure on a copy of a lake kept by --keep (same --articles)"
+    )
     args = parser.parse_args()
     print(run(args.articles, args.batches, args.repeats, args.scratch, args.keep, args.reuse))
 

@@ -54,13 +54,37 @@ def test_top_k_ranking_equals_the_sql_macro(lake):
         for i in range(60)
     ]
     store(lake, *rows)
-    lake.execute("INSERT INTO article_topics SELECT 'a' || i, 'war', 1.0, NULL, 't' FROM range(0, 60, 3) r(i)")
-    lake.execute("INSERT INTO duplicates VALUES ('a7', 'a1', 1.0, 'content_hash', NULL, $t, 't')", {"t": SEEN})
+    lake.execute(
+        "INSERT INTO article_topics SELECT 'a' || i, 'war', 1.0, NULL, 't' FROM range(0, 60, 3) r(i)"
+    )
+    lake.execute(
+        "INSERT INTO duplicates VALUES ('a7', 'a1', 1.0, 'content_hash', NULL, $t, 't')", {"t": SEEN}
+    )
     for query in ("harbour", "strike ferry", "union wages port", "dockers council vote talks"):
         assert ids(search_articles(lake, query, limit=7)) == sql_ranking(lake, query, 7)
         since = datetime(2024, 2, 1)
-        assert ids(search_articles(lake, query, since=since, limit=5)) == sql_ranking(lake, query, 5, since=since)
-        assert ids(search_articles(lake, query, topic="war", limit=5)) == sql_ranking(lake, query, 5, topic="war")
+        assert ids(search_articles(lake, query, since=since, limit=5)) == sql_ranking(
+            lake, query, 5, since=since
+        )
+        assert ids(search_articles(lake, query, topic="war", limit=5)) == sql_ranking(
+            lake, query, 5, topic="war"
+        )
+
+
+def test_one_word_in_few_titles_still_ranks_the_texts_that_hold_it(lake):
+    texts = [article(f"text{i}", "Weather", "Harbour " * (1 + i % 4) + "news.") for i in range(15)]
+    store(lake, article("title", "Harbour closed", "Storm."), *texts)
+    hits = search_articles(lake, "harbour", limit=10)
+    assert ids(hits)[0] == "title"
+    assert ids(hits) == sql_ranking(lake, "harbour", 10)
+
+
+def test_documents_without_the_rarest_word_rank_after_those_with_every_word(lake):
+    common = [article(f"port{i}", "Port port", "The port " * (1 + i % 3)) for i in range(30)]
+    store(lake, article("both", "Fishing", "A port and a trawler."), *common)
+    hits = search_articles(lake, "port trawler", limit=12)
+    assert ids(hits)[0] == "both" and hits[0].has_all_words
+    assert ids(hits) == sql_ranking(lake, "port trawler", 12)
 
 
 def test_ranking_reads_deeper_when_duplicates_fill_the_top(lake):
@@ -110,7 +134,9 @@ def test_migration_gives_old_postings_their_lengths_and_lists_replaced_documents
         assert apply_migrations(connection, old) == 14
         insert_old_layout(connection)
         assert apply_migrations(connection) > 14
-        lengths = connection.execute("SELECT DISTINCT body_terms, title_terms FROM search_postings").fetchall()
+        lengths = connection.execute(
+            "SELECT DISTINCT body_terms, title_terms FROM search_postings"
+        ).fetchall()
         assert lengths == [(2, 1)]
         assert connection.execute("SELECT doc_id FROM search_replaced").fetchall() == [(1,)]
         assert ids(search_articles(connection, "reservoir")) == ["a"]

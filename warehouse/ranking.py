@@ -9,6 +9,7 @@ import duckdb
 
 from warehouse.postings import TITLE_WEIGHT, expand_list, install_search_macros
 from warehouse.sql import read_sql
+from warehouse.top_documents import TopDocuments, select_top_bounded, select_top_exhaustive
 
 DEPTH_GROWTH = 4  # how much deeper a ranking reads when duplicates or ties leave the top unsure
 
@@ -49,31 +50,19 @@ def rank_articles(
     terms = connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
     if not terms:
         return []
-    depth = 2 * limit + 20
+    depth, exhaustive = 2 * limit + 20, topic_id is not None or since is not None
     while True:
-        top = select_top(connection, terms, topic_id, since, title_weight, depth)
-        ranked, sure = pick_shown(top, select_hit_documents(connection, top), limit, len(top) == depth)
-        if sure:
-            return ranked
-        depth *= DEPTH_GROWTH
-
-
-def select_top(
-    connection: duckdb.DuckDBPyConnection,
-    terms: list[str],
-    topic_id: str | None,
-    since: date | datetime | None,
-    title_weight: float,
-    depth: int,
-) -> list[tuple[int, float, bool]]:
-    """(doc_id, score, has_all_words) of the best `depth` live documents, best first."""
-    filtered = topic_id is not None or since is not None
-    name = "search_select_top_filtered" if filtered else "search_select_top"
-    sql, parameters = expand_list(read_sql(name), "terms", "t", terms)
-    parameters.update({"term_count": len(terms), "title_weight": title_weight, "depth": depth})
-    if filtered:
-        parameters.update({"topic": topic_id, "since": since})
-    return connection.execute(sql, parameters).fetchall()
+        if exhaustive:
+            top = select_top_exhaustive(connection, terms, topic_id, since, title_weight, depth)
+        else:
+            top = select_top_bounded(connection, terms, title_weight, depth)
+        shown = pick_shown(top, select_hit_documents(connection, top.rows), limit)
+        if top.complete or len(shown) >= limit:
+            return shown[:limit]
+        if top.bounded:
+            exhaustive = True  # reading deeper within the bound would find no more
+        else:
+            depth *= DEPTH_GROWTH
 
 
 def select_hit_documents(
@@ -87,30 +76,26 @@ def select_hit_documents(
     return {row[0]: HitDocument(*row[1:]) for row in connection.execute(sql, parameters).fetchall()}
 
 
-def pick_shown(
-    top: list[tuple[int, float, bool]], documents: dict[int, HitDocument], limit: int, cut: bool
-) -> tuple[list[RankedArticle], bool]:
-    """The shown articles among the top documents, best first, and whether they surely are the best `limit`.
+def pick_shown(top: TopDocuments, documents: dict[int, HitDocument], limit: int) -> list[RankedArticle]:
+    """The shown articles among the top documents, best first, at most `limit`, all surely in place.
 
-    With `cut` (more documents scored lower or equal than the last read), an article ranked level with the
-    last read may have unread peers that order before it (by dated_at, article_id): only those ranked strictly
-    above are sure.
+    Articles ranked level with top.floor may have unread peers that order before them (by dated_at,
+    article_id): only those ranked strictly above it are sure.
     """
     newest: dict[str, tuple[datetime, int]] = {}
     for doc_id, document in documents.items():  # one document per article, even after unseen concurrent ones
         key = (document.indexed_at, doc_id)
         newest[document.article_id] = max(newest.get(document.article_id, key), key)
-    floor = (top[-1][2], top[-1][1]) if cut else None
     shown = [
         RankedArticle(d.article_id, score, has_all, d.dated_at, d.first_seen_at)
-        for doc_id, score, has_all in top
+        for doc_id, score, has_all in top.rows
         if (d := documents.get(doc_id)) is not None
         and d.canonical
         and newest[d.article_id][1] == doc_id
-        and (floor is None or (has_all, score) > floor)
+        and (top.floor is None or (has_all, score) > top.floor)
     ]
     shown.sort(key=rank_key)
-    return shown[:limit], floor is None or len(shown) >= limit
+    return shown[:limit]
 
 
 def rank_key(article: RankedArticle) -> tuple:
