@@ -29,7 +29,8 @@ import duckdb
 from warehouse.lake import LakeSettings, open_lake, write_with_retry
 from warehouse.migrate import apply_migrations
 from warehouse.postings import index_articles, install_search_macros
-from warehouse.search import search_articles
+from warehouse.ranking import fetch_hit_articles, rank_articles
+from warehouse.search import resolve_topic, search_articles
 
 VOCABULARY = 200_000
 CORPUS_WORDS = 3_000_000  # the text every article's is cut from
@@ -229,6 +230,20 @@ def measure_queries(connection: duckdb.DuckDBPyConnection, repeats: int) -> tupl
     return timings, empty
 
 
+def measure_phases(connection: duckdb.DuckDBPyConnection) -> tuple[float, float]:
+    """Median milliseconds of a query's ranking (rank_articles) and of its hits' fetch, over one pass."""
+    ranking, fetching = [], []
+    for text, topic, since in query_words(connection):
+        topic_id = resolve_topic(connection, topic)[0] if topic else None
+        started = time.perf_counter()
+        ranked = rank_articles(connection, text, topic_id, since, 10)
+        ranked_at = time.perf_counter()
+        fetch_hit_articles(connection, ranked)
+        ranking.append((ranked_at - started) * 1000)
+        fetching.append((time.perf_counter() - ranked_at) * 1000)
+    return statistics.median(ranking), statistics.median(fetching)
+
+
 def percentile(values: list[float], share: float) -> float:
     """The value below which `share` of the values fall (nearest rank)."""
     ordered = sorted(values)
@@ -280,6 +295,11 @@ def run(
             print("update s per 500:", " ".join(f"{t:.2f}" for t in updates))
             timings, empty = measure_queries(connection, repeats)
             print(f"queries: {len(timings)} timed, {empty} of {len(QUERIES)} found nothing")
+            print(
+                "query phases, median ms: ranking {:.0f}, hits' fetch {:.0f}".format(
+                    *measure_phases(connection)
+                )
+            )
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)

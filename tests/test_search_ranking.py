@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.test_search_postings import SEEN, article, ids, insert_and_index, store
+from warehouse import top_documents
 from warehouse.db import run_transaction
 from warehouse.lake import LakeSettings, open_lake
 from warehouse.migrate import MIGRATIONS_DIR, apply_migrations
@@ -31,6 +32,12 @@ def lake(tmp_path):
         yield connection
 
 
+@pytest.fixture
+def bounded(monkeypatch):
+    """Candidates first whatever the number of postings (a small lake's would all be scored)."""
+    monkeypatch.setattr(top_documents, "EXHAUSTIVE_POSTINGS", 0)
+
+
 def sql_ranking(connection, query: str, limit: int, **filters) -> list[str]:
     """The article ids search_ranked (the exact SQL path) puts first."""
     install_search_macros(connection)
@@ -43,7 +50,9 @@ def sql_ranking(connection, query: str, limit: int, **filters) -> list[str]:
     return [row[0] for row in rows]
 
 
-def test_top_k_ranking_equals_the_sql_macro(lake):
+@pytest.mark.parametrize("postings_scored", [0, top_documents.EXHAUSTIVE_POSTINGS])
+def test_top_k_ranking_equals_the_sql_macro(lake, monkeypatch, postings_scored):
+    monkeypatch.setattr(top_documents, "EXHAUSTIVE_POSTINGS", postings_scored)
     rows = [
         article(
             f"a{i}",
@@ -71,7 +80,7 @@ def test_top_k_ranking_equals_the_sql_macro(lake):
         )
 
 
-def test_one_word_in_few_titles_still_ranks_the_texts_that_hold_it(lake):
+def test_one_word_in_few_titles_still_ranks_the_texts_that_hold_it(lake, bounded):
     texts = [article(f"text{i}", "Weather", "Harbour " * (1 + i % 4) + "news.") for i in range(15)]
     store(lake, article("title", "Harbour closed", "Storm."), *texts)
     hits = search_articles(lake, "harbour", limit=10)
@@ -79,7 +88,7 @@ def test_one_word_in_few_titles_still_ranks_the_texts_that_hold_it(lake):
     assert ids(hits) == sql_ranking(lake, "harbour", 10)
 
 
-def test_documents_without_the_rarest_word_rank_after_those_with_every_word(lake):
+def test_documents_without_the_rarest_word_rank_after_those_with_every_word(lake, bounded):
     common = [article(f"port{i}", "Port port", "The port " * (1 + i % 3)) for i in range(30)]
     store(lake, article("both", "Fishing", "A port and a trawler."), *common)
     hits = search_articles(lake, "port trawler", limit=12)
@@ -87,7 +96,7 @@ def test_documents_without_the_rarest_word_rank_after_those_with_every_word(lake
     assert ids(hits) == sql_ranking(lake, "port trawler", 12)
 
 
-def test_ranking_reads_deeper_when_duplicates_fill_the_top(lake):
+def test_ranking_reads_deeper_when_duplicates_fill_the_top(lake, bounded):
     copies = [article(f"copy{i}", "Comet comet", "A comet, the comet.") for i in range(40)]
     originals = [article("first", "Sky news", "A comet was seen."), article("second", "Night", "Comet seen.")]
     store(lake, *copies, *originals)
@@ -98,7 +107,7 @@ def test_ranking_reads_deeper_when_duplicates_fill_the_top(lake):
     assert sorted(ids(search_articles(lake, "comet", limit=2))) == ["first", "second"]
 
 
-def test_ties_at_the_cut_are_ordered_as_in_sql(lake):
+def test_ties_at_the_cut_are_ordered_as_in_sql(lake, bounded):
     dated = [
         article(f"t{i:02}", "Eclipse", "An eclipse.", published=datetime(2024, 5, 1) - timedelta(days=i))
         for i in range(40)

@@ -14,6 +14,8 @@ from warehouse.postings import expand_list
 from warehouse.sql import read_sql
 
 K1_PLUS_1 = 2.2  # BM25's k1 + 1: one term adds less than this times its idf to a score, whatever its count
+# Up to this many postings a query's terms are all scored: reading candidates first would save little.
+EXHAUSTIVE_POSTINGS = 100_000
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def select_top_exhaustive(
 def select_top_bounded(
     connection: duckdb.DuckDBPyConnection, terms: list[str], title_weight: float, depth: int
 ) -> TopDocuments:
-    """The best `depth` candidates, and which of them surely rank above every document not a candidate.
+    """The best `depth` candidates, and which of them surely rank above every document not a candidate (all
+    documents when the terms have few postings).
 
     With several terms the candidates hold the rarest one: the others lack a word, and score less than the
     other terms' largest possible scores summed. With one term the candidates hold it in their title: the
@@ -71,6 +74,8 @@ def select_top_bounded(
     stats, corpus = select_term_stats(connection, terms)
     if not stats:
         return TopDocuments([], None, True, False)
+    if sum(s.df for s in stats.values()) <= EXHAUSTIVE_POSTINGS:
+        return select_top_exhaustive(connection, terms, None, None, title_weight, depth)
     documents, body_avg, title_avg = corpus
     weights = {term: (idf(documents, s.df), idf(documents, s.title_df)) for term, s in stats.items()}
     if len(terms) == 1:
