@@ -1,6 +1,7 @@
 -- The best $depth live documents for a query's terms (as search_select_top.sql) among the documents dated
--- from $since of articles tagged $topic (either NULL: no such filter). idf counts every live document.
--- Parameters: {terms} ($t0, $t1, ...), $term_count, $title_weight, $depth, $topic, $since.
+-- from $since of articles tagged $topic (either NULL: no such filter). idf counts every live document; only
+-- the filtered documents' postings are scored. Parameters: {terms} ($t0, $t1, ...), $term_count,
+-- $title_weight, $depth, $topic, $since.
 WITH corpus AS (
     SELECT
         greatest(sum(documents), 1) AS n,
@@ -8,20 +9,27 @@ WITH corpus AS (
         greatest(sum(title_terms) / greatest(sum(documents), 1), 1) AS title_avg
     FROM search_stats
 ),
+idf AS (
+    SELECT
+        p.term,
+        ln(1 + (any_value(c.n) - count(*) + 0.5) / (count(*) + 0.5)) AS body_idf,
+        ln(1 + (any_value(c.n) - count(*) FILTER (p.title_tf > 0) + 0.5)
+            / (count(*) FILTER (p.title_tf > 0) + 0.5)) AS title_idf
+    FROM search_postings AS p ANTI JOIN search_replaced AS r USING (doc_id), corpus AS c
+    WHERE p.term IN ({terms})
+    GROUP BY p.term
+),
+filtered AS (
+    SELECT doc_id FROM search_documents
+    WHERE ($since IS NULL OR dated_at >= $since)
+      AND ($topic IS NULL OR article_id IN (SELECT article_id FROM article_topics WHERE topic_id = $topic))
+),
 live_hits AS (
     SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
     FROM search_postings AS p
+    SEMI JOIN filtered USING (doc_id)
     ANTI JOIN search_replaced AS r USING (doc_id)
     WHERE p.term IN ({terms})
-),
-idf AS (
-    SELECT
-        term,
-        ln(1 + (any_value(n) - count(*) + 0.5) / (count(*) + 0.5)) AS body_idf,
-        ln(1 + (any_value(n) - count(*) FILTER (title_tf > 0) + 0.5) / (count(*) FILTER (title_tf > 0) + 0.5))
-            AS title_idf
-    FROM live_hits, corpus
-    GROUP BY term
 ),
 scored AS (
     SELECT
@@ -34,12 +42,7 @@ scored AS (
     FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
     GROUP BY h.doc_id
 )
-SELECT s.doc_id, s.body_score + $title_weight * s.title_score AS score, s.has_all_words
-FROM scored AS s
-SEMI JOIN (
-    SELECT doc_id FROM search_documents
-    WHERE ($since IS NULL OR dated_at >= $since)
-      AND ($topic IS NULL OR article_id IN (SELECT article_id FROM article_topics WHERE topic_id = $topic))
-) AS f USING (doc_id)
+SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words
+FROM scored
 ORDER BY has_all_words DESC, score DESC, doc_id
 LIMIT $depth;
