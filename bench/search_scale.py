@@ -287,7 +287,6 @@ def run(
         with open_lake(LakeSettings(catalog_path=str(folder / CATALOG))) as connection:
             prepare_lake(connection, articles, reuse is not None)
             if keep:
-                connection.execute("CHECKPOINT")
                 return f"kept a lake of {articles:,} articles in {keep}"
             size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
             print(f"lake {size / 2**30:.2f} GiB")
