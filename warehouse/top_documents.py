@@ -16,6 +16,7 @@ from warehouse.sql import read_sql
 K1_PLUS_1 = 2.2  # BM25's k1 + 1: one term adds less than this times its idf to a score, whatever its count
 # Up to this many postings a query's terms are all scored: reading candidates first would save little.
 EXHAUSTIVE_POSTINGS = 100_000
+TIE_ROWS = 4  # a tie at the cut is read whole up to this many times the depth
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,18 @@ def select_top_exhaustive(
     filtered = topic_id is not None or since is not None
     name = "search_select_top_filtered" if filtered else "search_select_top"
     sql, parameters = expand_list(read_sql(name), "terms", "t", terms)
-    parameters.update({"term_count": len(terms), "title_weight": title_weight, "depth": depth})
+    parameters.update({"term_count": len(terms), "title_weight": title_weight})
+    parameters.update({"depth": depth, "cap": TIE_ROWS * depth})
     if filtered:
         parameters.update({"topic": topic_id, "since": since})
     rows = connection.execute(sql, parameters).fetchall()
-    cut = len(rows) == depth
-    return TopDocuments(rows, (rows[-1][2], rows[-1][1]) if cut else None, not cut, False)
+    return TopDocuments(rows, floor_of(rows, depth), len(rows) < depth, False)
+
+
+def floor_of(rows: list[tuple[int, float, bool]], depth: int) -> tuple[bool, float] | None:
+    """What unread documents may rank level with: the last row's rank when the tie at the cut was not read
+    whole (the rows hit the cap), else nothing (every unread one ranks strictly lower)."""
+    return (rows[-1][2], rows[-1][1]) if len(rows) == TIE_ROWS * depth else None
 
 
 def select_top_bounded(
@@ -96,12 +103,13 @@ def select_top_bounded(
     sql = sql.replace("{candidates}", candidates)
     sql, weighted = expand_weights(sql, weights)
     parameters |= listed | weighted
-    parameters |= {"term_count": len(terms), "title_weight": title_weight, "depth": depth}
+    parameters |= {"term_count": len(terms), "title_weight": title_weight}
+    parameters |= {"depth": depth, "cap": TIE_ROWS * depth}
     parameters |= {"body_avg": body_avg, "title_avg": title_avg}
     rows = connection.execute(sql, parameters).fetchall()
     above = [row for row in rows if (row[2], row[1]) > others]
-    if len(above) == len(rows) == depth:
-        return TopDocuments(rows, (rows[-1][2], rows[-1][1]), False, False)
+    if len(above) == len(rows) >= depth:
+        return TopDocuments(rows, floor_of(rows, depth), False, False)
     return TopDocuments(above, None, False, True)
 
 

@@ -1,6 +1,6 @@
 -- The best $depth live documents for a query's terms, scored as search_ranked (search_macros.sql) does, from
 -- the postings alone: every query term first, then BM25. Terms are constants, so the lake reads only their
--- postings' files and row groups. Parameters: {terms} ($t0, $t1, ...), $term_count, $title_weight, $depth.
+-- postings' files and row groups. Parameters: {terms} ($t0, $t1, ...), $term_count, $title_weight, $depth, $cap.
 WITH corpus AS (
     SELECT
         greatest(sum(documents), 1) AS n,
@@ -33,8 +33,17 @@ scored AS (
         count(*) = $term_count AS has_all_words
     FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
     GROUP BY h.doc_id
+),
+-- The best $depth and every document level with the last of them (so that a tie at the cut is read whole),
+-- at most $cap.
+ranked AS (
+    SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words FROM scored
+),
+cut AS (
+    SELECT has_all_words, score FROM ranked ORDER BY has_all_words DESC, score DESC LIMIT 1 OFFSET $depth - 1
 )
-SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words
-FROM scored
-ORDER BY has_all_words DESC, score DESC, doc_id
-LIMIT $depth;
+SELECT r.doc_id, r.score, r.has_all_words
+FROM ranked AS r LEFT JOIN cut AS c ON true
+WHERE c.score IS NULL OR (r.has_all_words, r.score) >= (c.has_all_words, c.score)
+ORDER BY r.has_all_words DESC, r.score DESC, r.doc_id
+LIMIT $cap;

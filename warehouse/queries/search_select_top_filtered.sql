@@ -1,7 +1,7 @@
 -- The best $depth live documents for a query's terms (as search_select_top.sql) among the documents dated
 -- from $since of articles tagged $topic (either NULL: no such filter). idf counts every live document; only
 -- the filtered documents' postings are scored. Parameters: {terms} ($t0, $t1, ...), $term_count,
--- $title_weight, $depth, $topic, $since.
+-- $title_weight, $depth, $cap, $topic, $since.
 WITH corpus AS (
     SELECT
         greatest(sum(documents), 1) AS n,
@@ -41,8 +41,17 @@ scored AS (
         count(*) = $term_count AS has_all_words
     FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
     GROUP BY h.doc_id
+),
+-- The best $depth and every document level with the last of them (so that a tie at the cut is read whole),
+-- at most $cap.
+ranked AS (
+    SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words FROM scored
+),
+cut AS (
+    SELECT has_all_words, score FROM ranked ORDER BY has_all_words DESC, score DESC LIMIT 1 OFFSET $depth - 1
 )
-SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words
-FROM scored
-ORDER BY has_all_words DESC, score DESC, doc_id
-LIMIT $depth;
+SELECT r.doc_id, r.score, r.has_all_words
+FROM ranked AS r LEFT JOIN cut AS c ON true
+WHERE c.score IS NULL OR (r.has_all_words, r.score) >= (c.has_all_words, c.score)
+ORDER BY r.has_all_words DESC, r.score DESC, r.doc_id
+LIMIT $cap;

@@ -3,7 +3,7 @@
 -- what search_select_top.sql computes, over fewer documents. warehouse/ranking.py knows how high a document
 -- outside the candidates can rank, and uses this only when the candidates rank above that.
 -- Parameters: {weights} (($w0, $b0, $h0), ...: term, body idf, title idf), {terms}, {candidates}, $term_count,
--- $title_weight, $body_avg, $title_avg, $depth.
+-- $title_weight, $body_avg, $title_avg, $depth, $cap.
 WITH weights AS (
     SELECT * FROM (VALUES {weights}) AS w(term, body_idf, title_idf)
 ),
@@ -27,8 +27,17 @@ scored AS (
         count(*) = $term_count AS has_all_words
     FROM live_hits AS h JOIN weights AS w USING (term)
     GROUP BY h.doc_id
+),
+-- The best $depth and every document level with the last of them (so that a tie at the cut is read whole),
+-- at most $cap.
+ranked AS (
+    SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words FROM scored
+),
+cut AS (
+    SELECT has_all_words, score FROM ranked ORDER BY has_all_words DESC, score DESC LIMIT 1 OFFSET $depth - 1
 )
-SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words
-FROM scored
-ORDER BY has_all_words DESC, score DESC, doc_id
-LIMIT $depth;
+SELECT r.doc_id, r.score, r.has_all_words
+FROM ranked AS r LEFT JOIN cut AS c ON true
+WHERE c.score IS NULL OR (r.has_all_words, r.score) >= (c.has_all_words, c.score)
+ORDER BY r.has_all_words DESC, r.score DESC, r.doc_id
+LIMIT $cap;
