@@ -37,13 +37,19 @@ def has_search_postings(connection: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
-def expand_list(sql: str, name: str, prefix: str, values: list) -> tuple[str, dict[str, object]]:
-    """The statement with `{name}` made into parameters `$prefix0, $prefix1, …`, and their values.
+def expand_list(
+    sql: str, name: str, prefix: str, values: list, cast: str = ""
+) -> tuple[str, dict[str, object]]:
+    """The statement with `{name}` made into parameters `$prefix0, $prefix1, …` (each cast to `cast` if
+    given), and their values.
 
-    DuckLake prunes files and row groups on constants, not on a subquery's or a list parameter's values.
+    DuckLake prunes files and row groups on constants, not on a subquery's or a list parameter's values. A
+    constant of another type than the column's (Python ints bind as BIGINT or HUGEINT) makes the column cast
+    instead: nothing is pruned.
     """
     names = [f"{prefix}{i}" for i in range(len(values))] or [f"{prefix}0"]
-    placeholders = ", ".join(f"${n}" for n in names)
+    suffix = f"::{cast}" if cast else ""
+    placeholders = ", ".join(f"${n}{suffix}" for n in names)
     return sql.replace("{" + name + "}", placeholders), dict(zip(names, values or [None], strict=True))
 
 

@@ -72,7 +72,7 @@ def select_hit_documents(
     if not top:
         return {}
     ids = [doc_id for doc_id, _, _ in top]
-    sql, parameters = expand_list(read_sql("search_select_hit_documents"), "doc_ids", "d", ids)
+    sql, parameters = expand_list(read_sql("search_select_hit_documents"), "doc_ids", "d", ids, "UBIGINT")
     return {row[0]: HitDocument(*row[1:]) for row in connection.execute(sql, parameters).fetchall()}
 
 
