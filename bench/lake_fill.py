@@ -75,8 +75,9 @@ FILL_TABLES = (
     FROM stored, range(1, 3) AS t(k) ORDER BY dated_at""",
     """INSERT INTO search_documents (doc_id, article_id, fingerprint, dated_at, first_seen_at, body_terms,
         title_terms, indexed_at)
-    SELECT hash(article_id), article_id, md5('fingerprint-' || i), dated_at, dated_at, 300, 3, dated_at
-    FROM stored ORDER BY dated_at""",
+    SELECT (greatest(epoch_ms(dated_at) // 60000, 0)::UBIGINT << 38) | (hash(article_id) & 274877906943::UBIGINT),
+        article_id, md5('fingerprint-' || i), dated_at, dated_at, 300, 3, dated_at
+    FROM stored ORDER BY dated_at""",  # doc ids ordered by first sight, as search_doc_id makes them
     """INSERT INTO duplicates (article_id, duplicate_of, similarity, method, url, detected_at, run_id)
     SELECT article_id, md5('stored-' || (i - 1)), 1.0, 'content_hash', url, dated_at, 'bench-fill'
     FROM stored WHERE i % 33 = 32 ORDER BY dated_at""",

@@ -1,7 +1,7 @@
 """Search over the lake's postings at scale: index update cost per 500-article batch and BM25 query latency.
 
-Run: .venv/bin/python -m bench.search_scale --articles 100000 [--batches 10] [--repeats 3]
-Builds a lake of --articles synthetic articles in a temporary folder under /tmp (deleted after): articles of
+Run: .venv/bin/python -m bench.search_scale --articles 100000 [--batches 10] [--repeats 3] [--scratch DIR]
+Builds a lake of --articles synthetic articles in a temporary folder under --scratch (deleted after): articles of
 ~3.5 KB drawn from a 200,000-word vocabulary with a Zipf-like (1/rank) distribution plus ~45 % stop words.
 The fill is bulk SQL, its postings drawn from the same distribution (~300 content words per article, as
 index_articles would give for such a text) rather than tokenised article by article, and written in chunks
@@ -9,11 +9,14 @@ sorted by term, as a maintained lake's merged files are. Then --batches batches 
 changed) go through index_articles, each in its own transaction (median seconds, commit included), and ~20
 fixed queries of 1-3 words (some with a topic or date filter) through search_articles, --repeats times after
 a warm-up pass (p50/p95). Last line: `search: articles=N update_s_per_500=U query_p50_ms=P query_p95_ms=Q`.
+To fill a large lake once and measure it several times: --keep DIR fills DIR and stops; --reuse DIR measures on
+a copy of it (data files hard-linked, catalog copied; --scratch on the same file system).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
@@ -26,7 +29,8 @@ import duckdb
 from warehouse.lake import LakeSettings, open_lake, write_with_retry
 from warehouse.migrate import apply_migrations
 from warehouse.postings import index_articles, install_search_macros
-from warehouse.search import search_articles
+from warehouse.ranking import fetch_hit_articles, rank_articles
+from warehouse.search import resolve_topic, search_articles
 
 VOCABULARY = 200_000
 CORPUS_WORDS = 3_000_000  # the text every article's is cut from
@@ -38,6 +42,7 @@ CHUNK = 100_000  # articles per fill statement (one sorted set of files each)
 BATCH = 500
 CHANGED_PER_BATCH = 50
 TOPICS = 40
+CATALOG = "bench.lake.sqlite"
 STOP_WORDS = "['the','of','and','to','in','a','is','that','for','on','with','as','was','by','at','from']"
 SYLLABLES = (  # 14 consonants x 5 vowels
     "list_transform(range(70), x -> split('b d f g k l m n p r s t v z', ' ')[x // 5 + 1] || "
@@ -111,9 +116,6 @@ def article_select(first: int, count: int, text_seed: str, spacing_s: int) -> st
     FROM range({first}, {first + count}) AS r(i), corpus AS c"""
 
 
-# A search fetches its ~10 hits by first_seen_at: row groups of 2,048 articles (~7 MB of text, not 122,880)
-# let it skip all but ~10 of them (docs/lake.md, Search).
-ARTICLE_ROW_GROUPS = "CALL set_option('parquet_row_group_size', 2048, table_name => 'articles')"
 ARTICLE_COLUMNS = (
     "article_id, canonical_url, url, final_url, source, title, published_at, text, word_count, content_hash, "
     "first_seen_at, updated_at, extractor_version, cleaner_version, run_id"
@@ -126,23 +128,28 @@ def fill_chunk(connection: duckdb.DuckDBPyConnection, first: int, count: int, sp
         f"INSERT INTO articles ({ARTICLE_COLUMNS}) {article_select(first, count, 'fill', spacing_s)}"
     )
     seen = f"TIMESTAMP '2024-01-01' + to_seconds(i * {spacing_s})"
+    doc_id = f"search_doc_id({seen}, hash(i))"  # ordered by first sight, as index_articles makes them
     connection.execute(
         f"""CREATE OR REPLACE TEMP TABLE chunk_postings AS
-        SELECT v.term, hash(d.i) AS doc_id, count(*)::INTEGER AS tf,
-            (count(*) FILTER (d.in_title))::INTEGER AS title_tf
-        FROM (SELECT i, k >= {CONTENT_WORDS} AS in_title, floor(pow({VOCABULARY}, random()))::BIGINT AS rank
-              FROM range({first}, {first + count}) AS r(i), range({CONTENT_WORDS + TITLE_WORDS}) AS w(k)) AS d
-        JOIN vocab AS v USING (rank)
-        GROUP BY v.term, d.i"""
+        SELECT term, doc_id, tf, title_tf, (sum(tf) OVER (PARTITION BY doc_id))::INTEGER AS body_terms,
+            (sum(title_tf) OVER (PARTITION BY doc_id))::INTEGER AS title_terms
+        FROM (SELECT v.term, {doc_id} AS doc_id, count(*)::INTEGER AS tf,
+                (count(*) FILTER (d.in_title))::INTEGER AS title_tf
+            FROM (SELECT i, k >= {CONTENT_WORDS} AS in_title,
+                    floor(pow({VOCABULARY}, random()))::BIGINT AS rank
+                  FROM range({first}, {first + count}) AS r(i), range({CONTENT_WORDS + TITLE_WORDS}) AS w(k)) AS d
+            JOIN vocab AS v USING (rank)
+            GROUP BY v.term, d.i)"""
     )
-    connection.execute("INSERT INTO search_postings SELECT * FROM chunk_postings ORDER BY term")
+    connection.execute("INSERT INTO search_postings SELECT * FROM chunk_postings ORDER BY term, doc_id")
     connection.execute(
         f"""INSERT INTO search_documents
         SELECT doc_id, md5(i::VARCHAR), 'fill', {seen} - to_seconds((hash(i, 'date') % 86400)::BIGINT), {seen},
             body_terms, title_terms, TIMESTAMP '2024-01-01'
-        FROM (SELECT doc_id, sum(tf)::INTEGER AS body_terms, sum(title_tf)::INTEGER AS title_terms
+        FROM (SELECT doc_id, any_value(body_terms) AS body_terms, any_value(title_terms) AS title_terms
               FROM chunk_postings GROUP BY doc_id) AS l
-        JOIN (SELECT i, hash(i) AS doc_id FROM range({first}, {first + count}) AS r(i)) USING (doc_id)"""
+        JOIN (SELECT i, {doc_id} AS doc_id FROM range({first}, {first + count}) AS r(i)) USING (doc_id)
+        ORDER BY doc_id"""
     )
     connection.execute(
         f"""INSERT INTO article_topics SELECT md5(i::VARCHAR), 'topic' || (i % {TOPICS}), 1.0, NULL, 'bench'
@@ -223,30 +230,78 @@ def measure_queries(connection: duckdb.DuckDBPyConnection, repeats: int) -> tupl
     return timings, empty
 
 
+def measure_phases(connection: duckdb.DuckDBPyConnection) -> tuple[float, float]:
+    """Median milliseconds of a query's ranking (rank_articles) and of its hits' fetch, over one pass."""
+    ranking, fetching = [], []
+    for text, topic, since in query_words(connection):
+        topic_id = resolve_topic(connection, topic)[0] if topic else None
+        started = time.perf_counter()
+        ranked = rank_articles(connection, text, topic_id, since, 10)
+        ranked_at = time.perf_counter()
+        fetch_hit_articles(connection, ranked)
+        ranking.append((ranked_at - started) * 1000)
+        fetching.append((time.perf_counter() - ranked_at) * 1000)
+    return statistics.median(ranking), statistics.median(fetching)
+
+
 def percentile(values: list[float], share: float) -> float:
     """The value below which `share` of the values fall (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(articles: int, batches: int, repeats: int) -> str:
-    """Build, measure and remove one lake; return the summary line."""
-    folder = Path(tempfile.mkdtemp(prefix="search_scale_", dir="/tmp"))
+def copy_lake(source: Path, folder: Path) -> None:
+    """A lake to measure on from a kept one: its data files linked (DuckLake never rewrites one), its catalog
+    copied (the measured batches write to it)."""
+    shutil.rmtree(folder)
+    shutil.copytree(source, folder, copy_function=os.link)
+    for catalog in folder.glob(f"{CATALOG}*"):
+        catalog.unlink()
+        shutil.copy2(source / catalog.name, catalog)
+
+
+def prepare_lake(connection: duckdb.DuckDBPyConnection, articles: int, reused: bool) -> None:
+    """Fill the lake (or, reused, only make the vocabulary and corpus the batches and queries need)."""
+    apply_migrations(connection)
+    install_search_macros(connection)
+    if reused:
+        make_vocabulary(connection)
+        make_corpus(connection)
+        print(f"reused a lake of {articles:,} articles")
+        return
+    fill_s = fill_lake(connection, articles)
+    postings = connection.execute("SELECT count(*) FROM search_postings").fetchone()[0]
+    print(f"fill: {fill_s:.0f} s, {postings:,} postings")
+
+
+def run(
+    articles: int, batches: int, repeats: int, scratch: Path, keep: Path | None, reuse: Path | None
+) -> str:
+    """Build (or reuse a kept copy of), measure and remove one lake; return the summary line."""
+    folder = keep or Path(tempfile.mkdtemp(prefix="search_scale_", dir=scratch))
+    if keep:
+        keep.mkdir(parents=True)
     try:
-        with open_lake(LakeSettings(catalog_path=str(folder / "bench.lake.sqlite"))) as connection:
-            apply_migrations(connection)
-            connection.execute(ARTICLE_ROW_GROUPS)
-            install_search_macros(connection)
-            fill_s = fill_lake(connection, articles)
-            postings = connection.execute("SELECT count(*) FROM search_postings").fetchone()[0]
+        if reuse:
+            copy_lake(reuse, folder)
+        with open_lake(LakeSettings(catalog_path=str(folder / CATALOG))) as connection:
+            prepare_lake(connection, articles, reuse is not None)
+            if keep:
+                return f"kept a lake of {articles:,} articles in {keep}"
             size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-            print(f"fill: {fill_s:.0f} s, {postings:,} postings, lake {size / 2**30:.2f} GiB")
+            print(f"lake {size / 2**30:.2f} GiB")
             updates = measure_updates(connection, articles, batches)
             print("update s per 500:", " ".join(f"{t:.2f}" for t in updates))
             timings, empty = measure_queries(connection, repeats)
             print(f"queries: {len(timings)} timed, {empty} of {len(QUERIES)} found nothing")
+            print(
+                "query phases, median ms: ranking {:.0f}, hits' fetch {:.0f}".format(
+                    *measure_phases(connection)
+                )
+            )
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
     return (
         f"search: articles={articles} update_s_per_500={statistics.median(updates):.3f} "
         f"query_p50_ms={percentile(timings, 0.5):.0f} query_p95_ms={percentile(timings, 0.95):.0f}"
@@ -259,8 +314,15 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scratch", type=Path, default=Path("/tmp"), help="where the measured lake is made")
+    parser.add_argument(
+        "--keep", type=Path, help="fill a lake into this new folder, keep it, measure nothing"
+    )
+    parser.add_argument(
+        "--reuse", type=Path, help="measure on a copy of a lake kept by --keep (same --articles)"
+    )
     args = parser.parse_args()
-    print(run(args.articles, args.batches, args.repeats))
+    print(run(args.articles, args.batches, args.repeats, args.scratch, args.keep, args.reuse))
 
 
 if __name__ == "__main__":

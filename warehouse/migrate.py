@@ -26,6 +26,9 @@ TABLE_OPTIONS: dict[str, dict[str, int]] = {
     # 2,048 articles ≈ 7 MB of text a row group: reads of a few articles' text (revisions, search hits) stay
     # small, where 122,880 rows (≈ 430 MB) overran the load's cap once maintenance had merged the files.
     "articles": {"parquet_row_group_size": 2_048},
+    # A search looks its ~40 best documents up by doc_id (the table is sorted by it): 2,048 documents a row
+    # group keep each lookup to a few small reads (docs/lake.md, Search).
+    "search_documents": {"parquet_row_group_size": 2_048},
 }
 
 

@@ -1,10 +1,9 @@
-"""BM25 search over append-only postings in the lake: a batch indexes only its new or changed articles."""
+"""Search postings in the lake, kept per batch: a batch indexes only its new or changed articles."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -14,18 +13,8 @@ from warehouse.fts import load_fts
 from warehouse.sql import read_sql
 
 TITLE_WEIGHT = 2.0  # the title's own BM25 score is added this many times to the whole document's
-POSTINGS_TABLES = ("search_documents", "search_postings", "search_stats")
 BATCH_COLUMNS = ("article_id", "title", "text", "published_at", "first_seen_at")  # what indexing reads
-
-
-@dataclass(frozen=True)
-class RankedArticle:
-    """One article a query matched, before its fields are fetched."""
-
-    article_id: str
-    score: float
-    has_all_words: bool
-    first_seen_at: datetime | None
+RANGE_GAP = timedelta(hours=1)  # first sights this close share one range when looking earlier documents up
 
 
 def install_search_macros(connection: duckdb.DuckDBPyConnection) -> None:
@@ -40,13 +29,45 @@ def install_search_macros(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def has_search_postings(connection: duckdb.DuckDBPyConnection) -> bool:
-    """Tell whether the connection's database holds the postings tables (migration 12)."""
-    try:  # binding is ~1 ms; listing duckdb_tables() of a lake ~50 ms
-        for table in POSTINGS_TABLES:
-            connection.execute(f"SELECT 1 FROM {table} LIMIT 0")
+    """Tell whether the connection's database holds the postings tables (migrations 12 and 15)."""
+    try:  # binding is ~1 ms; listing duckdb_tables() of a lake ~50 ms. Migration 15 comes after 12.
+        connection.execute("SELECT 1 FROM search_replaced LIMIT 0")
     except duckdb.CatalogException:
         return False
     return True
+
+
+def expand_list(
+    sql: str, name: str, prefix: str, values: list, cast: str = ""
+) -> tuple[str, dict[str, object]]:
+    """The statement with `{name}` made into parameters `$prefix0, $prefix1, …` (each cast to `cast` if
+    given), and their values.
+
+    DuckLake prunes files and row groups on constants, not on a subquery's or a list parameter's values. A
+    constant of another type than the column's (Python ints bind as BIGINT or HUGEINT) makes the column cast
+    instead: nothing is pruned.
+    """
+    names = [f"{prefix}{i}" for i in range(len(values))] or [f"{prefix}0"]
+    suffix = f"::{cast}" if cast else ""
+    placeholders = ", ".join(f"${n}{suffix}" for n in names)
+    return sql.replace("{" + name + "}", placeholders), dict(zip(names, values or [None], strict=True))
+
+
+def expand_ranges(sql: str, name: str, column: str, values: list[datetime]) -> tuple[str, dict[str, object]]:
+    """The statement with `{name}` made into `column BETWEEN $lo0 AND $hi0 OR …` over the sorted values,
+    those less than RANGE_GAP apart in one range: a few constant ranges prune as well as hundreds of values,
+    and bind faster."""
+    ranges: list[list[datetime]] = []
+    for value in sorted(values):
+        if ranges and value - ranges[-1][1] <= RANGE_GAP:
+            ranges[-1][1] = value
+        else:
+            ranges.append([value, value])
+    condition = " OR ".join(f"{column} BETWEEN $lo{i} AND $hi{i}" for i in range(len(ranges))) or "false"
+    parameters: dict[str, object] = {}
+    for i, (low, high) in enumerate(ranges):
+        parameters.update({f"lo{i}": low, f"hi{i}": high})
+    return sql.replace("{" + name + "}", f"({condition})"), parameters
 
 
 def index_articles(
@@ -55,33 +76,28 @@ def index_articles(
     """Index a batch of articles in the caller's transaction; return how many were new or changed.
 
     `articles` holds the rows as stored (article_id, title, text, published_at, first_seen_at; other columns
-    are ignored): the batch's new articles and the changed ones with their new text. An article whose title,
-    text and date are indexed as they are is skipped, so indexing a batch twice adds nothing.
+    are ignored): the batch's new articles and the changed ones with their new text and their stored
+    first_seen_at (what finds their earlier documents). An article whose title, text and date are indexed as
+    they are is skipped, so indexing a batch twice adds nothing. Two indexings of one article must not commit
+    unseen by each other: run it in warehouse.db.run_transaction (the write ticket), as every write does.
     """
     if articles.num_rows == 0:
         return 0
     install_search_macros(connection)
-    rows = articles.select(list(BATCH_COLUMNS))
-    connection.register("search_batch_rows", rows)
-    try:
-        # A token per call makes each indexing's document ids its own, even for a text indexed once before.
-        batch = connection.execute(
-            read_sql("search_select_batch"), {"token": uuid.uuid4().hex}
-        ).to_arrow_table()
-    finally:
-        connection.unregister("search_batch_rows")
+    batch = select_batch(connection, articles.select(list(BATCH_COLUMNS)))
     if batch.num_rows == 0:
         return 0
-    stamp = indexed_at or now_utc()
+    stamp = {"indexed_at": indexed_at or now_utc()}
     connection.register("search_batch", batch)
     try:
         postings = connection.execute(read_sql("search_tokenize_batch")).to_arrow_table()
         connection.register("search_batch_postings", postings)
         try:
-            # The stats first: they subtract each article's newest document before this batch's is added.
-            connection.execute(read_sql("search_insert_stats"), {"indexed_at": stamp})
-            connection.execute(read_sql("search_insert_documents"), {"indexed_at": stamp})
+            connection.execute(read_sql("search_insert_stats"), stamp)
+            connection.execute(read_sql("search_insert_documents"), stamp)
             connection.execute(read_sql("search_insert_postings"))
+            if any(batch.column("earlier_ids").to_pylist()):
+                connection.execute(read_sql("search_insert_replaced"), stamp)
         finally:
             connection.unregister("search_batch_postings")
     finally:
@@ -89,39 +105,15 @@ def index_articles(
     return batch.num_rows
 
 
-def rank_articles(
-    connection: duckdb.DuckDBPyConnection,
-    query: str,
-    topic_id: str | None = None,
-    since: date | datetime | None = None,
-    limit: int = 10,
-    title_weight: float = TITLE_WEIGHT,
-) -> list[RankedArticle]:
-    """The best `limit` canonical articles for a query: those with every word first, then by BM25."""
-    install_search_macros(connection)
-    parameters = {
-        "query": query,
-        "topic": topic_id,
-        "since": since,
-        "title_weight": title_weight,
-        "limit": limit,
-    }
-    rows = connection.execute(read_sql("search_select_ranked"), parameters).fetchall()
-    return [
-        RankedArticle(article_id=row[0], score=row[1], has_all_words=row[2], first_seen_at=row[3])
-        for row in rows
-    ]
-
-
-def fetch_hit_articles(
-    connection: duckdb.DuckDBPyConnection, ranked: list[RankedArticle]
-) -> dict[str, tuple[str | None, str, datetime | None, str, str]]:
-    """Title, source, published_at, canonical_url and text of each ranked canonical article, by id."""
-    if not ranked:
-        return {}
-    parameters = {
-        "article_ids": [r.article_id for r in ranked],
-        "first_seen": sorted({r.first_seen_at for r in ranked if r.first_seen_at is not None}),
-    }
-    rows = connection.execute(read_sql("search_select_hit_articles"), parameters).fetchall()
-    return {row[0]: tuple(row[1:]) for row in rows}
+def select_batch(connection: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
+    """The rows to index (new or changed), with their new doc_id and their articles' live documents."""
+    first_seen = [value for value in rows.column("first_seen_at").to_pylist() if value is not None]
+    sql = read_sql("search_select_batch")
+    sql, parameters = expand_ranges(sql, "first_seen", "d.first_seen_at", first_seen)
+    # A token per call makes each indexing's document ids its own, even for a text indexed once before.
+    parameters["token"] = uuid.uuid4().hex
+    connection.register("search_batch_rows", rows)
+    try:
+        return connection.execute(sql, parameters).to_arrow_table()
+    finally:
+        connection.unregister("search_batch_rows")

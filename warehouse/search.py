@@ -8,7 +8,8 @@ from datetime import date, datetime
 
 import duckdb
 
-from warehouse.postings import fetch_hit_articles, has_search_postings, rank_articles
+from warehouse.postings import has_search_postings
+from warehouse.ranking import fetch_hit_articles, rank_articles
 
 WORD = re.compile(r"\w+", re.UNICODE)
 

@@ -29,23 +29,24 @@ CREATE OR REPLACE TEMP MACRO search_stem(word) AS stem(word, 'porter');
 CREATE OR REPLACE TEMP MACRO search_query_terms(query) AS
     list_distinct(list_transform(search_words(query), word -> search_stem(word)));
 
+-- A document's id: the minute its article was first seen in the high 26 bits (until 2097), a hash of the
+-- indexing in the low 38. Ids so ordered keep search_documents sorted by first sight, so a lookup by id or by
+-- first_seen_at reads a few row groups (docs/lake.md, Search).
+CREATE OR REPLACE TEMP MACRO search_doc_id(first_seen, salt) AS
+    (greatest(epoch_ms(first_seen) // 60000, 0)::UBIGINT << 38) | (salt & 274877906943::UBIGINT);
+
 -- Canonical articles matching a query, with their BM25 scores (k1 1.2, b 0.75, as DuckDB's fts): the score
 -- over title and text plus title_weight times the title's own; has_all_words when every query term occurs.
--- Only each article's newest document counts. Order by has_all_words DESC, score DESC, dated_at, article_id.
+-- Only each article's live document counts (not in search_replaced). Order by has_all_words DESC, score DESC,
+-- dated_at, article_id. Exact over every match: the slower path (search_articles reads fewer rows).
 CREATE OR REPLACE TEMP MACRO search_ranked(query, topic := NULL, since := NULL, title_weight := 2.0) AS TABLE
 WITH terms AS (
     SELECT DISTINCT unnest(search_query_terms(query)) AS term
 ),
-hits AS (
-    SELECT p.term, p.doc_id, p.tf, p.title_tf FROM search_postings AS p SEMI JOIN terms USING (term)
-),
-hit_documents AS (
-    SELECT d.* FROM search_documents AS d SEMI JOIN hits USING (doc_id)
-),
-live AS (  -- hit documents that no newer document of their article replaced
-    SELECT h.* FROM hit_documents AS h
-    ANTI JOIN search_documents AS newer
-        ON newer.article_id = h.article_id AND (newer.indexed_at, newer.doc_id) > (h.indexed_at, h.doc_id)
+live_hits AS (
+    SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
+    FROM search_postings AS p SEMI JOIN terms USING (term)
+    ANTI JOIN search_replaced AS r USING (doc_id)
 ),
 corpus AS (
     SELECT
@@ -53,10 +54,6 @@ corpus AS (
         greatest(sum(body_terms) / greatest(sum(documents), 1), 1) AS body_avg,
         greatest(sum(title_terms) / greatest(sum(documents), 1), 1) AS title_avg
     FROM search_stats
-),
-live_hits AS (
-    SELECT hits.*, live.article_id, live.dated_at, live.first_seen_at, live.body_terms, live.title_terms
-    FROM hits JOIN live USING (doc_id)
 ),
 idf AS (
     SELECT
@@ -69,26 +66,26 @@ idf AS (
 ),
 scored AS (
     SELECT
-        h.article_id,
-        max(h.dated_at) AS dated_at,
-        max(h.first_seen_at) AS first_seen_at,
+        h.doc_id,
         sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
         coalesce(sum(i.title_idf * h.title_tf * 2.2
             / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
             AS title_score,
-        count(DISTINCT h.term) = (SELECT count(*) FROM terms) AS has_all_words
+        count(*) = (SELECT count(*) FROM terms) AS has_all_words
     FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
-    GROUP BY h.article_id
+    GROUP BY h.doc_id
 )
 SELECT
-    s.article_id,
-    round(s.body_score + title_weight * s.title_score, 4) AS score,
+    d.article_id,
+    s.body_score + title_weight * s.title_score AS score,
     s.has_all_words,
     s.body_score,
     s.title_score,
-    s.dated_at,
-    s.first_seen_at
-FROM scored AS s
-WHERE (since IS NULL OR s.dated_at >= since)
-  AND s.article_id IN (SELECT article_id FROM canonical_articles)
-  AND (topic IS NULL OR s.article_id IN (SELECT t.article_id FROM article_topics AS t WHERE t.topic_id = topic));
+    d.dated_at,
+    d.first_seen_at
+FROM scored AS s JOIN search_documents AS d USING (doc_id)
+WHERE (since IS NULL OR d.dated_at >= since)
+  AND d.article_id IN (SELECT article_id FROM canonical_articles)
+  AND (topic IS NULL OR d.article_id IN (SELECT t.article_id FROM article_topics AS t WHERE t.topic_id = topic))
+-- One document per article even if two indexings of it ran at once unseen by each other (see index_articles).
+QUALIFY row_number() OVER (PARTITION BY d.article_id ORDER BY d.indexed_at DESC, d.doc_id DESC) = 1;

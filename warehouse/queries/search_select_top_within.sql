@@ -1,0 +1,79 @@
+-- The best $depth documents for a query's terms (as search_select_top.sql), in one statement that first
+-- counts each term's live df and title df, then scores only candidates: with one term, the documents holding
+-- it in their title; with several, those holding the rarest one (fewest documents); with at most
+-- $exhaustive_postings postings in all, every document. Each row also says whether every document was a
+-- candidate (everything) and how high a document that was not can score (others_score; with several terms it
+-- also lacks a word): warehouse/top_documents.py keeps only the rows ranked above that.
+-- Parameters: {terms} ($t0, $t1, ...), $term_count, $title_weight, $exhaustive_postings, $depth, $cap.
+WITH corpus AS (
+    SELECT
+        greatest(sum(documents), 1) AS n,
+        greatest(sum(body_terms) / greatest(sum(documents), 1), 1) AS body_avg,
+        greatest(sum(title_terms) / greatest(sum(documents), 1), 1) AS title_avg
+    FROM search_stats
+),
+counts AS (
+    SELECT p.term, count(*) AS df, count(*) FILTER (p.title_tf > 0) AS title_df
+    FROM search_postings AS p
+    ANTI JOIN search_replaced AS r USING (doc_id)
+    WHERE p.term IN ({terms})
+    GROUP BY p.term
+),
+weights AS (
+    SELECT
+        w.term, w.df, w.body_idf, w.title_idf,
+        -- the most the term can add to a score: 2.2 × idf in the text (k1 + 1), and so in the title
+        2.2 * (greatest(w.body_idf, 0) + CASE WHEN w.title_df > 0 THEN $title_weight * greatest(w.title_idf, 0)
+            ELSE 0 END) AS most
+    FROM (
+        SELECT term, df, title_df,
+            ln(1 + (n - df + 0.5) / (df + 0.5)) AS body_idf,
+            ln(1 + (n - title_df + 0.5) / (title_df + 0.5)) AS title_idf
+        FROM counts, corpus
+    ) AS w
+),
+plan AS (
+    SELECT
+        sum(df) <= $exhaustive_postings AS everything,
+        arg_min(term, (df, term)) AS rare,
+        CASE WHEN $term_count = 1 THEN 2.2 * greatest(max(body_idf), 0)
+            ELSE sum(most) - arg_min(most, (df, term)) END AS others_score
+    FROM weights
+),
+candidates AS (
+    SELECT DISTINCT p.doc_id
+    FROM search_postings AS p, plan
+    WHERE p.term IN ({terms})
+      AND (plan.everything OR CASE WHEN $term_count = 1 THEN p.title_tf > 0 ELSE p.term = plan.rare END)
+),
+live_hits AS (
+    SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
+    FROM search_postings AS p
+    SEMI JOIN candidates USING (doc_id)
+    ANTI JOIN search_replaced AS r USING (doc_id)
+    WHERE p.term IN ({terms})
+),
+scored AS (
+    SELECT
+        h.doc_id,
+        sum(w.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
+        coalesce(sum(w.title_idf * h.title_tf * 2.2
+            / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
+            AS title_score,
+        count(*) = $term_count AS has_all_words
+    FROM live_hits AS h JOIN weights AS w USING (term), corpus AS c
+    GROUP BY h.doc_id
+),
+-- The best $depth and every document level with the last of them (so that a tie at the cut is read whole),
+-- at most $cap.
+ranked AS (
+    SELECT doc_id, body_score + $title_weight * title_score AS score, has_all_words FROM scored
+),
+cut AS (
+    SELECT has_all_words, score FROM ranked ORDER BY has_all_words DESC, score DESC LIMIT 1 OFFSET $depth - 1
+)
+SELECT r.doc_id, r.score, r.has_all_words, p.everything, p.others_score
+FROM ranked AS r LEFT JOIN cut AS c ON true, plan AS p
+WHERE c.score IS NULL OR (r.has_all_words, r.score) >= (c.has_all_words, c.score)
+ORDER BY r.has_all_words DESC, r.score DESC, r.doc_id
+LIMIT $cap;
