@@ -116,3 +116,14 @@ def test_failed_rebuilds_are_recorded_and_the_stored_article_stays(connection) -
     assert connection.execute("SELECT text FROM articles WHERE article_id = 'a1'").fetchone() == (
         "text of h1",
     )
+
+
+def test_a_rebuilt_article_replaces_its_search_document(connection) -> None:
+    row = rebuilt("a2", "h2") | {"first_seen_at": SEEN_AT}  # as reprocess builds it: seen at the rebuild
+    store_rebuilt_articles(connection, [row], [], [], "v", "r2", SEEN_AT)
+    live = connection.execute("SELECT sum(documents) FROM search_stats").fetchone()[0]
+    assert live == 3  # a1, a2 (its rebuilt text only), a3
+    found = connection.execute(
+        "SELECT article_id FROM search_documents ANTI JOIN search_replaced USING (doc_id) ORDER BY ALL"
+    ).fetchall()
+    assert found == [("a1",), ("a2",), ("a3",)]

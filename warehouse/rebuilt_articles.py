@@ -69,7 +69,12 @@ def replace_rebuilt_articles(
             read_sql("insert_retagged_tags"), {"version": taxonomy_version, "tagged_at": seen_at}
         )
         connection.execute(read_sql("mark_content_duplicates"), {"detected_at": seen_at, "run_id": run_id})
-        index_articles(connection, to_arrow("articles", rows))  # only texts that changed are indexed again
+        # Indexed with their stored first sight: the search finds (and replaces) their older document by it.
+        stored = dict(connection.execute(read_sql("select_changed_first_seen")).fetchall())
+        indexed = [
+            row | {"first_seen_at": stored.get(row["article_id"], row.get("first_seen_at"))} for row in rows
+        ]
+        index_articles(connection, to_arrow("articles", indexed))  # only texts that changed are indexed again
         # The text may have changed: sign it again and re-link its old and new clusters.
         resigned = [row["article_id"] for row in rows]
         return link_near_duplicates(connection, rows, run_id, seen_at, resigned=resigned)
