@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from datetime import datetime
@@ -169,6 +170,20 @@ def test_analysts_rank_from_sql(lake):
         "ORDER BY has_all_words DESC, score DESC"
     ).fetchall()
     assert rows == [("a", True), ("b", False)]
+
+
+def test_scores_are_bm25_as_written_out_by_hand(lake):
+    store(lake, article("a", "Harbour", "Harbour gull gull."), article("b", "Gull", "Zebra zebra zebra."))
+    install_search_macros(lake)
+    score, body, title = lake.execute(
+        "SELECT score, body_score, title_score FROM search_ranked('harbour', title_weight := 2.0)"
+    ).fetchone()
+    # Two documents of 4 terms (title + text) and 1 title term each; 'harbour' in one: idf = ln(1 + 1.5 / 1.5).
+    idf = math.log(2)
+    assert body == pytest.approx(idf * 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 4 / 4)))
+    assert title == pytest.approx(idf * 1 * 2.2 / (1 + 1.2 * (0.25 + 0.75 * 1 / 1)))
+    assert score == pytest.approx(body + 2 * title, abs=1e-4)
+    assert [hit.score for hit in search_articles(lake, "harbour")] == [pytest.approx(score, abs=1e-4)]
 
 
 def test_two_processes_index_at_once(tmp_path):

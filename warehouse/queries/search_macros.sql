@@ -25,6 +25,13 @@ CREATE OR REPLACE TEMP MACRO search_words(body) AS
 
 CREATE OR REPLACE TEMP MACRO search_stem(word) AS stem(word, 'porter');
 
+-- BM25 as DuckDB's fts computes it: a term's idf over n documents of which df hold it, and its weight in a
+-- field of `terms` words against the average (k1 1.2, b 0.75; k1 + 1 = 2.2).
+CREATE OR REPLACE TEMP MACRO search_idf(n, df) AS ln(1 + (n - df + 0.5) / (df + 0.5));
+
+CREATE OR REPLACE TEMP MACRO search_bm25(idf, tf, terms, avg_terms) AS
+    idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * terms / avg_terms));
+
 -- The distinct terms a query looks for.
 CREATE OR REPLACE TEMP MACRO search_query_terms(query) AS
     list_distinct(list_transform(search_words(query), word -> search_stem(word)));
@@ -58,8 +65,8 @@ corpus AS (
 idf AS (
     SELECT
         term,
-        ln(1 + (any_value(n) - count(*) + 0.5) / (count(*) + 0.5)) AS body_idf,
-        ln(1 + (any_value(n) - count(*) FILTER (title_tf > 0) + 0.5) / (count(*) FILTER (title_tf > 0) + 0.5))
+        search_idf(any_value(n), count(*)) AS body_idf,
+        search_idf(any_value(n), count(*) FILTER (title_tf > 0))
             AS title_idf
     FROM live_hits, corpus
     GROUP BY term
@@ -67,10 +74,9 @@ idf AS (
 scored AS (
     SELECT
         h.doc_id,
-        sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
-        coalesce(sum(i.title_idf * h.title_tf * 2.2
-            / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
-            AS title_score,
+        sum(search_bm25(i.body_idf, h.tf, h.body_terms, c.body_avg)) AS body_score,
+        coalesce(sum(search_bm25(i.title_idf, h.title_tf, h.title_terms, c.title_avg))
+            FILTER (h.title_tf > 0), 0) AS title_score,
         count(*) = (SELECT count(*) FROM terms) AS has_all_words
     FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
     GROUP BY h.doc_id

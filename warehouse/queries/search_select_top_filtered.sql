@@ -12,9 +12,8 @@ WITH corpus AS (
 idf AS (
     SELECT
         p.term,
-        ln(1 + (any_value(c.n) - count(*) + 0.5) / (count(*) + 0.5)) AS body_idf,
-        ln(1 + (any_value(c.n) - count(*) FILTER (p.title_tf > 0) + 0.5)
-            / (count(*) FILTER (p.title_tf > 0) + 0.5)) AS title_idf
+        search_idf(any_value(c.n), count(*)) AS body_idf,
+        search_idf(any_value(c.n), count(*) FILTER (p.title_tf > 0)) AS title_idf
     FROM search_postings AS p ANTI JOIN search_replaced AS r USING (doc_id), corpus AS c
     WHERE p.term IN ({terms})
     GROUP BY p.term
@@ -34,10 +33,9 @@ live_hits AS (
 scored AS (
     SELECT
         h.doc_id,
-        sum(i.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
-        coalesce(sum(i.title_idf * h.title_tf * 2.2
-            / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
-            AS title_score,
+        sum(search_bm25(i.body_idf, h.tf, h.body_terms, c.body_avg)) AS body_score,
+        coalesce(sum(search_bm25(i.title_idf, h.title_tf, h.title_terms, c.title_avg))
+            FILTER (h.title_tf > 0), 0) AS title_score,
         count(*) = $term_count AS has_all_words
     FROM live_hits AS h JOIN idf AS i USING (term), corpus AS c
     GROUP BY h.doc_id

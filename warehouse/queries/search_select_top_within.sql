@@ -27,8 +27,8 @@ weights AS (
             ELSE 0 END) AS most
     FROM (
         SELECT term, df, title_df,
-            ln(1 + (n - df + 0.5) / (df + 0.5)) AS body_idf,
-            ln(1 + (n - title_df + 0.5) / (title_df + 0.5)) AS title_idf
+            search_idf(n, df) AS body_idf,
+            search_idf(n, title_df) AS title_idf
         FROM counts, corpus
     ) AS w
 ),
@@ -56,10 +56,9 @@ live_hits AS (
 scored AS (
     SELECT
         h.doc_id,
-        sum(w.body_idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.body_terms / c.body_avg))) AS body_score,
-        coalesce(sum(w.title_idf * h.title_tf * 2.2
-            / (h.title_tf + 1.2 * (0.25 + 0.75 * h.title_terms / c.title_avg))) FILTER (h.title_tf > 0), 0)
-            AS title_score,
+        sum(search_bm25(w.body_idf, h.tf, h.body_terms, c.body_avg)) AS body_score,
+        coalesce(sum(search_bm25(w.title_idf, h.title_tf, h.title_terms, c.title_avg))
+            FILTER (h.title_tf > 0), 0) AS title_score,
         count(*) = $term_count AS has_all_words
     FROM live_hits AS h JOIN weights AS w USING (term), corpus AS c
     GROUP BY h.doc_id
