@@ -97,3 +97,22 @@ def serve_seed_site(root: Path, sources: Path = SEEDS / "sources.yaml") -> Itera
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+@contextmanager
+def serve_one_feed_site(folder: Path, name: str) -> Iterator[tuple[Path, str, Path]]:
+    """A one-feed site served from `folder / "site"` on loopback: (site folder, origin, sources file)."""
+    root = folder / "site"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PlainHandler, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    sources = folder / "sources.yaml"
+    document = {"allow_private_networks": True, "fetch": {"per_host_delay_s": 0},
+                "feeds": [{"url": f"{origin}/feed.xml", "name": name, "language": "en"}]}
+    sources.write_text(yaml.safe_dump(document), encoding="utf-8")
+    try:
+        yield root, origin, sources
+    finally:
+        server.shutdown()
+        server.server_close()

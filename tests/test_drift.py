@@ -4,20 +4,16 @@ first sees it and not before (real loopback site, real ingest runs, real DuckDB)
 from __future__ import annotations
 
 import json
-import threading
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 import flows.cli.feeds  # noqa: F401 - registers `newsdesk feeds` on the app
 from flows.cli import app
 from flows.ingest import ingest
 from flows.stages.summary import render_markdown
-from tests.sites import PlainHandler
+from tests.sites import serve_one_feed_site
 from transforms.drift import SourceCounts, check_source, flag_drifting_sources
 from warehouse.db import open_warehouse
 
@@ -70,20 +66,8 @@ def publish(root: Path, numbers: range, template: str) -> None:
 @pytest.fixture
 def port_site(tmp_path):
     """A one-feed site on loopback: (folder, origin, sources file)."""
-    root = tmp_path / "site"
-    root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PlainHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-    sources = tmp_path / "sources.yaml"
-    document = {"allow_private_networks": True, "fetch": {"per_host_delay_s": 0},
-                "feeds": [{"url": f"{origin}/feed.xml", "name": "Port", "language": "en"}]}
-    sources.write_text(yaml.safe_dump(document), encoding="utf-8")
-    try:
-        yield root, origin, sources
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_one_feed_site(tmp_path, "Port") as site:
+        yield site
 
 
 def run_ingest(root: Path, origin: str, sources: Path, db: Path) -> dict:

@@ -4,18 +4,14 @@ history, dropped once the warehouse has seen it on MIN_SITE_PAGES pages)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 from lxml.html import fromstring
 
 from flows.ingest import ingest
-from tests.sites import PlainHandler
+from tests.sites import serve_one_feed_site
 from transforms.extraction_cascade import drop_site_lines, fingerprint_line, run_cascade
 from transforms.site_lines import MIN_SITE_PAGES, choose_site_boilerplate, fingerprint_short_lines
 from warehouse.clock import now_utc
@@ -92,20 +88,8 @@ def publish(root: Path, numbers: range, origin: str) -> None:
 @pytest.fixture
 def harbour_site(tmp_path):
     """A one-feed site on loopback: (folder, origin, sources file)."""
-    root = tmp_path / "site"
-    root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(PlainHandler, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
-    sources = tmp_path / "sources.yaml"
-    document = {"allow_private_networks": True, "fetch": {"per_host_delay_s": 0},
-                "feeds": [{"url": f"{origin}/feed.xml", "name": "Harbour", "language": "en"}]}
-    sources.write_text(yaml.safe_dump(document), encoding="utf-8")
-    try:
-        yield root, origin, sources
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_one_feed_site(tmp_path, "Harbour") as site:
+        yield site
 
 
 def read_texts(db: Path) -> dict[str, tuple[str, str]]:
