@@ -8,7 +8,7 @@ Score per page: word tokens (lower-cased \\w+) of the cleaned extraction against
 as multisets: precision = shared / extracted, recall = shared / truth, F1 of the two; an empty extraction
 scores 0. Precision, recall and F1 are macro means over pages (as article-extraction-benchmark reports them).
 Both extractors see the same decoded HTML and the same cleaning (transforms/clean.py); "trafilatura" is
-trafilatura.bare_extraction with newsdesk's options (comments off), "cascade" is transforms.extract.extract_page.
+trafilatura.bare_extraction with newsdesk's options (comments off) in its default full mode, "cascade" is transforms.extract.extract_page.
 Site lines (transforms/site_lines.py) are learnt as an ingest learns them: a first pass extracts every page
 without them and takes the short lines of each cleaned text, by site (the page URL's host); each page is then
 scored with the lines seen on at least MIN_SITE_PAGES *other* pages of its site (a page's own lines are stored
@@ -81,6 +81,7 @@ def extract_trafilatura(html: str, url: str | None, boilerplate: frozenset[int] 
     """trafilatura alone, as newsdesk ran it before the cascade (`boilerplate` unused: the cascade's signature)."""
     options = copy(EXTRACT_OPTIONS)
     options.url = url
+    options.fast = False  # trafilatura's default, full mode
     try:
         document = trafilatura.bare_extraction(html, options=options)
     except ValueError:

@@ -1,5 +1,6 @@
-"""The extraction cascade: when trafilatura's text is suspect, readability's second opinion trims short
-paragraphs it does not confirm; on real pages of ../shared/corpus it keeps precision up and recall held."""
+"""The extraction cascade: trafilatura's full mode where its fast text and readability disagree on length; when
+the text is suspect, readability's second opinion trims short paragraphs it does not confirm; on real pages of
+../shared/corpus it keeps precision up and recall held."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from transforms.extraction_cascade import (
     choose_text,
     filter_by_opinion,
     is_suspect,
+    needs_full_mode,
     read_link_texts,
+    read_readability,
     run_cascade,
 )
 
@@ -23,6 +26,7 @@ BODY = "The council voted late on Tuesday to reopen the harbour road after weeks
 TEASER = "Read more: Ten things to do this weekend"
 INDEPENDENT = "html/fundus/uk/TheIndependent_2024_11_22.html.gz"  # trafilatura keeps teaser lines
 TOKYO = "html/fundus/jp/TokyoShimbun_2025_01_13.html.gz"  # Japanese: no spaces between words
+ANADOLU = "html/fundus/tr/AnadoluAjansi_2026_04_20.html.gz"  # trafilatura's fast mode keeps 27 words
 TOKEN = re.compile(r"\w+")
 
 
@@ -64,8 +68,22 @@ def test_too_short_text_is_replaced_by_a_longer_opinion():
 
 def test_readability_confirms_the_body_of_a_plain_page():
     page = f"<html><body><nav><a href='/'>{TEASER}</a></nav><article><p>{BODY}</p><p>{TEASER}</p></article></body></html>"
-    result = run_cascade(f"{BODY}\n{TEASER}", fromstring(page), None)
+    result = run_cascade(f"{BODY}\n{TEASER}", read_readability(fromstring(page)), None)
     assert BODY.strip() in result.text
+
+
+def test_full_mode_reruns_only_when_readability_or_jsonld_disagree_on_length():
+    assert not needs_full_mode(f"{BODY}\n{TEASER}", BODY, None)  # about the same length
+    assert needs_full_mode(TEASER, f"{BODY}\n{BODY}", None)  # readability found far more
+    assert needs_full_mode(f"{BODY}\n{BODY}\n{BODY}\n{BODY}", TEASER, None)  # far less: another block
+    assert needs_full_mode(BODY, BODY, BODY + BODY)  # the page's own articleBody is longer
+    assert not needs_full_mode(BODY, BODY, BODY)
+
+
+def test_the_mode_that_made_the_text_is_named_in_the_extractor():
+    text = f"{BODY}\n{TEASER}\n{TEASER}"
+    assert run_cascade(f"{BODY}\n{BODY}", BODY, None, base="trafilatura-full").extractor == "trafilatura-full"
+    assert run_cascade(text, BODY, None, base="trafilatura-full").extractor == "trafilatura-full+readability"
 
 
 def score(text: str, truth: str) -> tuple[float, float]:
@@ -85,6 +103,13 @@ def test_teaser_lines_are_trimmed_on_a_real_page(corpus):
     assert page.extractor == "trafilatura+readability"
     precision, recall = score(page.text, truth)
     assert precision > 0.9 and recall > 0.98  # trafilatura alone: precision 0.74
+
+
+def test_full_mode_recovers_a_body_the_fast_mode_cuts_short(corpus):
+    page, truth = extract_corpus_page(corpus, ANADOLU)
+    assert page.extractor.startswith("trafilatura-full")
+    precision, recall = score(page.text, truth)
+    assert precision > 0.9 and recall > 0.9  # the fast mode alone: 27 of 657 words
 
 
 def test_japanese_text_is_not_taken_for_too_short(corpus):

@@ -12,7 +12,7 @@ from lxml.html import fromstring
 
 from flows.ingest import ingest
 from tests.sites import serve_one_feed_site
-from transforms.extraction_cascade import drop_site_lines, fingerprint_line, run_cascade
+from transforms.extraction_cascade import drop_site_lines, fingerprint_line, read_readability, run_cascade
 from transforms.site_lines import MIN_SITE_PAGES, choose_site_boilerplate, fingerprint_short_lines
 from warehouse.clock import now_utc
 from warehouse.db import open_warehouse, run_transaction, write_session
@@ -49,8 +49,9 @@ def test_boilerplate_lines_are_dropped_long_paragraphs_never():
 def test_the_cascade_drops_a_line_that_readability_confirms_when_the_site_repeats_it():
     page = f"<html><body><article><p>{BODY}</p><p>{PROMO}</p><p>{BODY}</p></article></body></html>"
     text = f"{BODY.strip()}\n{PROMO}\n{BODY.strip()}"
-    assert run_cascade(text, fromstring(page), None).text == text  # readability keeps it: it is in the article
-    result = run_cascade(text, fromstring(page), None, boilerplate=frozenset({fingerprint_line(PROMO)}))
+    opinion = read_readability(fromstring(page))
+    assert run_cascade(text, opinion, None).text == text  # readability keeps it: it is in the article
+    result = run_cascade(text, opinion, None, boilerplate=frozenset({fingerprint_line(PROMO)}))
     assert (result.text, result.extractor) == (f"{BODY.strip()}\n{BODY.strip()}", "trafilatura+site_lines")
 
 

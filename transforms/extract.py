@@ -1,5 +1,6 @@
-"""Main-text and metadata extraction from article HTML: trafilatura, a second opinion when its text looks
-suspect (transforms/extraction_cascade.py), the page's date candidates and declared language."""
+"""Main-text and metadata extraction from article HTML: trafilatura (fast mode, its full mode when readability
+disagrees), a second opinion when its text looks suspect (transforms/extraction_cascade.py), the page's date
+candidates and declared language."""
 
 from __future__ import annotations
 
@@ -19,23 +20,27 @@ from trafilatura.settings import Extractor
 from trafilatura.utils import decode_file, load_html
 
 from transforms.dates import DateCandidate, choose_dates, find_page_dates, walk_jsonld
-from transforms.extraction_cascade import run_cascade
+from transforms.extraction_cascade import needs_full_mode, read_link_texts, read_readability, run_cascade
 from transforms.language import get_identifier, normalise_code
 from transforms.site_lines import fingerprint_short_lines
 
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 JSONLD = JsonLdExtractor()
 
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+4"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+5"
 
+# trafilatura's options. Its fast mode skips its own readability and jusText fallbacks: readability runs
+# once, in the cascade, and the full mode re-runs (FULL_MODE_OPTIONS, metadata read) only where it disagrees.
 EXTRACT_OPTIONS = Extractor(
     output_format="python",
+    fast=True,
     comments=False,
     tables=True,
     with_metadata=True,
     dedup=False,
     date_params={"original_date": True, "extensive_search": True, "outputformat": "%Y-%m-%dT%H:%M:%S%z"},
 )
+FULL_MODE_OPTIONS = Extractor(output_format="python", fast=False, comments=False, tables=True, dedup=False)
 
 
 @dataclass(slots=True)
@@ -79,31 +84,43 @@ def read_jsonld_body(items: list[Any]) -> str | None:
     return None
 
 
+def run_trafilatura(tree: HtmlElement, options: Extractor, url: str | None) -> Any:
+    """trafilatura's document for the page (it works on a copy of the tree); None when it finds no body."""
+    options = copy(options)
+    options.url = url
+    options.source = url
+    try:
+        return trafilatura.bare_extraction(tree, options=options)
+    except ValueError:
+        return None
+
+
 def extract_page(
     html: str | bytes, url: str | None = None, boilerplate: frozenset[int] = frozenset()
 ) -> ExtractedPage | None:
-    """Extract the article body (trafilatura, a second opinion when suspect, the site's boilerplate lines —
-    fingerprints in `boilerplate`, transforms/site_lines.py — dropped) and metadata; None when no body is
-    found."""
+    """Extract the article body (trafilatura, its full mode where readability disagrees, a second opinion when
+    suspect, the site's boilerplate lines — fingerprints in `boilerplate`, transforms/site_lines.py — dropped)
+    and metadata; None when no body is found."""
     if isinstance(html, bytes):
         html = decode_file(html)
     tree = load_html(html)
     if tree is None:
         return None
     jsonld = read_jsonld(tree)
-    options = copy(EXTRACT_OPTIONS)
-    options.url = url
-    options.source = url
-    try:
-        document = trafilatura.bare_extraction(tree, options=options)  # it works on a copy of the tree
-    except ValueError:
-        return None
+    document = run_trafilatura(tree, EXTRACT_OPTIONS, url)
     if document is None:
         return None
-    # Everything read from the tree is read before the cascade, whose second opinion prunes the tree.
+    # Everything read from the tree is read before readability, which prunes it.
     candidates = find_page_dates(tree, jsonld, url, document.date)
     language = normalise_code(tree.get("lang")) or normalise_code(document.language)
-    result = run_cascade(document.text or "", tree, read_jsonld_body(jsonld), boilerplate=boilerplate)
+    link_texts = read_link_texts(tree)
+    jsonld_body = read_jsonld_body(jsonld)
+    text, base = document.text or "", "trafilatura"
+    opinion = read_readability(tree)
+    if needs_full_mode(text, opinion, jsonld_body):
+        full = run_trafilatura(load_html(html), FULL_MODE_OPTIONS, url)
+        text, base = (full.text or "", "trafilatura-full") if full is not None else (text, base)
+    result = run_cascade(text, opinion, jsonld_body, link_texts, boilerplate, base)
     if not result.text.strip():
         return None
     categories = [c.strip() for c in (document.categories or []) if c and c.strip()]
@@ -118,7 +135,7 @@ def extract_page(
         categories=categories,
         extractor=result.extractor,
         date_candidates=candidates,
-        site_lines=frozenset(fingerprint_short_lines(document.text or "")),
+        site_lines=frozenset(fingerprint_short_lines(text)),
     )
 
 

@@ -1,6 +1,7 @@
-"""A second opinion on trafilatura's body text when it looks suspect, and the rule that keeps the better text
-(docs/extraction.md): the site's known boilerplate lines are dropped, and short paragraphs that the second
-extractor does not confirm, when it agrees on the main block."""
+"""A second opinion on trafilatura's body text, and the rules that keep the better text (docs/extraction.md):
+trafilatura's full mode when its fast text and readability's disagree on length; then the site's known
+boilerplate lines are dropped, and short paragraphs that readability does not confirm, when it agrees on the
+main block."""
 
 from __future__ import annotations
 
@@ -29,6 +30,12 @@ MIN_KEPT_SHARE = 0.7
 # trafilatura's long paragraphs: the two then found the same main block, and what readability leaves out of
 # it is boilerplate; when it found another block, its silence on a short paragraph says nothing.
 MIN_AGREEMENT = 0.8
+# trafilatura's fast mode skips its own readability and jusText fallbacks; its full mode re-runs when the fast
+# text looks like a wrong main block: readability found over FULL_MODE_LONGER times its words, or under
+# 1 / FULL_MODE_SHORTER of them, or the page's JSON-LD articleBody holds over FULL_MODE_JSONLD times them.
+FULL_MODE_LONGER = 2.0
+FULL_MODE_SHORTER = 3.0
+FULL_MODE_JSONLD = 1.2
 TOKEN = re.compile(r"\w+")
 # Chinese and Japanese are written without spaces: two of these characters count as a word.
 UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -40,7 +47,8 @@ class CascadeResult:
     """The body text kept and the extractor that produced it."""
 
     text: str
-    # trafilatura | trafilatura+readability (filtered) | trafilatura+site_lines | readability | jsonld
+    # trafilatura, or trafilatura-full (its full mode re-ran), alone, +readability (filtered) or +site_lines;
+    # readability | jsonld (trafilatura found too little)
     extractor: str
 
 
@@ -111,6 +119,15 @@ def drop_site_lines(text: str, boilerplate: frozenset[int]) -> tuple[str, int]:
     return "\n".join(kept), len(paragraphs) - len(kept)
 
 
+def needs_full_mode(text: str, opinion: str, jsonld_body: str | None) -> bool:
+    """Whether trafilatura's fast text and readability's `opinion` (or the JSON-LD body) disagree on length
+    enough that trafilatura's full mode must re-run."""
+    words, opinion_words = count_words(text), count_words(opinion)
+    if opinion_words > FULL_MODE_LONGER * words or words > FULL_MODE_SHORTER * opinion_words:
+        return True
+    return jsonld_body is not None and count_words(jsonld_body) > FULL_MODE_JSONLD * words
+
+
 def read_readability(tree: HtmlElement) -> str:
     """The main text by trafilatura's port of readability-lxml, one block per line; "" when it finds none.
     It prunes the tree it is given: the caller passes a tree it no longer needs."""
@@ -140,41 +157,39 @@ def filter_by_opinion(text: str, opinion: str, haystack: str | None = None) -> s
     return "\n".join(kept)
 
 
-def choose_text(text: str, opinion: str, jsonld_body: str | None) -> CascadeResult:
-    """Keep the better of trafilatura's text and the second opinion, by the documented rule."""
+def choose_text(text: str, opinion: str, jsonld_body: str | None, base: str = "trafilatura") -> CascadeResult:
+    """Keep the better of trafilatura's text (`base` names its mode) and the second opinion, by the documented
+    rule."""
     words = count_words(text)
     if words < MIN_TRUSTED_WORDS:
         best = max(((opinion, "readability"), (jsonld_body or "", "jsonld")), key=lambda o: count_words(o[0]))
         if count_words(best[0]) > words:
             return CascadeResult(best[0], best[1])
-        return CascadeResult(text, "trafilatura")
+        return CascadeResult(text, base)
     haystack = normalise_tokens(opinion)
     if not haystack or measure_agreement(text, haystack) < MIN_AGREEMENT:
-        return CascadeResult(text, "trafilatura")
+        return CascadeResult(text, base)
     filtered = filter_by_opinion(text, opinion, haystack)
     if filtered != text and count_words(filtered) >= MIN_KEPT_SHARE * words:
-        return CascadeResult(filtered, "trafilatura+readability")
-    return CascadeResult(text, "trafilatura")
+        return CascadeResult(filtered, f"{base}+readability")
+    return CascadeResult(text, base)
 
 
 def run_cascade(
     text: str,
-    tree: HtmlElement,
+    opinion: str,
     jsonld_body: str | None,
-    link_texts: frozenset[str] | None = None,
+    link_texts: frozenset[str] = frozenset(),
     boilerplate: frozenset[int] = frozenset(),
+    base: str = "trafilatura",
 ) -> CascadeResult:
-    """trafilatura's text without the site's boilerplate lines (fingerprints in `boilerplate`), or, when it is
-    suspect, the better of that and readability's second opinion. The page's `tree` is read for its link texts
-    (unless given) and then handed to readability, which prunes it."""
+    """trafilatura's text (`base` names its mode) without the site's boilerplate lines (fingerprints in
+    `boilerplate`), or, when it is suspect, the better of that and readability's `opinion`; `link_texts`: the
+    page's link texts (read_link_texts)."""
     kept, dropped = drop_site_lines(text, boilerplate)
-    if not dropped and not is_suspect(text, jsonld_body):
-        # The link-text rule is the costly one (every <a> of the page): read only when the others pass.
-        if link_texts is None:
-            link_texts = read_link_texts(tree)
-        if not is_suspect(text, jsonld_body, link_texts):
-            return CascadeResult(text, "trafilatura")
-    result = choose_text(kept, read_readability(tree), jsonld_body)
-    if dropped and result.extractor == "trafilatura":
-        return CascadeResult(result.text, "trafilatura+site_lines")
+    if not dropped and not is_suspect(text, jsonld_body, link_texts):
+        return CascadeResult(text, base)
+    result = choose_text(kept, opinion, jsonld_body, base)
+    if dropped and result.extractor == base:
+        return CascadeResult(result.text, f"{base}+site_lines")
     return result
