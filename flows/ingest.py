@@ -39,10 +39,12 @@ from warehouse.page_files import use_system_arrow_pool
 
 @dataclass
 class FetchedBatch:
-    """A batch's plan, the pages to build articles from, how many requests went out, and its wall seconds."""
+    """A batch's plan, the pages to build articles from, their sites' boilerplate lines, how many requests
+    went out, and its wall seconds."""
 
     plan: BatchPlan
     jobs: list[PageJob]
+    site_lines: dict[str, frozenset[int]]
     sent: int
     seconds: float
 
@@ -59,22 +61,22 @@ def poll_entries(
 
 @task(name="pages", cache_policy=NO_CACHE)
 def fetch_pages(entries: list[FeedEntry], db_path: Path, run_id: str, config: Config) -> FetchedBatch:
-    """Plan a batch (skipping known URLs) and fetch it, each body compressed as it arrives."""
+    """Plan a batch (skipping known URLs) and fetch it, each body compressed as it arrives; read its sites'
+    boilerplate lines here, while the batch before is built, not on the articles stage's clock."""
     started = time.monotonic()
     plan = plan_batch(entries, db_path, run_id)
     packed: dict[str, PackedBody] = {}
     results = fetch_batch(plan.requests, config.fetch, finish=make_page_packer(packed))
     jobs = collect_pages(plan, results, config, packed, defer_to_pending=True)
     sent = sum(1 for result in results if result.error_class != "deferred")
-    return FetchedBatch(plan, jobs, sent, time.monotonic() - started)
+    return FetchedBatch(plan, jobs, read_site_lines(db_path, jobs), sent, time.monotonic() - started)
 
 
 @task(name="articles", cache_policy=NO_CACHE)
 def build_batch_articles(
-    jobs: list[PageJob], config: Config, taxonomy_path: str | None, db_path: Path
+    jobs: list[PageJob], config: Config, taxonomy_path: str | None, site_lines: dict[str, frozenset[int]]
 ) -> list[PageOutcome]:
     """Extract, clean, hash and tag the batch's pages (their sites' boilerplate lines dropped)."""
-    site_lines = read_site_lines(db_path, jobs)
     return build_articles(jobs, taxonomy_path, workers=config.workers, site_lines=site_lines)
 
 
@@ -118,7 +120,9 @@ def run_batches(
             if number + 1 < len(batches):
                 fetching = fetch_pages.submit(quote(batches[number + 1]), db_path, run_id, quote(config))
             started = time.monotonic()
-            outcomes = build_batch_articles(quote(fetched.jobs), quote(config), taxonomy_path, db_path)
+            outcomes = build_batch_articles(
+                quote(fetched.jobs), quote(config), taxonomy_path, quote(fetched.site_lines)
+            )
             counts["stage_s_articles"] += time.monotonic() - started
             if loading is not None:
                 add_loaded(loading.result(), counts)

@@ -1,4 +1,4 @@
-"""Before a batch's articles stage: the boilerplate lines of its pages' sites, as the warehouse knows them
+"""With a batch's pages (its pages stage): the boilerplate lines of its pages' sites, as the warehouse knows them
 (rule in transforms/site_lines.py). Apart from flows/stages/articles.py, whose workers never import DuckDB."""
 
 from __future__ import annotations
