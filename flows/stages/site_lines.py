@@ -1,5 +1,6 @@
-"""With a batch's pages (its pages stage): the boilerplate lines of its pages' sites, as the warehouse knows them
-(rule in transforms/site_lines.py). Apart from flows/stages/articles.py, whose workers never import DuckDB."""
+"""With a batch's pages (its pages stage): the boilerplate lines of its pages' sites, as the warehouse knows
+them (rule in transforms/site_lines.py). Apart from flows/stages/articles.py, whose workers never import
+DuckDB."""
 
 from __future__ import annotations
 
