@@ -18,14 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefect import flow
-
 from bench.memory import TreeSampler
 
 
-@flow(name="bench-warm-up")
 def warm_up() -> None:
-    """An empty flow: running it starts Prefect (and its temporary server) before anything is timed."""
+    """An empty flow body: running it as a flow starts Prefect (and its temporary server) before anything is
+    timed."""
 
 
 def time_ingest(sources: str, db: str, force_poll: bool) -> dict[str, Any]:
@@ -40,11 +38,15 @@ def time_ingest(sources: str, db: str, force_poll: bool) -> dict[str, Any]:
 
 def run_child(sources: str, db: str, nochange: int) -> dict[str, Any]:
     """The child's work: warm-up, then one ingest or a primed series of no-change re-runs."""
+    # Prefect is imported here, not at the top: the articles pool's fork server imports this module (the
+    # child's __main__), and the `newsdesk` command's own module does not import Prefect either.
+    from prefect import flow
+
     from flows.settings.prefect_runs import local_run_settings
 
     started = time.perf_counter()
     with local_run_settings():  # as `newsdesk ingest` runs its flow
-        warm_up()
+        flow(name="bench-warm-up")(warm_up)()
         report: dict[str, Any] = {"prefect_start_s": time.perf_counter() - started}
         if nochange:
             report["prime"] = time_ingest(sources, db, force_poll=True)

@@ -8,6 +8,6 @@ from flows.stages.matchers import get_matcher
 from transforms.extract import warm_extractor
 
 get_matcher(None)  # the default taxonomy's; a run with another loads its own in each worker
-warm_extractor()  # jusText's stoplists, dateparser's locales, the language model: ~140 MB per process
+warm_extractor()  # jusText's stoplists and the language model, which each worker would build again
 gc.collect()
 gc.freeze()  # else the collector's writes to these objects' headers copy their pages into every worker
