@@ -39,7 +39,7 @@ def select_top_exhaustive(
     filtered = topic_id is not None or since is not None
     name = "search_select_top_filtered" if filtered else "search_select_top"
     sql, parameters = expand_list(read_sql(name), "terms", "t", terms)
-    parameters.update({"term_count": len(terms), "title_weight": title_weight})
+    parameters.update({"term_list": terms, "term_count": len(terms), "title_weight": title_weight})
     parameters.update({"depth": depth, "cap": TIE_ROWS * depth})
     if filtered:
         parameters.update({"topic": topic_id, "since": since})
@@ -64,7 +64,7 @@ def select_top_bounded(
     others score less than its largest possible score in the text.
     """
     sql, parameters = expand_list(read_sql("search_select_top_within"), "terms", "t", terms)
-    parameters |= {"term_count": len(terms), "title_weight": title_weight}
+    parameters |= {"term_list": terms, "term_count": len(terms), "title_weight": title_weight}
     parameters |= {"exhaustive_postings": EXHAUSTIVE_POSTINGS, "depth": depth, "cap": TIE_ROWS * depth}
     found = connection.execute(sql, parameters).fetchall()
     rows = [(doc_id, score, has_all) for doc_id, score, has_all, _, _ in found]
