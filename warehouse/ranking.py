@@ -46,8 +46,7 @@ def rank_articles(
 ) -> list[RankedArticle]:
     """The best `limit` canonical articles for a query: those with every word first, then by BM25 (as
     search_ranked in SQL), ties by dated_at then article_id."""
-    install_search_macros(connection)
-    terms = connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
+    terms = select_query_terms(connection, query)
     if not terms:
         return []
     depth, exhaustive = 2 * limit + 20, topic_id is not None or since is not None
@@ -63,6 +62,15 @@ def rank_articles(
             exhaustive = True  # reading deeper within the bound would find no more
         else:
             depth *= DEPTH_GROWTH
+
+
+def select_query_terms(connection: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    """The query's distinct terms, the search macros made first if this connection lacks them."""
+    try:  # one statement per search where checking for the macros first made two
+        return connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
+    except duckdb.CatalogException:
+        install_search_macros(connection)
+        return connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
 
 
 def select_hit_documents(

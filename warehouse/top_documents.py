@@ -14,7 +14,7 @@ from warehouse.sql import read_sql
 
 # Up to this many postings a query's terms are all scored: reading candidates first would save little.
 EXHAUSTIVE_POSTINGS = 100_000
-TIE_ROWS = 4  # a tie at the cut is read whole up to this many times the depth
+TIE_ROWS = 16  # a tie at the cut is read whole up to this many times the depth
 
 
 @dataclass(frozen=True)
