@@ -18,7 +18,7 @@ from warehouse.db import run_transaction
 from warehouse.lake import LakeSettings, open_lake
 from warehouse.migrate import MIGRATIONS_DIR, apply_migrations
 from warehouse.postings import install_search_macros
-from warehouse.search import search_articles
+from warehouse.search import SearchUnavailable, search_articles
 
 WORDS = ["harbour", "strike", "ferry", "union", "wages", "port", "dockers", "council", "vote", "talks"]
 
@@ -150,6 +150,16 @@ def test_migration_gives_old_postings_their_lengths_and_lists_replaced_documents
         assert connection.execute("SELECT doc_id FROM search_replaced").fetchall() == [(1,)]
         assert ids(search_articles(connection, "reservoir")) == ["a"]
         assert search_articles(connection, "river") == []
+
+
+def test_a_warehouse_without_the_search_tables_says_so(tmp_path):
+    old = tmp_path / "migrations"
+    old.mkdir()
+    shutil.copy(next(MIGRATIONS_DIR.glob("0011_*.sql")), old)
+    with open_lake(LakeSettings(catalog_path=str(tmp_path / "x.lake.sqlite"))) as connection:
+        assert apply_migrations(connection, old) == 11
+        with pytest.raises(SearchUnavailable, match="no search index"):
+            search_articles(connection, "harbour strike")
 
 
 def insert_old_layout(connection) -> None:

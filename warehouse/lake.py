@@ -190,6 +190,9 @@ def open_lake(
             connection.execute(attach_statement(settings, read_only, snapshot_version))
             connection.execute(f"USE {settings.alias}")
             connection.execute(f"SET GLOBAL ducklake_max_retry_count = {int(settings.max_retry_count)}")
+            # Parquet footers kept between statements (DuckLake never rewrites a data file; DuckDB checks the
+            # file's modification time): a search at 1M articles reads ~60 files' footers, ~10 % of its time.
+            connection.execute("SET GLOBAL parquet_metadata_cache = true")
             return connection
         except duckdb.Error as error:
             connection.close()

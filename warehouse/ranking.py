@@ -46,8 +46,7 @@ def rank_articles(
 ) -> list[RankedArticle]:
     """The best `limit` canonical articles for a query: those with every word first, then by BM25 (as
     search_ranked in SQL), ties by dated_at then article_id."""
-    install_search_macros(connection)
-    terms = connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
+    terms = select_query_terms(connection, query)
     if not terms:
         return []
     depth, exhaustive = 2 * limit + 20, topic_id is not None or since is not None
@@ -65,6 +64,15 @@ def rank_articles(
             depth *= DEPTH_GROWTH
 
 
+def select_query_terms(connection: duckdb.DuckDBPyConnection, query: str) -> list[str]:
+    """The query's distinct terms, the search macros made first if this connection lacks them."""
+    try:  # one statement per search where checking for the macros first made two
+        return connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
+    except duckdb.CatalogException:
+        install_search_macros(connection)
+        return connection.execute("SELECT search_query_terms($q)", {"q": query}).fetchone()[0] or []
+
+
 def select_hit_documents(
     connection: duckdb.DuckDBPyConnection, top: list[tuple[int, float, bool]]
 ) -> dict[int, HitDocument]:
@@ -73,6 +81,7 @@ def select_hit_documents(
         return {}
     ids = [doc_id for doc_id, _, _ in top]
     sql, parameters = expand_list(read_sql("search_select_hit_documents"), "doc_ids", "d", ids, "UBIGINT")
+    parameters["doc_id_list"] = ids
     return {row[0]: HitDocument(*row[1:]) for row in connection.execute(sql, parameters).fetchall()}
 
 
@@ -117,10 +126,13 @@ def fetch_hit_articles(
         return {}
     first_seen = sorted({r.first_seen_at for r in ranked if r.first_seen_at is not None})
     sql, parameters = expand_list(read_sql("search_select_hit_articles"), "first_seen", "f", first_seen)
-    sql, ids = expand_list(sql, "article_ids", "a", [r.article_id for r in ranked])
-    found = {row[0]: tuple(row[1:]) for row in connection.execute(sql, parameters | ids).fetchall()}
+    article_ids = [r.article_id for r in ranked]
+    sql, ids = expand_list(sql, "article_ids", "a", article_ids)
+    parameters |= ids | {"article_id_list": article_ids}
+    found = {row[0]: tuple(row[1:]) for row in connection.execute(sql, parameters).fetchall()}
     missing = [r.article_id for r in ranked if r.article_id not in found]
     if missing:  # indexed with another first_seen_at than stored (reprocessed), or no longer canonical
         sql, ids = expand_list(read_sql("search_select_hit_articles_anywhen"), "article_ids", "a", missing)
+        ids["article_id_list"] = missing
         found.update({row[0]: tuple(row[1:]) for row in connection.execute(sql, ids).fetchall()})
     return found

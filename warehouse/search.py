@@ -12,6 +12,7 @@ from warehouse.postings import has_search_postings
 from warehouse.ranking import fetch_hit_articles, rank_articles
 
 WORD = re.compile(r"\w+", re.UNICODE)
+NO_INDEX = "this warehouse has no search index yet: run `newsdesk ingest` first"
 
 
 class SearchUnavailable(RuntimeError):
@@ -78,10 +79,13 @@ def search_articles(
         raise SearchUnavailable("the search query has no words")
     if limit < 1:
         raise SearchUnavailable("the limit must be at least 1")
-    if not has_search_postings(connection):
-        raise SearchUnavailable("this warehouse has no search index yet: run `newsdesk ingest` first")
     topic_id = resolve_topic(connection, topic)[0] if topic else None
-    return search_postings(connection, query, topic_id, since, limit)
+    try:  # no statement of its own to look for the index first: each costs ~10 ms of catalog reads in a lake
+        return search_postings(connection, query, topic_id, since, limit)
+    except duckdb.CatalogException:
+        if has_search_postings(connection):
+            raise
+        raise SearchUnavailable(NO_INDEX) from None
 
 
 def search_postings(

@@ -14,7 +14,7 @@ from warehouse.sql import read_sql
 
 # Up to this many postings a query's terms are all scored: reading candidates first would save little.
 EXHAUSTIVE_POSTINGS = 100_000
-TIE_ROWS = 4  # a tie at the cut is read whole up to this many times the depth
+TIE_ROWS = 16  # a tie at the cut is read whole up to this many times the depth
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def select_top_exhaustive(
     filtered = topic_id is not None or since is not None
     name = "search_select_top_filtered" if filtered else "search_select_top"
     sql, parameters = expand_list(read_sql(name), "terms", "t", terms)
-    parameters.update({"term_count": len(terms), "title_weight": title_weight})
+    parameters.update({"term_list": terms, "term_count": len(terms), "title_weight": title_weight})
     parameters.update({"depth": depth, "cap": TIE_ROWS * depth})
     if filtered:
         parameters.update({"topic": topic_id, "since": since})
@@ -64,7 +64,7 @@ def select_top_bounded(
     others score less than its largest possible score in the text.
     """
     sql, parameters = expand_list(read_sql("search_select_top_within"), "terms", "t", terms)
-    parameters |= {"term_count": len(terms), "title_weight": title_weight}
+    parameters |= {"term_list": terms, "term_count": len(terms), "title_weight": title_weight}
     parameters |= {"exhaustive_postings": EXHAUSTIVE_POSTINGS, "depth": depth, "cap": TIE_ROWS * depth}
     found = connection.execute(sql, parameters).fetchall()
     rows = [(doc_id, score, has_all) for doc_id, score, has_all, _, _ in found]

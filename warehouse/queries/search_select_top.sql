@@ -1,6 +1,7 @@
 -- The best $depth live documents for a query's terms, scored as search_ranked (search_macros.sql) does, from
 -- the postings alone: every query term first, then BM25. Terms are constants, so the lake reads only their
--- postings' files and row groups. Parameters: {terms} ($t0, $t1, ...), $term_count, $title_weight, $depth, $cap.
+-- postings' files and row groups; as a list ($term_list) they also drop other terms' rows in the scan itself.
+-- Parameters: {terms} ($t0, $t1, ...), $term_list, $term_count, $title_weight, $depth, $cap.
 WITH corpus AS (
     SELECT
         greatest(sum(documents), 1) AS n,
@@ -12,7 +13,7 @@ live_hits AS (
     SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
     FROM search_postings AS p
     ANTI JOIN search_replaced AS r USING (doc_id)
-    WHERE p.term IN ({terms})
+    WHERE p.term IN ({terms}) AND list_contains($term_list, p.term)
 ),
 idf AS (
     SELECT

@@ -1,10 +1,13 @@
--- The best $depth documents for a query's terms (as search_select_top.sql), in one statement that first
--- counts each term's live df and title df, then scores only candidates: with one term, the documents holding
--- it in their title; with several, those holding the rarest one (fewest documents); with at most
--- $exhaustive_postings postings in all, every document. Each row also says whether every document was a
--- candidate (everything) and how high a document that was not can score (others_score; with several terms it
+-- The best $depth documents for a query's terms (as search_select_top.sql), in one statement that reads the
+-- terms' live postings once, counts each term's df and title df, then scores only candidates: with one term,
+-- the documents holding it in their title; with several, those holding the rarest one (fewest documents); with
+-- at most $exhaustive_postings postings in all, every document. Each row also says whether every document was
+-- a candidate (everything) and how high a document that was not can score (others_score; with several terms it
 -- also lacks a word): warehouse/top_documents.py keeps only the rows ranked above that.
--- Parameters: {terms} ($t0, $t1, ...), $term_count, $title_weight, $exhaustive_postings, $depth, $cap.
+-- The terms come twice: as constants ({terms}: files and row groups of other terms are skipped) and as a list
+-- ($term_list: the scan itself drops other terms' rows, where an IN list only prunes and filters after it).
+-- Parameters: {terms} ($t0, $t1, ...), $term_list, $term_count, $title_weight, $exhaustive_postings, $depth,
+-- $cap.
 WITH corpus AS (
     SELECT
         greatest(sum(documents), 1) AS n,
@@ -12,12 +15,16 @@ WITH corpus AS (
         greatest(sum(title_terms) / greatest(sum(documents), 1), 1) AS title_avg
     FROM search_stats
 ),
-counts AS (
-    SELECT p.term, count(*) AS df, count(*) FILTER (p.title_tf > 0) AS title_df
+hits AS MATERIALIZED (
+    SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
     FROM search_postings AS p
     ANTI JOIN search_replaced AS r USING (doc_id)
-    WHERE p.term IN ({terms})
-    GROUP BY p.term
+    WHERE p.term IN ({terms}) AND list_contains($term_list, p.term)
+),
+counts AS (
+    SELECT term, count(*) AS df, count(*) FILTER (title_tf > 0) AS title_df
+    FROM hits
+    GROUP BY term
 ),
 weights AS (
     SELECT
@@ -41,17 +48,12 @@ plan AS (
     FROM weights
 ),
 candidates AS (
-    SELECT DISTINCT p.doc_id
-    FROM search_postings AS p, plan
-    WHERE p.term IN ({terms})
-      AND (plan.everything OR CASE WHEN $term_count = 1 THEN p.title_tf > 0 ELSE p.term = plan.rare END)
+    SELECT DISTINCT h.doc_id
+    FROM hits AS h, plan
+    WHERE plan.everything OR CASE WHEN $term_count = 1 THEN h.title_tf > 0 ELSE h.term = plan.rare END
 ),
 live_hits AS (
-    SELECT p.term, p.doc_id, p.tf, p.title_tf, p.body_terms, p.title_terms
-    FROM search_postings AS p
-    SEMI JOIN candidates USING (doc_id)
-    ANTI JOIN search_replaced AS r USING (doc_id)
-    WHERE p.term IN ({terms})
+    SELECT * FROM hits SEMI JOIN candidates USING (doc_id)
 ),
 scored AS (
     SELECT
