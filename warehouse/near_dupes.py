@@ -23,7 +23,7 @@ from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_si
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
-MAX_SPANS = 16  # date ranges a batch's lookups are bounded by (OR-ed in one statement), each prunes by date
+MAX_SPANS = 4  # date ranges a batch's lookups are cut into: each costs a scan's set-up, each prunes by date
 SIGNATURE_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
@@ -117,16 +117,13 @@ def run_in_spans(
     sql: str,
     spans: list[tuple[datetime, datetime]],
     params: dict[str, Any] | None = None,
-    column: str = "s.dated_at",
 ) -> list[tuple]:
-    """Run a statement whose `{spans}` becomes `column BETWEEN $lo0 AND $hi0 OR …` over the date spans: one
-    statement, and the lake's row groups are pruned by each span's dates, which one range over the batch's
-    outliers would not do."""
-    condition = " OR ".join(f"{column} BETWEEN $lo{k} AND $hi{k}" for k in range(len(spans))) or "false"
-    bounds = dict(params or {})
-    for k, (start, end) in enumerate(spans):
-        bounds.update({f"lo{k}": start, f"hi{k}": end})
-    return run_with(connection, views, sql.replace("{spans}", f"({condition})"), bounds)
+    """Run a statement bounded by $window_start/$window_end once per date span (disjoint), rows concatenated:
+    the lake's files are pruned by their dates, which one range over the batch's outliers would not do."""
+    rows: list[tuple] = []
+    for start, end in spans:
+        rows += run_with(connection, views, sql, {**(params or {}), "window_start": start, "window_end": end})
+    return rows
 
 
 def forget_signatures(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> set[str]:
@@ -253,7 +250,6 @@ def write_clusters(
             {"cluster_changes": pa.Table.from_pylist(changes)},
             read_sql("update_cluster_ids"),
             date_spans((members[row["article_id"]].dated_at for row in changes), timedelta(0)),
-            column="article_signatures.dated_at",
         )
     stored_marks = {
         row[0]: row[1:]

@@ -1,7 +1,7 @@
--- The members of the clusters a batch touches, with what choosing the canonical member needs; {spans}
--- (near_dupes.run_in_spans: ranges of their dates) bounds the scan.
+-- The members of the clusters a batch touches dated inside $window_start..$window_end (one span of their dates:
+-- near_dupes.run_in_spans), with what choosing the canonical member needs.
 SELECT
     s.article_id, s.cluster_id, s.dated_at, s.published_at, s.text_chars, s.content_hash, s.minhash
 FROM article_signatures AS s
 JOIN cluster_members AS m ON m.article_id = s.article_id
-WHERE {spans};
+WHERE s.dated_at BETWEEN $window_start AND $window_end;
