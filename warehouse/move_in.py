@@ -191,7 +191,8 @@ def write_rows(
     source: SourceFile,
     report: MoveReport,
 ) -> list[tuple[str, int | None, int]]:
-    """Inside the move's one transaction: empty or check the lake, copy every table, compare, record."""
+    """Inside the move's one transaction: empty or check the lake, copy every table, key the articles
+    (migration 0017), compare, record."""
     if report.replaced:
         for table in plan:
             connection.execute(f"DELETE FROM {alias}.{quote_name(table)}")
