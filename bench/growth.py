@@ -44,6 +44,8 @@ SELECT 'stored-' || i, 'http://stored.example/a/' || i, 'http://stored.example/a
     'Stored report ' || i || ' ' || repeat('officials said the talks would resume next week. ', 12),
     75, md5('stored-' || i), [], now()::TIMESTAMP, now()::TIMESTAMP, 'bench', 'bench', 'bench-fill'
 FROM range($count) AS t(i);
+INSERT INTO article_keys
+SELECT md5_number_upper(article_id), md5_number_upper(canonical_url), md5_number_upper(content_hash) FROM articles;
 INSERT INTO entries (feed_url, guid, link, title, first_seen_at, run_id)
 SELECT 'http://stored.example/feed.xml', 'stored-' || i, 'http://stored.example/a/' || i, 'Stored story ' || i,
     now()::TIMESTAMP, 'bench-fill' FROM range($count) AS t(i);

@@ -39,9 +39,14 @@ def name_queries() -> dict[str, str]:
 
 
 def name_statement(sql: str, names: dict[str, str]) -> str:
-    """A short name for a statement: its query file, else its first words (and whether it anti-joins)."""
+    """A short name for a statement: its query file (a template's text up to its first `{`), else its first words
+    (and whether it anti-joins)."""
     if sql in names:
         return names[sql]
+    for text, name in names.items():
+        head = text.split("{", 1)[0]
+        if len(head) < len(text) and sql.startswith(head):
+            return name
     match = FIRST_WORDS.match(sql)
     words = match.group(1) if match else sql[:30]
     return f"{words} (anti-join)" if "ANTI JOIN" in sql else words

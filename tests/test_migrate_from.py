@@ -15,6 +15,7 @@ import pytest
 
 from flows.cli import main
 from tests.single_file import FILE_BODY, INLINE_BODY, SEEN, build_single_file_warehouse
+from tests.test_article_keys import UNKEYED
 from warehouse.lake import current_snapshot, open_lake
 from warehouse.location import catalog_path_for, lake_settings_for, pages_dir_for
 from warehouse.page_files import read_page_bodies
@@ -254,3 +255,13 @@ def test_an_unwritable_lake_is_a_one_line_error(old, tmp_path, capsys):
     code, out, err = run_migrate(capsys, "--from", str(old.path), "--db", str(blocker / "news.duckdb"))
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "the lake cannot be written" in err
+
+
+def test_moved_articles_get_their_keys(old, capsys):
+    # The load finds stored articles through article_keys (migration 0017): a moved article lacking its keys
+    # would be loaded again.
+    code, _, err = run_migrate(capsys, "--from", str(old.path))
+    assert code == 0, err
+    with lake_and_old(old.path, old.path) as connection:
+        assert connection.execute("SELECT count(*) FROM lake.article_keys").fetchone()[0] == old.articles
+        assert connection.execute(UNKEYED.replace("FROM article", "FROM lake.article")).fetchall() == []

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from warehouse.article_keys import insert_article_keys, select_stored_batch_keys
 from warehouse.clock import now_utc
 from warehouse.db import run_transaction
 from warehouse.load_schemas import SCHEMAS, STR, TS, to_arrow  # noqa: F401 (SCHEMAS, TS: imported from here)
@@ -226,10 +227,7 @@ def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch, arr
         return set()
     connection.register("batch_articles", arrow)
     try:
-        # The stored ids, URLs and text hashes among the batch's, each column read once.
-        stored: dict[str, set[str]] = {"article_id": set(), "canonical_url": set(), "content_hash": set()}
-        for key, value in connection.execute(read_sql("select_stored_batch_articles")).fetchall():
-            stored[key].add(value)
+        stored = select_stored_batch_keys(connection)  # the batch's ids, URLs and text hashes stored before
         chosen = choose_new_articles(batch.articles, stored["article_id"], stored["canonical_url"])
         if chosen:
             new_arrow = arrow.take(pa.array(chosen, pa.int64()))
@@ -239,6 +237,7 @@ def insert_articles(connection: duckdb.DuckDBPyConnection, batch: LoadBatch, arr
                 connection.execute(f"INSERT INTO articles ({columns}) SELECT {columns} FROM new_articles")
             finally:
                 connection.unregister("new_articles")
+            insert_article_keys(connection, new_arrow)
         # Marking reads every stored text hash with its article: only when some hash of the batch repeats.
         if has_repeated_text(batch.articles, stored["content_hash"]):
             connection.execute(

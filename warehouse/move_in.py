@@ -191,18 +191,21 @@ def write_rows(
     source: SourceFile,
     report: MoveReport,
 ) -> list[tuple[str, int | None, int]]:
-    """Inside the move's one transaction: empty or check the lake, copy every table, compare, record."""
+    """Inside the move's one transaction: empty or check the lake, copy every table, key the articles
+    (migration 0017), compare, record."""
     if report.replaced:
         for table in plan:
             connection.execute(f"DELETE FROM {alias}.{quote_name(table)}")
     else:
         check_lake_empty(connection, alias, report, list(plan))
-    counts: list[tuple[str, int | None, int]] = []
     for table, copy in plan.items():
-        old = None
         if copy is not None:
             connection.execute(copy_statement(alias, table, copy))
-            old = count_rows(connection, SOURCE_ALIAS, copy.source)
+    if "article_keys" in plan and plan["article_keys"] is None:  # a file from before migration 0017
+        connection.execute(read_sql("insert_stored_article_keys"))
+    counts: list[tuple[str, int | None, int]] = []
+    for table, copy in plan.items():
+        old = None if copy is None else count_rows(connection, SOURCE_ALIAS, copy.source)
         counts.append((table, old, count_rows(connection, alias, table)))
     report.counts = counts
     if not report.counts_match():

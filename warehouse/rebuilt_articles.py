@@ -9,6 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from warehouse.arrow_rows import dict_rows
+from warehouse.article_keys import insert_article_keys
 from warehouse.db import run_transaction
 from warehouse.load import insert_rows, to_arrow
 from warehouse.near_dupes import link_near_duplicates
@@ -57,13 +58,15 @@ def replace_rebuilt_articles(
     """Overwrite stored articles with their rebuilt rows, replace their tags, redo their content-hash and
     near-duplicate links; runs inside the caller's transaction and returns the near-duplicate counts."""
     ids = pa.table({"article_id": pa.array([row["article_id"] for row in rows], pa.string())})
-    connection.register("batch_articles", to_arrow("articles", rows))
+    rebuilt = to_arrow("articles", rows)
+    connection.register("batch_articles", rebuilt)
     connection.register("changed_articles", ids)
     connection.register("retagged_articles", ids)
     connection.register("new_tags", to_arrow("article_topics", tags))
     try:
         connection.execute(read_sql("forget_changed_hash_duplicates"))
         connection.execute(read_sql("update_rebuilt_articles"))
+        insert_article_keys(connection, rebuilt)  # the new text's hash
         connection.execute(read_sql("delete_retagged_tags"))
         connection.execute(
             read_sql("insert_retagged_tags"), {"version": taxonomy_version, "tagged_at": seen_at}

@@ -17,6 +17,8 @@ import pyarrow as pa
 from transforms.records import FeedEntry
 from transforms.revisions import plan_revisions
 from transforms.timestamps import utc_naive
+from warehouse.article_keys import insert_article_keys
+from warehouse.load_schemas import to_arrow
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -103,6 +105,7 @@ def store_revisions(
     try:
         connection.execute(read_sql("insert_article_versions"))
         connection.execute(read_sql("update_article_versions"), {"updated_at": replaced_at})
+        insert_article_keys(connection, to_arrow("articles", changed))  # the new texts' hashes
         connection.execute(read_sql("delete_article_version_topics"))
     finally:
         for name in views:
