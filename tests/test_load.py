@@ -8,18 +8,8 @@ import duckdb
 import pytest
 
 from transforms.near_dupes import compute_minhash
-from warehouse.db import open_warehouse
 from warehouse.load import LoadBatch, insert_rows, load_batch
-from warehouse.migrate import apply_migrations
 from warehouse.page_files import attach_page_bodies, pages_dir_for
-
-
-@pytest.fixture
-def connection(tmp_path):
-    con = open_warehouse(tmp_path / "w.duckdb")
-    apply_migrations(con)
-    yield con
-    con.close()
 
 
 def lake_catalog_of(connection):

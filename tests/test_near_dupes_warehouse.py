@@ -19,14 +19,6 @@ VOCABULARY = [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in ("
 DAY = datetime(2016, 5, 3, 9, 0)
 
 
-@pytest.fixture
-def connection(tmp_path):
-    con = open_warehouse(tmp_path / "w.duckdb")
-    apply_migrations(con)
-    yield con
-    con.close()
-
-
 def make_text(seed: int, words: int = 300) -> str:
     """A deterministic pseudo-article: sentences of words drawn from a small vocabulary."""
     rng = random.Random(seed)
