@@ -27,6 +27,11 @@ class TopDocuments:
     bounded: bool  # a score bound, not the depth, stopped the reading
 
 
+def read_ranking_sql(name: str) -> str:
+    """A search_select_top*.sql statement with the ranking they share (search_rank_tail.sql) spliced in."""
+    return read_sql(name).replace("{rank_tail}", read_sql("search_rank_tail"))
+
+
 def select_top_exhaustive(
     connection: duckdb.DuckDBPyConnection,
     terms: list[str],
@@ -38,7 +43,7 @@ def select_top_exhaustive(
     """The best `depth` live documents, every posting of the query's terms scored."""
     filtered = topic_id is not None or since is not None
     name = "search_select_top_filtered" if filtered else "search_select_top"
-    sql, parameters = expand_list(read_sql(name), "terms", "t", terms)
+    sql, parameters = expand_list(read_ranking_sql(name), "terms", "t", terms)
     parameters.update({"term_list": terms, "term_count": len(terms), "title_weight": title_weight})
     parameters.update({"depth": depth, "cap": TIE_ROWS * depth})
     if filtered:
@@ -63,7 +68,7 @@ def select_top_bounded(
     other terms' largest possible scores summed. With one term the candidates hold it in their title: the
     others score less than its largest possible score in the text.
     """
-    sql, parameters = expand_list(read_sql("search_select_top_within"), "terms", "t", terms)
+    sql, parameters = expand_list(read_ranking_sql("search_select_top_within"), "terms", "t", terms)
     parameters |= {"term_list": terms, "term_count": len(terms), "title_weight": title_weight}
     parameters |= {"exhaustive_postings": EXHAUSTIVE_POSTINGS, "depth": depth, "cap": TIE_ROWS * depth}
     found = connection.execute(sql, parameters).fetchall()
