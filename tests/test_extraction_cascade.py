@@ -9,6 +9,7 @@ import json
 import re
 from collections import Counter
 
+import pytest
 from lxml.html import fromstring
 
 from transforms.extract import extract_page
@@ -27,6 +28,9 @@ TEASER = "Read more: Ten things to do this weekend"
 INDEPENDENT = "html/fundus/uk/TheIndependent_2024_11_22.html.gz"  # trafilatura keeps teaser lines
 TOKYO = "html/fundus/jp/TokyoShimbun_2025_01_13.html.gz"  # Japanese: no spaces between words
 ANADOLU = "html/fundus/tr/AnadoluAjansi_2026_04_20.html.gz"  # trafilatura's fast mode keeps 27 words
+POLITICO = "html/fundus/be/PoliticoEu_2025_10_23.html.gz"  # fast mode: the first 118 words; readability: 33
+LINK_LIST = "html/aeb/f6ac15a4d98511396da23e4428deb5605422b1c8bbc8284e771f6896bdccf57f.html.gz"  # 83 words as 1,202
+BBC = "html/fundus/uk/BBC_2026_04_25.html.gz"  # fast mode: the whole body; readability: 25 words
 TOKEN = re.compile(r"\w+")
 
 
@@ -75,9 +79,16 @@ def test_readability_confirms_the_body_of_a_plain_page():
 def test_full_mode_reruns_only_when_readability_or_jsonld_disagree_on_length():
     assert not needs_full_mode(f"{BODY}\n{TEASER}", BODY, None)  # about the same length
     assert needs_full_mode(TEASER, f"{BODY}\n{BODY}", None)  # readability found far more
-    assert needs_full_mode(f"{BODY}\n{BODY}\n{BODY}\n{BODY}", TEASER, None)  # far less: another block
     assert needs_full_mode(BODY, BODY, BODY + BODY)  # the page's own articleBody is longer
     assert not needs_full_mode(BODY, BODY, BODY)
+
+
+def test_readability_finding_far_less_reruns_only_when_the_fast_text_is_in_doubt():
+    long_text = f"{BODY}\n{BODY}\n{BODY}\n{BODY}"  # 204 words, readability finds 8
+    assert not needs_full_mode(long_text, TEASER, None)  # readability's miss: the fast text stands
+    assert needs_full_mode(f"{BODY}\n{BODY}", TEASER, None)  # 102 words: a teaser may be all it found
+    linked = read_link_texts(fromstring(f"<html><body><a href='/a'>{BODY}</a></body></html>"))
+    assert needs_full_mode(long_text, TEASER, None, linked)  # a list of links: another block
 
 
 def test_the_mode_that_made_the_text_is_named_in_the_extractor():
@@ -110,6 +121,20 @@ def test_full_mode_recovers_a_body_the_fast_mode_cuts_short(corpus):
     assert page.extractor.startswith("trafilatura-full")
     precision, recall = score(page.text, truth)
     assert precision > 0.9 and recall > 0.9  # the fast mode alone: 27 of 657 words
+
+
+@pytest.mark.parametrize("page_path", [POLITICO, LINK_LIST])
+def test_full_mode_replaces_a_short_or_link_heavy_fast_text_that_readability_doubts(corpus, page_path):
+    page, truth = extract_corpus_page(corpus, page_path)
+    assert page.extractor.startswith("trafilatura-full")
+    precision, recall = score(page.text, truth)
+    assert precision > 0.9 and recall > 0.85  # the fast text: F1 0.24 and 0.13
+
+
+def test_a_long_fast_text_stands_when_readability_misses_the_body(corpus):
+    page, truth = extract_corpus_page(corpus, BBC)
+    assert not page.extractor.startswith("trafilatura-full")
+    assert min(score(page.text, truth)) > 0.98
 
 
 def test_japanese_text_is_not_taken_for_too_short(corpus):

@@ -26,7 +26,7 @@ from transforms.site_lines import fingerprint_short_lines
 HTML_LANG = re.compile(r"<html[^>]*?\slang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.IGNORECASE)
 JSONLD = JsonLdExtractor()
 
-EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+5"
+EXTRACTOR_VERSION = f"trafilatura-{trafilatura.__version__}+6"
 
 # trafilatura's options. Its fast mode skips its own readability and jusText fallbacks: readability runs
 # once, in the cascade, and the full mode re-runs (FULL_MODE_OPTIONS, metadata read) only where it disagrees.
@@ -116,7 +116,7 @@ def extract_page(
     jsonld_body = read_jsonld_body(jsonld)
     text, base = document.text or "", "trafilatura"
     opinion = read_readability(tree)
-    if needs_full_mode(text, opinion, jsonld_body):
+    if needs_full_mode(text, opinion, jsonld_body, link_texts):
         full = run_trafilatura(load_html(html), FULL_MODE_OPTIONS, url)
         text, base = (full.text or "", "trafilatura-full") if full is not None else (text, base)
     result = run_cascade(text, opinion, jsonld_body, link_texts, boilerplate, base)

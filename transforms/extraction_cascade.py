@@ -31,11 +31,14 @@ MIN_KEPT_SHARE = 0.7
 # it is boilerplate; when it found another block, its silence on a short paragraph says nothing.
 MIN_AGREEMENT = 0.8
 # trafilatura's fast mode skips its own readability and jusText fallbacks; its full mode re-runs when the fast
-# text looks like a wrong main block: readability found over FULL_MODE_LONGER times its words, or under
-# 1 / FULL_MODE_SHORTER of them, or the page's JSON-LD articleBody holds over FULL_MODE_JSONLD times them.
+# text looks like a wrong main block: readability found over FULL_MODE_LONGER times its words, or the page's
+# JSON-LD articleBody holds over FULL_MODE_JSONLD times them, or readability found under 1 / FULL_MODE_SHORTER
+# of them while the fast text is itself in doubt (under SHORT_BODY_WORDS words, or rich in link text): a long
+# fast text that readability misses is nearly always readability's miss (the full mode then agrees with it).
 FULL_MODE_LONGER = 2.0
 FULL_MODE_SHORTER = 3.0
 FULL_MODE_JSONLD = 1.2
+SHORT_BODY_WORDS = 150
 TOKEN = re.compile(r"\w+")
 # Chinese and Japanese are written without spaces: two of these characters count as a word.
 UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -119,13 +122,18 @@ def drop_site_lines(text: str, boilerplate: frozenset[int]) -> tuple[str, int]:
     return "\n".join(kept), len(paragraphs) - len(kept)
 
 
-def needs_full_mode(text: str, opinion: str, jsonld_body: str | None) -> bool:
+def needs_full_mode(
+    text: str, opinion: str, jsonld_body: str | None, link_texts: frozenset[str] = frozenset()
+) -> bool:
     """Whether trafilatura's fast text and readability's `opinion` (or the JSON-LD body) disagree on length
-    enough that trafilatura's full mode must re-run."""
+    enough that trafilatura's full mode must re-run; `link_texts`: the page's link texts (read_link_texts)."""
     words, opinion_words = count_words(text), count_words(opinion)
-    if opinion_words > FULL_MODE_LONGER * words or words > FULL_MODE_SHORTER * opinion_words:
+    if opinion_words > FULL_MODE_LONGER * words:
         return True
-    return jsonld_body is not None and count_words(jsonld_body) > FULL_MODE_JSONLD * words
+    if jsonld_body is not None and count_words(jsonld_body) > FULL_MODE_JSONLD * words:
+        return True
+    in_doubt = words < SHORT_BODY_WORDS or link_share(text, link_texts) > MAX_LINK_SHARE
+    return in_doubt and words > FULL_MODE_SHORTER * opinion_words
 
 
 def read_readability(tree: HtmlElement) -> str:
