@@ -13,6 +13,7 @@ from typing import Any
 import justext.core
 import trafilatura
 import trafilatura.external
+from dateparser import DateDataParser
 from extruct.jsonld import JsonLdExtractor
 from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
@@ -147,10 +148,12 @@ WARM_UP_PAGE = (
 
 def warm_extractor() -> None:
     """Build now the tables trafilatura's helpers make on first use (jusText's stoplists of all languages,
-    ~150k words; the TLD list) and the language model: a process forked after this shares those pages instead
-    of building its own copy. Output is unchanged: they are caches. dateparser's locales are left to load on
-    use: htmldate asked it once in 341 corpus pages (0.1 s then), and loading all of them here cost 1.5 s."""
+    ~150k words; dateparser's ~200 locales; the TLD list) and the language model: a process forked after this
+    shares those pages instead of building its own copy. Output is unchanged: they are caches."""
     stoplist = trafilatura.external.JT_STOPLIST or trafilatura.external.jt_stoplist_init()
     justext.core.define_stoplist(stoplist)  # lru-cached under the same tuple that trafilatura passes
+    # htmldate's text-date search asks dateparser in no set language: its first ask loads and tries every
+    # locale (~1.3 s). A date no locale reads does the same here, once for all workers.
+    DateDataParser(settings={"STRICT_PARSING": True}).get_date_data("qqzx 12 2016")
     get_identifier()  # the language model
     extract_page(WARM_UP_PAGE, "https://warm-up.example.org/2016/05/03/page.html")
