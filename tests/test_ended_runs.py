@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 
 from flows.stages.runlog import open_run
-from warehouse.db import read_session, run_transaction, write_session
+from warehouse.db import read_session, run_transaction, shared_connections, write_session
 from warehouse.migrate import apply_migrations
 from warehouse.runs import begin_run
 
@@ -76,3 +76,12 @@ def test_a_second_opening_closes_nothing_more(prefect_harness, tmp_path) -> None
             [failed_id],
         ).fetchall()
     assert rows == [("running", None), ("failed", "run-a")]
+
+
+def test_opening_a_run_opens_no_read_only_instance(prefect_harness, tmp_path) -> None:
+    db = tmp_path / "news.lake.sqlite"
+    failed_id = str(failing_flow(return_state=True).state_details.flow_run_id)
+    record_open_runs(db, [failed_id])
+    open_run(db, "run-a", "ingest", {})
+    assert read_runs(db)[failed_id] == ("failed", "run-a")
+    assert (str(db), True) not in shared_connections()  # the writing instance read the open runs

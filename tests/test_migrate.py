@@ -241,3 +241,38 @@ def test_the_lake_gets_its_table_options_once_also_when_already_migrated(tmp_pat
         snapshot = connection.execute("SELECT id FROM ducklake_current_snapshot('lake')").fetchone()[0]
         apply_migrations(connection)  # nothing left to set: no new commit
         assert connection.execute("SELECT id FROM ducklake_current_snapshot('lake')").fetchone()[0] == snapshot
+
+
+def test_a_fresh_lake_gets_its_views_in_one_commit(tmp_path):
+    from warehouse.lake import current_snapshot
+    from warehouse.migrate import create_views
+
+    with open_warehouse(tmp_path / "w.duckdb") as connection:
+        apply_migrations(connection)
+        connection.execute("DROP VIEW topic_daily_by_tag")
+        connection.execute("DROP VIEW topic_daily")
+        before = current_snapshot(connection)
+        create_views(connection)
+        assert current_snapshot(connection) == before + 1
+        views = connection.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    names = {name for (name,) in views}
+    assert {path.stem for path in VIEWS_DIR.glob("*.sql")} <= names
+
+
+def test_views_come_after_the_views_they_read_and_a_circle_is_refused(tmp_path):
+    from warehouse.migrate import order_views
+
+    (tmp_path / "a_top.sql").write_text("CREATE VIEW a_top AS SELECT * FROM b_middle, c_base_more;")
+    (tmp_path / "b_middle.sql").write_text("CREATE VIEW b_middle AS SELECT * FROM c_base;")
+    (tmp_path / "c_base.sql").write_text("CREATE VIEW c_base AS SELECT 1 AS x;")
+    (tmp_path / "c_base_more.sql").write_text("CREATE VIEW c_base_more AS SELECT 2 AS y;")
+    paths = sorted(tmp_path.glob("*.sql"))
+    ordered = [path.stem for path in order_views(paths)]
+    assert ordered.index("c_base") < ordered.index("b_middle") < ordered.index("a_top")
+    assert ordered.index("c_base_more") < ordered.index("a_top")
+    with duckdb.connect() as connection:  # in this order each view binds
+        for path in order_views(paths):
+            connection.execute(path.read_text())
+    (tmp_path / "c_base.sql").write_text("CREATE VIEW c_base AS SELECT * FROM a_top;")
+    with pytest.raises(SchemaError, match="circle"):
+        order_views(paths)

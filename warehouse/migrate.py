@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
 import duckdb
@@ -139,20 +140,31 @@ def views_current(connection: duckdb.DuckDBPyConnection) -> bool:
 
 
 def create_views(connection: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create every view from warehouse/views/, retrying those that depend on views not yet made."""
-    pending = sorted(VIEWS_DIR.glob("*.sql"))
-    while pending:
-        failed: list[Path] = []
-        last_error: Exception | None = None
-        for path in pending:
-            try:
-                write_with_retry(connection, lambda c, path=path: create_view(c, path))
-            except duckdb.CatalogException as error:
-                failed.append(path)
-                last_error = error
-        if len(failed) == len(pending):
-            raise SchemaError(f"views could not be created: {[p.name for p in failed]}: {last_error}")
-        pending = failed
+    """(Re)create every view from warehouse/views/ in one transaction (one lake commit, not one per view)."""
+    ordered = order_views(sorted(VIEWS_DIR.glob("*.sql")))
+    try:
+        write_with_retry(connection, lambda c: create_listed_views(c, ordered))
+    except duckdb.CatalogException as error:
+        raise SchemaError(f"views could not be created: {error}") from error
+
+
+def order_views(paths: list[Path]) -> list[Path]:
+    """The view files, each after the files of the views it names (a view binds the views it reads)."""
+    by_name = {path.stem: path for path in paths}
+    sorter: TopologicalSorter[str] = TopologicalSorter()
+    for name, path in by_name.items():
+        text = path.read_text(encoding="utf-8")
+        sorter.add(name, *(other for other in by_name if other != name and re.search(rf"\b{other}\b", text)))
+    try:
+        return [by_name[name] for name in sorter.static_order()]
+    except CycleError as error:
+        raise SchemaError(f"views read each other in a circle: {error.args[1]}") from error
+
+
+def create_listed_views(connection: duckdb.DuckDBPyConnection, paths: list[Path]) -> None:
+    """(Re)create the views of these files, in this order, inside the caller's transaction."""
+    for path in paths:
+        create_view(connection, path)
 
 
 def create_view(connection: duckdb.DuckDBPyConnection, path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
-from warehouse.db import read_session, run_transaction, write_session
+from warehouse.db import run_transaction, write_session
 from warehouse.runs import close_ended_runs, list_open_runs
 
 
@@ -30,7 +30,8 @@ def read_final_states(run_ids: list[str]) -> dict[str, str]:
 
 def close_runs_prefect_ended(db_path: Path, run_id: str) -> list[str]:
     """Close, as `run_id`, the warehouse's open runs that Prefect says have ended; return their ids."""
-    with read_session(db_path) as connection:
+    # The process's writing instance, which opened the run: a read-only one costs ~0.3 s of CPU to open.
+    with write_session(db_path) as connection:
         open_runs = list_open_runs(connection, run_id)
     ended = read_final_states(open_runs) if open_runs else {}
     if ended:
