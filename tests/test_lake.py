@@ -20,6 +20,7 @@ from warehouse.lake import (
     current_snapshot,
     maintain_lake,
     open_lake,
+    use_sqlite_wal,
     write_with_retry,
 )
 
@@ -78,6 +79,30 @@ def test_lake_attaches_offline_with_a_local_catalog(tmp_path, catalog):
         assert reader.execute("SELECT count(*), max(title) FROM articles").fetchone() == (100, "title 99")
     assert (tmp_path / CATALOG_FILES[catalog]).is_file()
     assert list((tmp_path / "news.lake.files").rglob("*.parquet"))
+
+
+def test_the_wal_switch_waits_out_another_process_writing_a_new_catalog(tmp_path):
+    """SQLite refuses a journal-mode switch during another connection's write at once, whatever its busy
+    timeout (a full-suite run met it while four processes made one lake): the switch waits for the write."""
+    import sqlite3
+    import threading
+
+    catalog_file = tmp_path / "catalog.sqlite"
+    writer = sqlite3.connect(catalog_file, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE made_first (x INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO made_first VALUES (1)")
+    committing = threading.Timer(0.5, writer.execute, ("COMMIT",))
+    committing.start()
+    try:
+        use_sqlite_wal(catalog_file)
+    finally:
+        committing.join()
+        writer.close()
+    reader = sqlite3.connect(catalog_file)
+    assert reader.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert reader.execute("SELECT x FROM made_first").fetchall() == [(1,)]  # the write was not lost
+    reader.close()
 
 
 def test_attach_statement_names_catalog_data_path_and_snapshot(tmp_path):

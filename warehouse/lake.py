@@ -164,10 +164,19 @@ def use_sqlite_wal(catalog_file: Path) -> None:
 
     In SQLite's default rollback journal, a connection whose commit failed kept the file locked for others.
     """
-    # The timeout waits out another process that is making or writing the catalog at the same moment.
-    with contextlib.closing(sqlite3.connect(catalog_file, timeout=SQLITE_WAIT_S)) as catalog:
-        if catalog.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            catalog.execute("PRAGMA journal_mode=WAL")
+    # Another process may be making or writing the catalog at the same moment. SQLite answers a journal-mode
+    # switch meeting its write "database is locked" at once, without its busy timeout: wait it out here.
+    deadline = time.monotonic() + SQLITE_WAIT_S
+    while True:
+        try:
+            with contextlib.closing(sqlite3.connect(catalog_file, timeout=SQLITE_WAIT_S)) as catalog:
+                if catalog.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    catalog.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "database is locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def connect_offline() -> duckdb.DuckDBPyConnection:
