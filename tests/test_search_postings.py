@@ -111,6 +111,15 @@ def test_indexing_the_same_article_twice_adds_nothing(lake):
     assert len(hits) == 1
 
 
+def test_a_batch_of_new_and_changed_articles_looks_up_only_the_changed_ones(lake):
+    store(lake, article("old", "Flood warning", "Rivers rose in the valley."))
+    rows = [article("old", "Drought warning", "Reservoirs fell."), article("new", "Harvest", "Wheat was cut.")]
+    assert write_with_retry(lake, lambda c: insert_and_index(c, rows, new_ids={"new"})) == 2
+    assert search_articles(lake, "rivers") == []  # the changed article's earlier document was replaced
+    assert ids(search_articles(lake, "reservoirs wheat")) in (["old", "new"], ["new", "old"])
+    assert lake.execute("SELECT sum(documents) FROM search_stats").fetchone()[0] == 2
+
+
 def test_an_article_changed_back_is_indexed_again_and_counted_once(lake):
     store(lake, article("a", "Strike", "Dockers strike at the port."))
     store(lake, article("a", "Strike over", "Dockers return to work."))
@@ -227,8 +236,9 @@ def run_worker(catalog_path: str, prefix: str) -> None:
     print(json.dumps({"indexed": indexed}))
 
 
-def insert_and_index(connection, rows: list[dict]) -> int:
-    """What the load does in one transaction: insert the articles, then index them."""
+def insert_and_index(connection, rows: list[dict], new_ids: frozenset[str] = frozenset()) -> int:
+    """What the load does in one transaction: insert the articles, then index them (`new_ids`: those not
+    stored before)."""
     for row in rows:
         connection.execute(
             INSERT_ARTICLE,
@@ -242,7 +252,7 @@ def insert_and_index(connection, rows: list[dict]) -> int:
                 "updated": datetime.now(),
             },
         )
-    return index_articles(connection, pa.Table.from_pylist(rows))
+    return index_articles(connection, pa.Table.from_pylist(rows), new_ids=new_ids)
 
 
 if __name__ == "__main__":

@@ -187,7 +187,7 @@ def write_batch_rows(
     counts["revised_articles"] = len(revised)
     # The search index takes the batch's articles as loaded (not read back: that would read every text).
     indexed = pa.concat_tables([articles, to_arrow("articles", revised)]) if revised else articles
-    counts["indexed"] = index_articles(connection, indexed)
+    counts["indexed"] = index_articles(connection, indexed, new_ids=new_ids)
     resigned = [row["article_id"] for row in revised]
     counts.update(
         link_near_duplicates(

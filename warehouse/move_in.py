@@ -226,7 +226,8 @@ def index_moved_articles(connection: duckdb.DuckDBPyConnection, alias: str) -> i
             chunk = connection.execute(read_sql("move_in_select_articles")).to_arrow_table()
         finally:
             connection.unregister("move_in_ids")
-        indexed += index_articles(connection, chunk)
+        # The lake was empty before the move (check_lake_empty): no moved article has a document yet.
+        indexed += index_articles(connection, chunk, new_ids=set(chunk.column("article_id").to_pylist()))
     return indexed
 
 

@@ -71,20 +71,25 @@ def expand_ranges(sql: str, name: str, column: str, values: list[datetime]) -> t
 
 
 def index_articles(
-    connection: duckdb.DuckDBPyConnection, articles: pa.Table, indexed_at: datetime | None = None
+    connection: duckdb.DuckDBPyConnection,
+    articles: pa.Table,
+    indexed_at: datetime | None = None,
+    new_ids: frozenset[str] | set[str] = frozenset(),
 ) -> int:
     """Index a batch of articles in the caller's transaction; return how many were new or changed.
 
     `articles` holds the rows as stored (article_id, title, text, published_at, first_seen_at; other columns
     are ignored): the batch's new articles and the changed ones with their new text and their stored
     first_seen_at (what finds their earlier documents). An article whose title, text and date are indexed as
-    they are is skipped, so indexing a batch twice adds nothing. Two indexings of one article must not commit
-    unseen by each other: run it in warehouse.db.run_transaction (the write ticket), as every write does.
+    they are is skipped, so indexing a batch twice adds nothing. `new_ids`: articles this transaction
+    inserted, which have no documents yet (every writer indexes an article with or after inserting it), so
+    their earlier documents are not looked up. Two indexings of one article must not commit unseen by each
+    other: run it in warehouse.db.run_transaction (the write ticket), as every write does.
     """
     if articles.num_rows == 0:
         return 0
     install_search_macros(connection)
-    batch = select_batch(connection, articles.select(list(BATCH_COLUMNS)))
+    batch = select_batch(connection, articles.select(list(BATCH_COLUMNS)), new_ids)
     if batch.num_rows == 0:
         return 0
     stamp = {"indexed_at": indexed_at or now_utc()}
@@ -105,9 +110,18 @@ def index_articles(
     return batch.num_rows
 
 
-def select_batch(connection: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
-    """The rows to index (new or changed), with their new doc_id and their articles' live documents."""
-    first_seen = [value for value in rows.column("first_seen_at").to_pylist() if value is not None]
+def select_batch(
+    connection: duckdb.DuckDBPyConnection, rows: pa.Table, new_ids: frozenset[str] | set[str] = frozenset()
+) -> pa.Table:
+    """The rows to index (new or changed), with their new doc_id and the live documents of their articles
+    stored before (`new_ids` are not)."""
+    first_seen = [
+        seen
+        for article_id, seen in zip(
+            rows.column("article_id").to_pylist(), rows.column("first_seen_at").to_pylist(), strict=True
+        )
+        if seen is not None and article_id not in new_ids
+    ]
     sql = read_sql("search_select_batch")
     sql, parameters = expand_ranges(sql, "first_seen", "d.first_seen_at", first_seen)
     # A token per call makes each indexing's document ids its own, even for a text indexed once before.
