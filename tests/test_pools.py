@@ -45,3 +45,21 @@ def test_least_recently_used_hosts_are_let_go_past_the_kept_origins(sites, monke
     assert [r.status for r in results] == [200] * 12
     # Only two origins keep a connection: every host's second request opened a new one.
     assert [host.connections for host in sites.sites] == [2] * len(HOSTS)
+
+
+def test_a_host_gets_at_most_its_connections_and_spaced_requests_reuse_one(sites):
+    host = sites.sites[0]
+    burst = FetchSettings(
+        allow_private_networks=True, per_host_delay_s=0.0, per_host_connections=3, max_connections=8
+    )
+    results = fetch_batch([FetchRequest(f"{host.origin}/f{n % 5}", "feed") for n in range(24)], burst)
+    assert [r.status for r in results] == [200] * 24
+    assert 1 <= host.connections <= 3
+    HOST_SCHEDULE.clear()
+    other = sites.sites[1]
+    spaced = FetchSettings(
+        allow_private_networks=True, per_host_delay_s=0.02, per_host_connections=3, max_connections=8
+    )
+    results = fetch_batch([FetchRequest(f"{other.origin}/f{n}", "feed") for n in range(5)], spaced)
+    assert [r.status for r in results] == [200] * 5
+    assert other.connections == 1  # one request at a time: always the first slot, its connection kept alive

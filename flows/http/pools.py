@@ -1,11 +1,14 @@
-"""One small connection pool per origin, instead of one pool for every host.
+"""Connections per origin, each in a pool of its own.
 
 httpx's pool looks over all its connections for every request it assigns, and over them again for each one
-it checks (its cost grows with the square of the pool), and it holds at most `max_connections` connections in
-all: a batch over more hosts than that closed a connection and opened a new one for nearly every request. Each
-origin (scheme, host, port) has its own pool of `per_host_connections`, the few connections to a host are kept
-alive between its spaced requests, and pools of origins not in use are closed past KEPT_ORIGINS, the least
-recently used first. The overall limit on requests in flight stays with the politeness gate.
+it checks (each check asks the socket whether it is still open), and it holds at most `max_connections`
+connections in all: a batch over more hosts than that closed a connection and opened a new one for nearly
+every request. Here each origin (scheme, host, port) has `per_host_connections` slots, each a pool of one
+connection: a request goes to a slot with nothing in flight, so httpx's look-over is one connection long
+(figures in docs/fetching.md). The connections to a host are kept alive between its spaced requests, and
+the slots of origins not in use are closed past KEPT_ORIGINS, the least recently used first. The overall
+limit on requests in flight stays with the politeness gate, which lets at most `per_host_connections`
+requests to a host out at once.
 """
 
 from __future__ import annotations
@@ -44,53 +47,65 @@ class _ReleasingStream(httpx.AsyncByteStream):
 
 
 class OriginPools(httpx.AsyncBaseTransport):
-    """Route each request to its origin's own small pool; close idle pools past KEPT_ORIGINS."""
+    """Route each request to a free one-connection slot of its origin; close idle origins past
+    KEPT_ORIGINS."""
 
     def __init__(self, per_host_connections: int, ssl_context: ssl.SSLContext) -> None:
         self.per_host_connections = max(1, per_host_connections)
         self.ssl_context = ssl_context
-        self._pools: OrderedDict[Origin, httpx.AsyncHTTPTransport] = OrderedDict()
-        self._in_flight: Counter[Origin] = Counter()
+        self._slots: OrderedDict[Origin, list[httpx.AsyncHTTPTransport]] = OrderedDict()
+        self._in_flight: Counter[tuple[Origin, int]] = Counter()
 
-    def _pool_for(self, origin: Origin) -> httpx.AsyncHTTPTransport:
-        """The origin's pool, made on first use and marked most recently used."""
-        pool = self._pools.get(origin)
-        if pool is None:
-            size = self.per_host_connections
-            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-            pool = httpx.AsyncHTTPTransport(verify=self.ssl_context, limits=limits, retries=0)
-            self._pools[origin] = pool
+    def _slots_for(self, origin: Origin) -> list[httpx.AsyncHTTPTransport]:
+        """The origin's slots, made on first use and marked most recently used."""
+        slots = self._slots.get(origin)
+        if slots is None:
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            slots = [
+                httpx.AsyncHTTPTransport(verify=self.ssl_context, limits=limits, retries=0)
+                for _ in range(self.per_host_connections)
+            ]
+            self._slots[origin] = slots
         else:
-            self._pools.move_to_end(origin)
-        return pool
+            self._slots.move_to_end(origin)
+        return slots
+
+    def _choose_slot(self, origin: Origin, count: int) -> int:
+        """The first slot with the fewest requests in flight (the first ones keep their connections warm)."""
+        return min(range(count), key=lambda slot: self._in_flight[origin, slot])
+
+    def _is_idle(self, origin: Origin) -> bool:
+        return not any(self._in_flight[origin, slot] for slot in range(len(self._slots[origin])))
 
     async def _close_unused(self) -> None:
-        """Close the least recently used pools with nothing in flight, down to KEPT_ORIGINS."""
-        surplus = len(self._pools) - KEPT_ORIGINS
-        for origin in list(self._pools):
+        """Close the least recently used origins' slots with nothing in flight, down to KEPT_ORIGINS."""
+        surplus = len(self._slots) - KEPT_ORIGINS
+        for origin in list(self._slots):
             if surplus <= 0:
                 return
-            if not self._in_flight[origin]:
-                await self._pools.pop(origin).aclose()
-                del self._in_flight[origin]
+            if self._is_idle(origin):
+                for slot, transport in enumerate(self._slots.pop(origin)):
+                    await transport.aclose()
+                    self._in_flight.pop((origin, slot), None)
                 surplus -= 1
 
-    def _released(self, origin: Origin) -> Callable[[], None]:
+    def _released(self, key: tuple[Origin, int]) -> Callable[[], None]:
         def release() -> None:
-            self._in_flight[origin] -= 1
+            self._in_flight[key] -= 1
 
         return release
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send the request through its origin's pool."""
+        """Send the request through a free slot of its origin."""
         origin = (request.url.raw_scheme, request.url.raw_host, request.url.port)
-        pool = self._pool_for(origin)
-        self._in_flight[origin] += 1
-        release = self._released(origin)
+        slots = self._slots_for(origin)
+        key = (origin, self._choose_slot(origin, len(slots)))
+        self._in_flight[key] += 1
+        release = self._released(key)
         try:
-            if len(self._pools) > KEPT_ORIGINS:
+            if len(self._slots) > KEPT_ORIGINS:
                 await self._close_unused()
-            response = await pool.handle_async_request(request)
+            response = await slots[key[1]].handle_async_request(request)
         except BaseException:
             release()
             raise
@@ -100,7 +115,8 @@ class OriginPools(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        """Close every pool."""
-        pools, self._pools = list(self._pools.values()), OrderedDict()
-        for pool in pools:
-            await pool.aclose()
+        """Close every slot."""
+        origins, self._slots = list(self._slots.values()), OrderedDict()
+        for slots in origins:
+            for transport in slots:
+                await transport.aclose()
