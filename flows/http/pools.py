@@ -75,6 +75,7 @@ class OriginPools(httpx.AsyncBaseTransport):
         return min(range(count), key=lambda slot: self._in_flight[origin, slot])
 
     def _is_idle(self, origin: Origin) -> bool:
+        """Tell whether none of the origin's slots has a request in flight."""
         return not any(self._in_flight[origin, slot] for slot in range(len(self._slots[origin])))
 
     async def _close_unused(self) -> None:
