@@ -153,7 +153,7 @@ def warm_extractor() -> None:
     stoplist = trafilatura.external.JT_STOPLIST or trafilatura.external.jt_stoplist_init()
     justext.core.define_stoplist(stoplist)  # lru-cached under the same tuple that trafilatura passes
     # htmldate's text-date search asks dateparser in no set language: its first ask loads and tries every
-    # locale (~1.3 s). A date no locale reads does the same here, once for all workers.
+    # locale. A date no locale reads does the same here, once for all workers.
     DateDataParser(settings={"STRICT_PARSING": True}).get_date_data("qqzx 12 2016")
     get_identifier()  # the language model
     extract_page(WARM_UP_PAGE, "https://warm-up.example.org/2016/05/03/page.html")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set
 from datetime import datetime, timedelta
 
 import duckdb
@@ -74,7 +75,7 @@ def index_articles(
     connection: duckdb.DuckDBPyConnection,
     articles: pa.Table,
     indexed_at: datetime | None = None,
-    new_ids: frozenset[str] | set[str] = frozenset(),
+    new_ids: Set[str] = frozenset(),
 ) -> int:
     """Index a batch of articles in the caller's transaction; return how many were new or changed.
 
@@ -111,7 +112,7 @@ def index_articles(
 
 
 def select_batch(
-    connection: duckdb.DuckDBPyConnection, rows: pa.Table, new_ids: frozenset[str] | set[str] = frozenset()
+    connection: duckdb.DuckDBPyConnection, rows: pa.Table, new_ids: Set[str] = frozenset()
 ) -> pa.Table:
     """The rows to index (new or changed), with their new doc_id and the live documents of their articles
     stored before (`new_ids` are not)."""

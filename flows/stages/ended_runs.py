@@ -30,7 +30,7 @@ def read_final_states(run_ids: list[str]) -> dict[str, str]:
 
 def close_runs_prefect_ended(db_path: Path, run_id: str) -> list[str]:
     """Close, as `run_id`, the warehouse's open runs that Prefect says have ended; return their ids."""
-    # The process's writing instance, which opened the run: a read-only one costs ~0.3 s of CPU to open.
+    # The process's writing instance, which opened the run: opening a read-only one costs more than the read.
     with write_session(db_path) as connection:
         open_runs = list_open_runs(connection, run_id)
     ended = read_final_states(open_runs) if open_runs else {}
