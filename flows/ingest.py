@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 
 from flows.http.fetch import FetchSettings, fetch_batch
 from flows.settings.config import DEFAULT_DB, Config, load_config
-from flows.stages.articles import PageJob, PageOutcome, build_articles, close_pool
+from flows.stages.articles import PageJob, PageOutcome, build_articles, close_pool, start_workers_early
 from flows.stages.batches import (
     BatchPlan,
     PackedBody,
@@ -157,6 +157,7 @@ def ingest(
     started = time.monotonic()
     use_system_arrow_pool()
     config = load_config(sources)
+    start_workers_early(config.workers)
     part = parse_shard(shard) if shard else None
     db_path = Path(db) if db else DEFAULT_DB
     run_id = str(flow_run.get_id() or uuid.uuid4())

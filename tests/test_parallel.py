@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -175,6 +176,55 @@ def test_a_script_as_main_module_builds_on_the_pool(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"same": True, "built": 52}
+
+
+SCRIPT_EARLY_START = """
+import json, os
+from pathlib import Path
+from bench.site import build_site
+from flows.stages.articles import PageJob, build_articles, close_pool, start_workers_early
+
+def fork_servers():
+    found = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        found += parent == os.getpid() and b"multiprocessing.forkserver" in command
+    return found
+
+if __name__ == "__main__":
+    one_worker = start_workers_early(1)
+    before = fork_servers()
+    starter = start_workers_early(2)
+    starter.join(240)
+    started = fork_servers()
+    site = build_site(52, "http://127.0.0.1:9", corpus=Path("/no-such-corpus"))
+    jobs = [PageJob(url=site.page_path(i), final_url="http://127.0.0.1:9" + site.page_path(i),
+                    body=site.page_body(i)) for i in range(site.page_count)]
+    built = build_articles(jobs, workers=2)
+    after_pool = fork_servers()
+    close_pool()
+    print(json.dumps({"one_worker": one_worker is None, "before": before, "started": started,
+                      "after_pool": after_pool, "built": sum(o.article is not None for o in built)}))
+    start_workers_early(2)  # and exit at once, as a run that found nothing to build does
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+@pytest.mark.slow
+def test_ingest_starts_the_fork_server_early_and_the_pool_uses_it(tmp_path):
+    script = tmp_path / "early_start.py"
+    script.write_text(SCRIPT_EARLY_START, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["one_worker"] and report["before"] == 0  # one worker: nothing started
+    assert report["started"] == 1 and report["after_pool"] == 1  # the pool forks from the early server
+    assert report["built"] > 26
 
 
 def test_fetched_pages_are_kept_compressed_from_arrival_to_the_worker(tmp_path):

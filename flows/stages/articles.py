@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -166,16 +167,39 @@ def start_worker(taxonomy_path: str | None) -> None:
     get_matcher(taxonomy_path)
 
 
+def get_context() -> multiprocessing.context.BaseContext:
+    """The workers' start method; with forkserver, what its server imports once for all workers."""
+    context = multiprocessing.get_context(START_METHOD)
+    if START_METHOD == "forkserver":  # the server imports these once; its workers fork with them
+        context.set_forkserver_preload(["__main__", __name__, "flows.stages.pool_warmup"])
+    return context
+
+
+def run_empty_process(context: multiprocessing.context.BaseContext) -> None:
+    """Start and join a process that does nothing: with forkserver, this starts the server first."""
+    process = context.Process(target=int)
+    process.start()
+    process.join()
+
+
+def start_workers_early(workers: int) -> threading.Thread | None:
+    """Start the workers' fork server in a background thread (returned), so that its imports and warm-up run
+    while the run is opened, the feeds polled and the first batch fetched, not after; none for one worker."""
+    if START_METHOD != "forkserver" or count_workers(workers) < 2:
+        return None
+    # Daemon: a run that finds nothing to build ends without waiting for the server.
+    starter = threading.Thread(target=run_empty_process, args=(get_context(),), daemon=True)
+    starter.start()
+    return starter
+
+
 def get_pool(workers: int, taxonomy_path: str | None) -> ProcessPoolExecutor:
     """The process-wide worker pool, made on first use and reused until close_pool."""
     global _pool, _pool_key
     if _pool is None or _pool_key != (workers, taxonomy_path):
         close_pool()
-        context = multiprocessing.get_context(START_METHOD)
-        if START_METHOD == "forkserver":  # the server imports these once; its workers fork with them
-            context.set_forkserver_preload(["__main__", __name__, "flows.stages.pool_warmup"])
         _pool = ProcessPoolExecutor(
-            workers, mp_context=context, initializer=start_worker, initargs=(taxonomy_path,)
+            workers, mp_context=get_context(), initializer=start_worker, initargs=(taxonomy_path,)
         )
         _pool_key = (workers, taxonomy_path)
     return _pool
