@@ -168,14 +168,18 @@ if __name__ == "__main__":
 """
 
 
+def run_script(path: Path, text: str) -> dict:
+    """Run `text` as a script at `path` in a fresh interpreter (exit 0 asserted); the JSON of its last line."""
+    path.write_text(text, encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_a_script_as_main_module_builds_on_the_pool(tmp_path):
-    script = tmp_path / "parent_with_prefect.py"
-    script.write_text(SCRIPT_PARENT, encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"same": True, "built": 52}
+    assert run_script(tmp_path / "parent_with_prefect.py", SCRIPT_PARENT) == {"same": True, "built": 52}
 
 
 SCRIPT_EARLY_START = """
@@ -216,12 +220,7 @@ if __name__ == "__main__":
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
 @pytest.mark.slow
 def test_ingest_starts_the_fork_server_early_and_the_pool_uses_it(tmp_path):
-    script = tmp_path / "early_start.py"
-    script.write_text(SCRIPT_EARLY_START, encoding="utf-8")
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_script(tmp_path / "early_start.py", SCRIPT_EARLY_START)
     assert report["one_worker"] and report["before"] == 0  # one worker: nothing started
     assert report["started"] == 1 and report["after_pool"] == 1  # the pool forks from the early server
     assert report["built"] > 26
