@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.band_index import forget_build
 from warehouse.db import limit_memory
 from warehouse.lake import open_lake, resolve_data_path, write_with_retry
 from warehouse.location import describe_warehouse, lake_settings_for, pages_dir_for
@@ -263,7 +264,11 @@ def run_move(
     names = list_page_files(connection, old_tables)
     report.pages = bring_page_files(names, old_pages_dir(source.path), report.pages_dir)
     try:
+        # Band rows arrive without the band index: it is built again from the lake (forgotten before and after
+        # the commit, so that a build by another process in between does not count as complete).
+        forget_build(connection)
         write_with_retry(connection, lambda session: write_rows(session, alias, plan, source, report))
+        forget_build(connection)
     except BaseException:
         with contextlib.suppress(duckdb.Error):  # a MoveInError leaves write_with_retry's transaction open
             connection.execute("ROLLBACK")

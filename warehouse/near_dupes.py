@@ -1,8 +1,10 @@
-"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored, a batch's candidates found by
-one SQL join within a date window, clusters and marks written as transforms.clusters decides them."""
+"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored, a batch's candidates looked up
+in the band index (warehouse/band_index.py; else one SQL join) within a date window, clusters and marks
+written as transforms.clusters decides them."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from transforms.clusters import (
     verify_pairs,
 )
 from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_signature, sign_texts
+from warehouse.band_index import add_bands, find_matches, ready_index
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -150,8 +153,10 @@ def store_signatures(
     rows: list[dict[str, Any]],
     settings: NearDupSettings,
     new_ids: set[str] | frozenset[str] = frozenset(),
+    index: sqlite3.Connection | None = None,
 ) -> pa.Table:
-    """Store the signatures not stored yet and their bands; return the band rows of those newly stored.
+    """Store the signatures not stored yet and their bands (in the band index too, given one); return the band
+    rows of those newly stored.
 
     `new_ids` are articles this transaction inserted: they have no signature yet (a signature is only written
     for a stored article or with it), so only the others' stored ids are read.
@@ -169,7 +174,28 @@ def store_signatures(
     bands = band_rows([row for row in rows if row["article_id"] in unsigned], settings)
     if bands.num_rows:
         run_with(connection, {"batch_bands": bands}, read_sql("insert_article_bands"))
+        if index is not None:
+            add_bands(index, bands)
     return bands
+
+
+def find_band_candidates(
+    connection: duckdb.DuckDBPyConnection,
+    bands: pa.Table,
+    window: timedelta,
+    index: sqlite3.Connection | None = None,
+) -> list[tuple]:
+    """(batch article, stored article, its date) sharing a band within the window: looked up in the band index
+    given one, else joined to the lake's band rows span by span."""
+    dates = bands.column("dated_at").to_pylist()
+    if index is None:
+        spans = date_spans(dates, window)
+        sql = read_sql("select_near_duplicate_candidates")
+        return run_in_spans(connection, {"batch_bands": bands}, sql, spans, {"window": window})
+    hashes = sorted(set(bands.column("band_hash").to_pylist()))
+    matches = find_matches(index, hashes, min(dates) - window, max(dates) + window)
+    views = {"batch_bands": bands, "band_matches": matches}
+    return run_with(connection, views, read_sql("select_near_duplicate_matches"), {"window": window})
 
 
 def find_verified_pairs(
@@ -177,29 +203,33 @@ def find_verified_pairs(
     bands: pa.Table,
     signatures: dict[str, np.ndarray],
     settings: NearDupSettings,
+    index: sqlite3.Connection | None = None,
 ) -> tuple[list[tuple[str, str]], set[str]]:
-    """Verified near-duplicate pairs of the batch (band join in SQL, Jaccard in Python) and their clusters."""
+    """Verified near-duplicate pairs of the batch (band candidates, Jaccard in Python) and their clusters."""
     if not bands.num_rows:
         return [], set()
     window = timedelta(days=settings.window_days)
-    spans = date_spans(bands.column("dated_at").to_pylist(), window)
-    found = run_in_spans(
-        connection,
-        {"batch_bands": bands},
-        read_sql("select_near_duplicate_candidates"),
-        spans,
-        {"window": window},
-    )
+    found = find_band_candidates(connection, bands, window, index)
     if not found:
         return [], set()
-    candidates = sorted({(article_id, other_id) for article_id, other_id, _ in found})
     others = run_in_spans(
         connection,
         {"candidate_ids": id_table(other for _, other, _ in found)},
         read_sql("select_near_duplicate_signatures"),
         date_spans((dated_at for _, _, dated_at in found), timedelta(0)),
     )
-    other_by_id = {article_id: (cluster_id, decode_minhash(blob)) for article_id, cluster_id, blob in others}
+    # A stored date is the signature's: a band row left by an earlier text may carry another.
+    dated = {row[0]: row[3] for row in others}
+    ids, dates = bands.column("article_id").to_pylist(), bands.column("dated_at").to_pylist()
+    batch_dates = dict(zip(ids, dates, strict=True))
+    candidates = sorted(
+        {
+            (article_id, other_id)
+            for article_id, other_id, _ in found
+            if other_id in dated and abs(dated[other_id] - batch_dates[article_id]) <= window
+        }
+    )
+    other_by_id = {row[0]: (row[1], decode_minhash(row[2])) for row in others}
     return verify_pairs(candidates, signatures, other_by_id, settings.threshold)
 
 
@@ -306,12 +336,13 @@ def link_near_duplicates(
     dissolved = forget_signatures(connection, resigned_ids)
     if not rows:
         return {"signed": 0, "near_duplicate_pairs": 0}
-    bands = store_signatures(connection, rows, settings, new_ids)
+    index = ready_index(connection)
+    bands = store_signatures(connection, rows, settings, new_ids, index)
     signed_ids = set(bands.column("article_id").to_pylist()) if bands.num_rows else set()
     signatures = {
         row["article_id"]: decode_minhash(row["minhash"]) for row in rows if row["article_id"] in signed_ids
     }
-    pairs, clusters = find_verified_pairs(connection, bands, signatures, settings)
+    pairs, clusters = find_verified_pairs(connection, bands, signatures, settings, index)
     touched = clusters | dissolved | set(resigned_ids) | {article_id for pair in pairs for article_id in pair}
     members = load_members(connection, touched)
     plan = plan_clusters(

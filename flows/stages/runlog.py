@@ -21,6 +21,7 @@ from flows.stages.ended_runs import close_runs_prefect_ended
 from flows.stages.matchers import get_matcher, load_or_compile_matcher, load_taxonomy
 from transforms.topic_matcher import TopicMatcher, list_topic_rows
 from transforms.urls import registered_site_of
+from warehouse.band_index import ready_index
 from warehouse.db import Connection, run_transaction, write_session
 from warehouse.failures import settle_retried_failures
 from warehouse.migrate import apply_migrations
@@ -94,12 +95,14 @@ def record_run_start(
         version = load_taxonomy(taxonomy_path).version  # the file alone: no gazetteer, no matcher
         with write_session(db_path) as connection:
             apply_migrations(connection)
+            ready_index(connection)  # built here, not by the first batch's load
             if has_topics(connection, version):  # the usual case: a run with the taxonomy of the last one
                 run_transaction(connection, lambda c: begin_run(c, run_id, flow_name, params))
                 return
         rows = list_topic_rows_once(taxonomy_path)  # outside the write lock: a cold matcher takes seconds
     with write_session(db_path) as connection:
         apply_migrations(connection)
+        ready_index(connection)
         run_transaction(connection, lambda c: start_run_rows(c, rows, run_id, flow_name, params))
 
 
