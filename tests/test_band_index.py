@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sqlite3
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pyarrow as pa
@@ -118,3 +121,26 @@ def test_a_damaged_index_is_named_with_its_fix(tmp_path):
         path.unlink()
         assert is_built(ready_index(connection))  # deleted: rebuilt from the lake
     close_indexes()
+
+
+def test_an_index_file_another_process_is_writing_is_waited_for(tmp_path):
+    path = tmp_path / "news.lake.bands.sqlite"
+    other = sqlite3.connect(path, isolation_level=None)  # another maker, mid-write, before WAL is set
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE IF NOT EXISTS band_index_state (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    outcome: list[object] = []
+
+    def make() -> None:
+        try:
+            outcome.append(open_index(path).execute("PRAGMA journal_mode").fetchone()[0])
+            close_indexes()
+        except sqlite3.Error as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=make)
+    thread.start()
+    time.sleep(0.5)
+    other.execute("COMMIT")
+    other.close()
+    thread.join()
+    assert outcome == ["wal"]
