@@ -38,7 +38,6 @@ def copy_warehouse(source: str | Path, target: str | Path) -> None:
     """Copy a lake under another `--db` name (its data folder sits beside its catalog, so the copy reads its
     own files); nothing may write to the source meanwhile."""
     close_shared()
-    close_indexes()
     remove_warehouse(target)
     for origin, copy in zip(list_lake_paths(source), list_lake_paths(target), strict=True):
         if origin.is_dir():

@@ -41,13 +41,15 @@ class BandIndexCorrupt(RuntimeError):
 
 
 @contextlib.contextmanager
-def explain_corruption(path: Path | str) -> Iterator[None]:
-    """Turn SQLite's error on a damaged index file into one that names the file and the fix."""
+def explain_corruption(where: Path | sqlite3.Connection) -> Iterator[None]:
+    """Turn SQLite's error on a damaged index file (a path, or a connection to it) into one that names the
+    file and the fix."""
     try:
         yield
     except sqlite3.DatabaseError as error:
         if not any(text in str(error) for text in CORRUPT_MESSAGES):
             raise
+        path = where if isinstance(where, Path) else where.execute("PRAGMA database_list").fetchone()[2]
         raise BandIndexCorrupt(
             f"the near-duplicate band index {path} is damaged ({error}): delete it; the next run rebuilds it"
         ) from error
@@ -141,15 +143,10 @@ def insert_rows(index: sqlite3.Connection, bands: pa.Table) -> None:
     index.executemany(read_sql("band_index_insert"), rows)
 
 
-def index_file(index: sqlite3.Connection) -> str:
-    """The file a band index connection has open."""
-    return index.execute("PRAGMA database_list").fetchone()[2]
-
-
 def add_bands(index: sqlite3.Connection, bands: pa.Table) -> None:
     """Add a batch's band rows, committed at once (before the lake's commit: a candidate is never missed)."""
     if bands.num_rows:
-        with explain_corruption(index_file(index)), write_transaction(index):
+        with explain_corruption(index), write_transaction(index):
             insert_rows(index, bands)
 
 
@@ -159,7 +156,6 @@ def build_index(index: sqlite3.Connection, connection: duckdb.DuckDBPyConnection
     with write_transaction(index):
         if is_built(index):
             return 0
-        index.execute("DELETE FROM band_index_state WHERE name = 'built'")
         reader = connection.execute(read_sql("select_all_article_bands")).to_arrow_reader(BUILD_CHUNK)
         count = 0
         for batch in reader:
@@ -194,7 +190,7 @@ def find_matches(
     index: sqlite3.Connection, hashes: list[int], start: datetime, end: datetime
 ) -> pa.Table:
     """The index rows (band_hash, article_id, dated_at) of the given hashes dated from start to end."""
-    with explain_corruption(index_file(index)), contextlib.closing(index.cursor()) as cursor:
+    with explain_corruption(index), contextlib.closing(index.cursor()) as cursor:
         cursor.execute("BEGIN")
         try:
             cursor.execute("DELETE FROM temp.band_probe")
