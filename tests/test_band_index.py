@@ -51,7 +51,9 @@ def random_bands(rng: random.Random, prefix: str, articles: int, days: int) -> p
 
 def store_bands(connection, bands: pa.Table) -> None:
     """Write band rows to the lake, as store_signatures does."""
-    run_transaction(connection, lambda c: run_with(c, {"batch_bands": bands}, read_sql("insert_article_bands")))
+    run_transaction(
+        connection, lambda c: run_with(c, {"batch_bands": bands}, read_sql("insert_article_bands"))
+    )
 
 
 def test_index_finds_the_candidates_the_lake_join_finds(tmp_path):
@@ -108,6 +110,10 @@ def test_lookup_seeks_each_hash_instead_of_scanning_the_index(tmp_path):
     plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("band_index_select"), (0, 1))]
     close_indexes()
     assert plan == ["SCAN p", "SEARCH i USING PRIMARY KEY (band_hash=?)"]
+    index = open_index(tmp_path / "x.bands.sqlite")
+    plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("cluster_index_select"))]
+    close_indexes()
+    assert plan == ["SCAN p", "SEARCH i USING PRIMARY KEY (cluster_id=?)"]
 
 
 def test_a_damaged_index_is_named_with_its_fix(tmp_path):

@@ -10,10 +10,11 @@ import pytest
 from transforms.clusters import NearDupSettings
 from transforms.hashing import hash_content
 from transforms.near_dupes import compute_minhash, encode_minhash, estimate_jaccard
-from warehouse.db import open_warehouse
+from warehouse.band_index import close_indexes, is_built, ready_index
+from warehouse.db import open_warehouse, transaction
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import link_near_duplicates, sign_stored_articles
+from warehouse.near_dupes import link_near_duplicates, load_members, sign_stored_articles
 
 VOCABULARY = [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in ("n", "r", "s", "l", "th", "m")]
 DAY = datetime(2016, 5, 3, 9, 0)
@@ -279,3 +280,63 @@ def test_moved_marks_stay_one_per_article(connection):
     marks = connection.execute("SELECT article_id, duplicate_of FROM duplicates ORDER BY ALL").fetchall()
     assert len(marks) == len({article_id for article_id, _ in marks})
     assert {a: d for a, d in marks if a in {"f1", "e2", "d3"}} == {"f1": "g0", "e2": "g0", "d3": "g0"}
+
+
+def member_view(members) -> dict[str, tuple]:
+    return {article_id: (m.cluster_id, m.dated_at) for article_id, m in members.items()}
+
+
+def test_cluster_members_come_from_the_index_as_the_lake_holds_them(connection):
+    for batch in [family_rows()[::2], family_rows()[1::2]]:
+        load(connection, *batch)
+    rewritten = article("c4", make_text(22), DAY + timedelta(days=1), "one.example")  # leaves its cluster
+    link_near_duplicates(connection, [rewritten], "r2", datetime(2016, 6, 2), resigned=["c4"])
+    stored = clusters(connection)
+    index = ready_index(connection)
+    # The index kept the rows the lake replaced: each article's first one-member cluster, c4's old cluster.
+    assert index.execute("SELECT count(*) FROM cluster_index").fetchone()[0] > len(stored)
+    every = set(stored.values()) | set(stored)
+    members, urls = load_members(connection, every, index)
+    assert member_view(members) == member_view(load_members(connection, every, None)[0])
+    assert {article_id: m.cluster_id for article_id, m in members.items()} == stored
+    assert urls == {row["article_id"]: row["url"] for row in family_rows()}
+    left = {article_id for article_id, cluster_id in stored.items() if cluster_id != article_id}
+    assert left and load_members(connection, left, index)[0] == {}  # clusters their members left are empty
+    close_indexes()
+
+
+def test_rows_a_failed_load_left_in_the_index_join_no_cluster(connection):
+    load(connection, article("a1", ORIGINAL, DAY))
+    with pytest.raises(RuntimeError), transaction(connection):
+        copy = article("b2", EDITED_COPY, DAY + timedelta(hours=1), "b.example")
+        link_near_duplicates(connection, [copy], "r", datetime(2016, 6, 1))
+        raise RuntimeError("the batch failed after the index took its rows")
+    index = ready_index(connection)
+    assert index.execute(
+        "SELECT article_id FROM cluster_index WHERE cluster_id = 'a1' ORDER BY 1"
+    ).fetchall() == [
+        ("a1",),
+        ("b2",),
+    ]
+    load(connection, article("c3", edit_words(ORIGINAL, 0.05, seed=8), DAY + timedelta(hours=2), "c.example"))
+    assert clusters(connection) == {"a1": "a1", "c3": "a1"}
+    assert duplicate_rows(connection) == [("c3", "a1", "near_duplicate")]
+    close_indexes()
+
+
+def test_an_index_without_its_cluster_part_gets_it_from_the_lake(connection):
+    for batch in [family_rows()[::2], family_rows()[1::2]]:
+        load(connection, *batch)
+    index = ready_index(connection)
+    bands = index.execute("SELECT count(*) FROM band_index").fetchone()[0]
+    with index:  # a file made before the index held clusters: bands built, no cluster rows
+        index.execute("DELETE FROM cluster_index")
+        index.execute("DELETE FROM band_index_state WHERE name = 'clusters'")
+    assert is_built(index, "built") and not is_built(index)
+    index = ready_index(connection)
+    assert is_built(index) and index.execute("SELECT count(*) FROM band_index").fetchone()[0] == bands
+    stored = clusters(connection)
+    members, urls = load_members(connection, set(stored.values()), index)
+    assert {article_id: m.cluster_id for article_id, m in members.items()} == stored
+    assert set(urls) == set(stored)
+    close_indexes()

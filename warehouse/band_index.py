@@ -1,12 +1,14 @@
-"""The LSH band index beside a lake whose catalog is a file: band hash → (article, date) in a SQLite B-tree.
+"""The near-duplicate index beside a lake whose catalog is a file, in SQLite B-trees: LSH band hash →
+(article, date), and cluster id → (member, date, URL).
 
-A batch's near-duplicate candidates are then found by lookups that grow with the batch, not by scanning the
-lake's `article_bands` rows inside the date window (a Parquet scan cannot skip to a few thousand random
-hashes: at 1M stored articles one batch's window held 13.9M of 32M band rows). `article_bands` stays the
-record; the index is derived from it: built from it when missing, added to by every writer before its lake
-commit, never pruned (a row left by a text signed again, or by a transaction that did not commit, only
-proposes a candidate that the signatures then reject). A PostgreSQL lake has no index file: it looks bands
-up in the lake.
+A batch's near-duplicate candidates, and the members of the clusters it touches, are then found by lookups
+that grow with the batch, not by scanning the lake (a Parquet scan cannot skip to a few thousand random
+hashes: at 1M stored articles one batch's window held 13.9M of 32M band rows, and each cluster lookup read
+1M cluster ids). `article_bands` and `article_signatures` stay the record; the index is derived from them:
+built from them when missing, added to by every writer before its lake commit, never pruned. So it is a
+superset: a row left by a text signed again, a member moved to another cluster, or a transaction that did not
+commit only proposes a candidate or a member that the lake's rows then reject. A PostgreSQL lake has no index
+file: it reads the lake.
 """
 
 from __future__ import annotations
@@ -25,10 +27,19 @@ from warehouse.lake import use_sqlite_wal
 from warehouse.sql import read_sql
 
 INDEX_SUFFIX = ".bands.sqlite"
-FORMAT = "1"  # the index's layout; another value is rebuilt from the lake
+FORMAT = "1"  # the layout of each part; a part marked with another value is rebuilt from the lake
+PARTS = {"built": "select_all_article_bands", "clusters": "select_all_cluster_members"}  # state name: source
 WAIT_S = 600.0  # a writer waits this long for another's write; the one-time build of 1M articles takes ~2 min
 BUILD_CHUNK = 500_000  # band rows read from the lake and written at a time while building
 EPOCH = datetime(1970, 1, 1)
+MEMBER_SCHEMA = pa.schema(
+    [
+        ("cluster_id", pa.string()),
+        ("article_id", pa.string()),
+        ("dated_at", pa.timestamp("us")),
+        ("url", pa.string()),
+    ]
+)
 MATCH_SCHEMA = pa.schema(
     [("band_hash", pa.int64()), ("article_id", pa.string()), ("dated_at", pa.timestamp("us"))]
 )
@@ -126,10 +137,12 @@ def write_transaction(index: sqlite3.Connection) -> Iterator[sqlite3.Connection]
     index.execute("COMMIT")
 
 
-def is_built(index: sqlite3.Connection) -> bool:
-    """Tell whether the index holds every band row of its lake (built, then kept by every writer)."""
-    row = index.execute("SELECT value FROM band_index_state WHERE name = 'built'").fetchone()
-    return row is not None and row[0] == FORMAT
+def is_built(index: sqlite3.Connection, part: str | None = None) -> bool:
+    """Tell whether the index holds every row of its lake, in one part (bands: "built", "clusters") or in all
+    (built, then kept by every writer)."""
+    names = [part] if part else list(PARTS)
+    marks = dict(index.execute("SELECT name, value FROM band_index_state").fetchall())
+    return all(marks.get(name) == FORMAT for name in names)
 
 
 def insert_rows(index: sqlite3.Connection, bands: pa.Table) -> None:
@@ -143,6 +156,18 @@ def insert_rows(index: sqlite3.Connection, bands: pa.Table) -> None:
     index.executemany(read_sql("band_index_insert"), rows)
 
 
+def insert_members(index: sqlite3.Connection, members: pa.Table) -> None:
+    """Add cluster membership rows (cluster_id, article_id, dated_at, url), in the caller's write."""
+    rows = zip(
+        members.column("cluster_id").to_pylist(),
+        members.column("article_id").to_pylist(),
+        (to_micros(value) for value in members.column("dated_at").to_pylist()),
+        members.column("url").to_pylist(),
+        strict=True,
+    )
+    index.executemany(read_sql("cluster_index_insert"), rows)
+
+
 def add_bands(index: sqlite3.Connection, bands: pa.Table) -> None:
     """Add a batch's band rows, committed at once (before the lake's commit: a candidate is never missed)."""
     if bands.num_rows:
@@ -150,28 +175,38 @@ def add_bands(index: sqlite3.Connection, bands: pa.Table) -> None:
             insert_rows(index, bands)
 
 
+def add_members(index: sqlite3.Connection, members: list[dict]) -> None:
+    """Add a batch's cluster rows (dicts of MEMBER_SCHEMA's fields), committed at once, before the lake's
+    commit: a member is never missed."""
+    if members:
+        with explain_corruption(index), write_transaction(index):
+            insert_members(index, pa.Table.from_pylist(members, schema=MEMBER_SCHEMA))
+
+
 def build_index(index: sqlite3.Connection, connection: duckdb.DuckDBPyConnection) -> int:
-    """Fill the index from the lake's article_bands (as the connection's transaction sees them) and mark it
-    built; return the rows read. Another process building it meanwhile makes this one wait, then skip."""
+    """Fill the parts of the index not built yet from the lake (as the connection's transaction sees it) and
+    mark them built; return the rows read. Another process building it meanwhile makes this one wait, then
+    skip."""
+    count = 0
     with write_transaction(index):
-        if is_built(index):
-            return 0
-        reader = connection.execute(read_sql("select_all_article_bands")).to_arrow_reader(BUILD_CHUNK)
-        count = 0
-        for batch in reader:
-            insert_rows(index, pa.Table.from_batches([batch]))
-            count += batch.num_rows
-        index.execute("INSERT OR REPLACE INTO band_index_state VALUES ('built', ?)", (FORMAT,))
+        for part, source in PARTS.items():
+            if is_built(index, part):
+                continue
+            insert = insert_rows if part == "built" else insert_members
+            for batch in connection.execute(read_sql(source)).to_arrow_reader(BUILD_CHUNK):
+                insert(index, pa.Table.from_batches([batch]))
+                count += batch.num_rows
+            index.execute("INSERT OR REPLACE INTO band_index_state VALUES (?, ?)", (part, FORMAT))
     return count
 
 
 def forget_build(connection: duckdb.DuckDBPyConnection) -> None:
-    """Mark a lake's index as to be built again (after rows reached article_bands without it: a move-in)."""
+    """Mark a lake's index as to be built again (after rows reached the lake without it: a move-in)."""
     path = find_index_path(connection)
     if path is not None and path.exists():
         index = open_index(path)
         with write_transaction(index):
-            index.execute("DELETE FROM band_index_state WHERE name = 'built'")
+            index.execute("DELETE FROM band_index_state")
 
 
 def ready_index(connection: duckdb.DuckDBPyConnection) -> sqlite3.Connection | None:
@@ -186,9 +221,7 @@ def ready_index(connection: duckdb.DuckDBPyConnection) -> sqlite3.Connection | N
     return index
 
 
-def find_matches(
-    index: sqlite3.Connection, hashes: list[int], start: datetime, end: datetime
-) -> pa.Table:
+def find_matches(index: sqlite3.Connection, hashes: list[int], start: datetime, end: datetime) -> pa.Table:
     """The index rows (band_hash, article_id, dated_at) of the given hashes dated from start to end."""
     with explain_corruption(index), contextlib.closing(index.cursor()) as cursor:
         cursor.execute("BEGIN")
@@ -210,3 +243,20 @@ def find_matches(
         },
         schema=MATCH_SCHEMA,
     )
+
+
+def find_members(
+    index: sqlite3.Connection, cluster_ids: list[str]
+) -> list[tuple[str, str, datetime, str | None]]:
+    """The index rows (cluster_id, article_id, dated_at, url) of the given clusters: each member they had."""
+    with explain_corruption(index), contextlib.closing(index.cursor()) as cursor:
+        cursor.execute("BEGIN")
+        try:
+            cursor.execute("DELETE FROM temp.cluster_probe")
+            cursor.executemany(
+                "INSERT OR IGNORE INTO temp.cluster_probe VALUES (?)", ((c,) for c in cluster_ids)
+            )
+            rows = cursor.execute(read_sql("cluster_index_select")).fetchall()
+        finally:
+            cursor.execute("ROLLBACK")
+    return [(row[0], row[1], EPOCH + timedelta(microseconds=row[2]), row[3]) for row in rows]

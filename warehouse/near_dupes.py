@@ -1,6 +1,6 @@
-"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored, a batch's candidates looked up
-in the band index (warehouse/band_index.py; else one SQL join) within a date window, clusters and marks
-written as transforms.clusters decides them."""
+"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored, a batch's candidates and the
+members of the clusters it touches looked up in the band index file (warehouse/band_index.py; else read from
+the lake), clusters and marks written as transforms.clusters decides them."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from transforms.clusters import (
     verify_pairs,
 )
 from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_signature, sign_texts
-from warehouse.band_index import add_bands, find_matches, ready_index
+from warehouse.band_index import add_bands, add_members, find_matches, find_members, ready_index
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -154,9 +154,10 @@ def store_signatures(
     settings: NearDupSettings,
     new_ids: set[str] | frozenset[str] = frozenset(),
     index: sqlite3.Connection | None = None,
+    urls: dict[str, str] | None = None,
 ) -> pa.Table:
-    """Store the signatures not stored yet and their bands (in the band index too, given one); return the band
-    rows of those newly stored.
+    """Store the signatures not stored yet and their bands (in the band index too, given one, with each new
+    signature's one-member cluster and its URL from `urls`); return the band rows of those newly stored.
 
     `new_ids` are articles this transaction inserted: they have no signature yet (a signature is only written
     for a stored article or with it), so only the others' stored ids are read.
@@ -171,6 +172,11 @@ def store_signatures(
     if new_rows:
         new_table = pa.Table.from_pylist(new_rows, schema=SIGNATURE_SCHEMA)
         run_with(connection, {"unsigned_signatures": new_table}, read_sql("insert_near_duplicate_signatures"))
+        if index is not None:  # a new signature's cluster is its own id
+            add_members(
+                index,
+                [member_row(row["article_id"], row["article_id"], row["dated_at"], urls) for row in new_rows],
+            )
     bands = band_rows([row for row in rows if row["article_id"] in unsigned], settings)
     if bands.num_rows:
         run_with(connection, {"batch_bands": bands}, read_sql("insert_article_bands"))
@@ -233,29 +239,50 @@ def find_verified_pairs(
     return verify_pairs(candidates, signatures, other_by_id, settings.threshold)
 
 
-def load_members(connection: duckdb.DuckDBPyConnection, cluster_ids: set[str]) -> dict[str, Member]:
-    """Every member of the given clusters."""
+def member_row(cluster_id: str, article_id: str, dated_at: datetime, urls: dict[str, str] | None) -> dict:
+    """A band index cluster row: the article in the cluster from its date, with its URL when known."""
+    return {
+        "cluster_id": cluster_id,
+        "article_id": article_id,
+        "dated_at": dated_at,
+        "url": (urls or {}).get(article_id),
+    }
+
+
+def load_members(
+    connection: duckdb.DuckDBPyConnection, cluster_ids: set[str], index: sqlite3.Connection | None = None
+) -> tuple[dict[str, Member], dict[str, str]]:
+    """Every member of the given clusters, and the URLs of those the band index knows."""
     if not cluster_ids:
-        return {}
-    # The members' ids and dates first (narrow columns), then their signatures by date span: a join reading
-    # the MinHash blobs of every stored signature would grow with the warehouse.
-    dated = run_with(
-        connection,
-        {"touched_clusters": id_table(cluster_ids, "cluster_id")},
-        read_sql("select_cluster_member_dates"),
-    )
+        return {}, {}
+    # The members' ids and dates first (from the index, else narrow lake columns), then their signatures by
+    # date span: a join reading the MinHash blobs of every stored signature would grow with the warehouse.
+    urls: dict[str, str] = {}
+    if index is None:
+        dated = run_with(
+            connection,
+            {"touched_clusters": id_table(cluster_ids, "cluster_id")},
+            read_sql("select_cluster_member_dates"),
+        )
+    else:
+        found = find_members(index, sorted(cluster_ids))
+        dated = [(article_id, dated_at) for _, article_id, dated_at, _ in found]
+        urls = {article_id: url for _, article_id, _, url in found if url}
     if not dated:
-        return {}
+        return {}, urls
     rows = run_in_spans(
         connection,
         {"cluster_members": id_table(article_id for article_id, _ in dated)},
         read_sql("select_cluster_members"),
         date_spans((dated_at for _, dated_at in dated), timedelta(0)),
     )
-    return {
+    # The index holds every cluster a member has had: the lake's row says which one it is in now.
+    members = {
         row[0]: Member(row[0], row[1], row[2], row[3], row[4], row[5], decode_minhash(row[6]))
         for row in sorted(rows, key=lambda row: row[0])
+        if row[1] in cluster_ids
     }
+    return members, urls
 
 
 def write_clusters(
@@ -265,8 +292,10 @@ def write_clusters(
     urls: dict[str, str],
     run_id: str,
     detected_at: datetime,
+    index: sqlite3.Connection | None = None,
 ) -> dict[str, int]:
-    """Write cluster ids and duplicate marks where the plan differs from what is stored."""
+    """Write cluster ids (to the band index too, given one) and duplicate marks where the plan differs from
+    what is stored."""
     if not plan:
         return {"cluster_moves": 0, "near_duplicate_marks": 0, "canonical_restored": 0}
     changes = [
@@ -275,6 +304,16 @@ def write_clusters(
         if members[article_id].cluster_id != cluster_id
     ]
     if changes:
+        if index is not None:
+            add_members(
+                index,
+                [
+                    member_row(
+                        row["cluster_id"], row["article_id"], members[row["article_id"]].dated_at, urls
+                    )
+                    for row in changes
+                ],
+            )
         run_in_spans(
             connection,
             {"cluster_changes": pa.Table.from_pylist(changes)},
@@ -337,19 +376,19 @@ def link_near_duplicates(
     if not rows:
         return {"signed": 0, "near_duplicate_pairs": 0}
     index = ready_index(connection)
-    bands = store_signatures(connection, rows, settings, new_ids, index)
+    urls = {row["article_id"]: row["url"] for row in articles if row.get("url")}
+    bands = store_signatures(connection, rows, settings, new_ids, index, urls)
     signed_ids = set(bands.column("article_id").to_pylist()) if bands.num_rows else set()
     signatures = {
         row["article_id"]: decode_minhash(row["minhash"]) for row in rows if row["article_id"] in signed_ids
     }
     pairs, clusters = find_verified_pairs(connection, bands, signatures, settings, index)
     touched = clusters | dissolved | set(resigned_ids) | {article_id for pair in pairs for article_id in pair}
-    members = load_members(connection, touched)
+    members, member_urls = load_members(connection, touched, index)
     plan = plan_clusters(
         members, [p for p in pairs if p[0] in members and p[1] in members], dissolved, settings
     )
-    urls = {row["article_id"]: row.get("url") for row in articles if row.get("url")}
-    counts = write_clusters(connection, members, plan, urls, run_id, detected_at)
+    counts = write_clusters(connection, members, plan, {**member_urls, **urls}, run_id, detected_at, index)
     return {"signed": len(signed_ids), "near_duplicate_pairs": len(pairs), **counts}
 
 
