@@ -34,9 +34,10 @@ from transforms.near_dupes import (
     band_hashes_batch,
     encode_minhash,
 )
+from warehouse.batch_queries import run_with
 from warehouse.db import write_session
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import TS, link_near_duplicates, run_with
+from warehouse.near_dupes import TS, link_near_duplicates
 from warehouse.sql import read_sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: bench/ is not installed

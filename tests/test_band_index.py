@@ -23,9 +23,10 @@ from warehouse.band_index import (
     open_index,
     ready_index,
 )
+from warehouse.batch_queries import run_with
 from warehouse.db import open_warehouse, run_transaction
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import BAND_SCHEMA, find_band_candidates, run_with
+from warehouse.near_dupes import BAND_SCHEMA, find_band_candidates
 from warehouse.sql import read_sql
 
 DAY = datetime(2016, 5, 3, 9, 0)

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 import duckdb
 import pyarrow as pa
 
+from warehouse.batch_queries import id_table, run_with
 from warehouse.clock import now_utc
 from warehouse.db import run_transaction
 from warehouse.load import SCHEMAS
-from warehouse.near_dupes import id_table, run_with
 from warehouse.sql import read_sql
 
 

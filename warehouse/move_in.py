@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse.band_index import forget_build
+from warehouse.batch_queries import id_table
 from warehouse.db import limit_memory
 from warehouse.lake import open_lake, resolve_data_path, write_with_retry
 from warehouse.location import describe_warehouse, lake_settings_for, pages_dir_for
@@ -35,7 +36,6 @@ from warehouse.move_in_source import (
     inspect_source,
     readable_copy,
 )
-from warehouse.near_dupes import id_table
 from warehouse.postings import index_articles
 from warehouse.sql import read_sql
 

@@ -23,10 +23,10 @@ from transforms.clusters import (
 )
 from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_signature, sign_texts
 from warehouse.band_index import add_bands, add_members, find_matches, find_members, ready_index
+from warehouse.batch_queries import date_spans, id_table, run_in_spans, run_with
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
-MAX_SPANS = 4  # date ranges a batch's lookups are cut into: each costs a scan's set-up, each prunes by date
 SIGNATURE_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
@@ -73,60 +73,6 @@ def band_rows(signatures: list[dict[str, Any]], settings: NearDupSettings) -> pa
         },
         schema=BAND_SCHEMA,
     )
-
-
-def run_with(
-    connection: duckdb.DuckDBPyConnection,
-    views: dict[str, pa.Table],
-    sql: str,
-    params: dict[str, Any] | None = None,
-) -> list[tuple]:
-    """Run one statement with Arrow tables registered under the given names, unregistering them after."""
-    for name, table in views.items():
-        connection.register(name, table)
-    try:
-        cursor = connection.execute(sql, params or {})
-        return cursor.fetchall() if cursor.description else []
-    finally:
-        for name in views:
-            connection.unregister(name)
-
-
-def id_table(ids: Iterable[str], column: str = "article_id") -> pa.Table:
-    """A one-column Arrow table of ids."""
-    return pa.table({column: pa.array(sorted(set(ids)), pa.string())})
-
-
-def date_spans(
-    dates: Iterable[datetime], margin: timedelta, limit: int = MAX_SPANS
-) -> list[tuple[datetime, datetime]]:
-    """The ranges within `margin` of the dates, overlapping ones merged, the nearest merged to `limit`."""
-    spans: list[tuple[datetime, datetime]] = []
-    for day in sorted(dates):
-        if spans and day - margin <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], day + margin)
-        else:
-            spans.append((day - margin, day + margin))
-    while len(spans) > limit:
-        gaps = [spans[k + 1][0] - spans[k][1] for k in range(len(spans) - 1)]
-        k = gaps.index(min(gaps))
-        spans[k : k + 2] = [(spans[k][0], spans[k + 1][1])]
-    return spans
-
-
-def run_in_spans(
-    connection: duckdb.DuckDBPyConnection,
-    views: dict[str, pa.Table],
-    sql: str,
-    spans: list[tuple[datetime, datetime]],
-    params: dict[str, Any] | None = None,
-) -> list[tuple]:
-    """Run a statement bounded by $window_start/$window_end once per date span (disjoint), rows concatenated:
-    the lake's files are pruned by their dates, which one range over the batch's outliers would not do."""
-    rows: list[tuple] = []
-    for start, end in spans:
-        rows += run_with(connection, views, sql, {**(params or {}), "window_start": start, "window_end": end})
-    return rows
 
 
 def forget_signatures(connection: duckdb.DuckDBPyConnection, article_ids: list[str]) -> set[str]:
@@ -285,6 +231,21 @@ def load_members(
     return members, urls
 
 
+def add_urls(
+    connection: duckdb.DuckDBPyConnection, marks: list[dict[str, Any]], urls: dict[str, str]
+) -> None:
+    """Give each duplicate mark its article's URL: from `urls`, else read from the lake."""
+    for row in marks:
+        row["url"] = urls.get(row["article_id"])
+    missing = [row["article_id"] for row in marks if not row["url"]]
+    if missing:
+        found = dict(
+            run_with(connection, {"cluster_members": id_table(missing)}, read_sql("select_cluster_urls"))
+        )
+        for row in marks:
+            row["url"] = row["url"] or found.get(row["article_id"])
+
+
 def write_clusters(
     connection: duckdb.DuckDBPyConnection,
     members: dict[str, Member],
@@ -305,14 +266,10 @@ def write_clusters(
     ]
     if changes:
         if index is not None:
+            dated = {row["article_id"]: members[row["article_id"]].dated_at for row in changes}
             add_members(
                 index,
-                [
-                    member_row(
-                        row["cluster_id"], row["article_id"], members[row["article_id"]].dated_at, urls
-                    )
-                    for row in changes
-                ],
+                [member_row(r["cluster_id"], r["article_id"], dated[r["article_id"]], urls) for r in changes],
             )
         run_in_spans(
             connection,
@@ -327,15 +284,7 @@ def write_clusters(
         )
     }
     wanted, canonicals = choose_marks(members, plan, stored_marks)
-    for row in wanted:
-        row["url"] = urls.get(row["article_id"])
-    missing = [row["article_id"] for row in wanted if not row["url"]]
-    if missing:
-        found = dict(
-            run_with(connection, {"cluster_members": id_table(missing)}, read_sql("select_cluster_urls"))
-        )
-        for row in wanted:
-            row["url"] = row["url"] or found.get(row["article_id"])
+    add_urls(connection, wanted, urls)
     if canonicals:
         run_with(
             connection, {"cluster_canonicals": id_table(canonicals)}, read_sql("delete_cluster_duplicates")
