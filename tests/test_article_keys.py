@@ -42,19 +42,14 @@ def test_loaded_articles_have_their_keys(connection):
     assert connection.execute(UNKEYED).fetchall() == []
 
 
-def migrations_before(tmp_path, version: int):
-    """A folder holding the lake's migrations older than `version`."""
-    before = tmp_path / f"migrations-before-{version}"
+def test_migration_17_keys_the_articles_stored_before_it(tmp_path):
+    before = tmp_path / "migrations-16"
     before.mkdir()
     for path in MIGRATIONS_DIR.glob("00*.sql"):
-        if int(path.name[:4]) < version:
+        if int(path.name[:4]) < 17:
             shutil.copy(path, before / path.name)
-    return before
-
-
-def test_migration_17_keys_the_articles_stored_before_it(tmp_path):
     with open_warehouse(tmp_path / "w.duckdb") as connection:
-        assert apply_migrations(connection, migrations_before(tmp_path, 17)) == 16
+        assert apply_migrations(connection, before) == 16
         insert_rows(
             connection, "articles", [article("a1", "https://a.example/1", "h1", datetime(2016, 5, 1))]
         )
