@@ -1,12 +1,12 @@
 """A synthetic warehouse of N stored articles, bulk-inserted by SQL into every lake table an ingest run reads.
 
 Each stored article i gets what a real ingest leaves behind: its articles and article_keys rows, its feed entry
-and entry_keys row, its reference, its raw page and page fetch, its MinHash signature and 32 LSH band rows, two
-topic tags and its search document; one article in 33 is marked a duplicate. They are dated `per_day` a day,
-the newest at `end` (as a desk that has run that long), and written in date order, `CHUNK` articles per
-transaction (one set of Parquet files each, as a maintained lake's merged files). Search postings are left out:
-the load only appends to them, and queries, which read them, are `bench/search_scale.py`'s. Feeds are left out
-too: a stored feed would be polled by the measured run.
+and reference, its raw page and page fetch, its MinHash signature and 32 LSH band rows, two topic tags and its
+search document; one article in 33 is marked a duplicate. They are dated `per_day` a day, the newest at `end`
+(as a desk that has run that long), and written in date order, `CHUNK` articles per transaction (one set of
+Parquet files each, as a maintained lake's merged files). Search postings are left out: the load only appends to
+them, and queries, which read them, are `bench/search_scale.py`'s. Feeds are left out too: a stored feed would be
+polled by the measured run.
 
 article_signatures is written in row groups of 16,384 rows, the option `apply_migrations` sets on every lake
 (warehouse/migrate.py TABLE_OPTIONS): at DuckDB's default (122,880 rows, 63 MB of 512-byte MinHash blobs) the
@@ -81,8 +81,6 @@ FILL_TABLES = (
     """INSERT INTO article_keys (id_key, url_key, text_key)
     SELECT md5_number_upper(article_id), md5_number_upper(url), md5_number_upper(md5('content-' || i))
     FROM stored ORDER BY dated_at""",
-    """INSERT INTO entry_keys (entry_key)
-    SELECT md5_number_upper(feed_url || chr(31) || 'stored-' || i) FROM stored ORDER BY dated_at""",
     """INSERT INTO duplicates (article_id, duplicate_of, similarity, method, url, detected_at, run_id)
     SELECT article_id, md5('stored-' || (i - 1)), 1.0, 'content_hash', url, dated_at, 'bench-fill'
     FROM stored WHERE i % 33 = 32 ORDER BY dated_at""",

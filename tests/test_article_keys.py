@@ -53,7 +53,7 @@ def test_migration_17_keys_the_articles_stored_before_it(tmp_path):
         insert_rows(
             connection, "articles", [article("a1", "https://a.example/1", "h1", datetime(2016, 5, 1))]
         )
-        assert apply_migrations(connection) == 18
+        assert apply_migrations(connection) == 17
         assert connection.execute(UNKEYED).fetchall() == []
         row = article("a9", "https://a.example/1", "h9", datetime(2016, 5, 1))
         assert load_articles(connection, "r2", row)["articles"] == 0  # its canonical URL is stored

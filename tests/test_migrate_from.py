@@ -16,7 +16,6 @@ import pytest
 from flows.cli import main
 from tests.single_file import FILE_BODY, INLINE_BODY, SEEN, build_single_file_warehouse
 from tests.test_article_keys import UNKEYED
-from tests.test_entry_keys import UNKEYED as ENTRIES_UNKEYED
 from warehouse.lake import current_snapshot, open_lake
 from warehouse.location import catalog_path_for, lake_settings_for, pages_dir_for
 from warehouse.page_files import read_page_bodies
@@ -258,14 +257,11 @@ def test_an_unwritable_lake_is_a_one_line_error(old, tmp_path, capsys):
     assert "the lake cannot be written" in err
 
 
-def test_moved_articles_and_entries_get_their_keys(old, capsys):
-    # The load finds stored articles and entries through article_keys and entry_keys (migrations 0017, 0018):
-    # a moved article or entry lacking its key would be loaded again.
+def test_moved_articles_get_their_keys(old, capsys):
+    # The load finds stored articles through article_keys (migration 0017): a moved article lacking its keys
+    # would be loaded again.
     code, _, err = run_migrate(capsys, "--from", str(old.path))
     assert code == 0, err
     with lake_and_old(old.path, old.path) as connection:
         assert connection.execute("SELECT count(*) FROM lake.article_keys").fetchone()[0] == old.articles
         assert connection.execute(UNKEYED.replace("FROM article", "FROM lake.article")).fetchall() == []
-        entries = connection.execute("SELECT count(*) FROM lake.entries").fetchone()[0]
-        assert entries > 0
-        assert connection.execute(ENTRIES_UNKEYED.replace("FROM entr", "FROM lake.entr")).fetchall() == []

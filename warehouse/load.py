@@ -11,7 +11,6 @@ import pyarrow as pa
 from warehouse.article_keys import insert_article_keys, select_stored_batch_keys
 from warehouse.clock import now_utc
 from warehouse.db import run_transaction
-from warehouse.entry_keys import insert_entry_keys, select_entry_key_hits
 from warehouse.load_schemas import SCHEMAS, STR, TS, to_arrow  # noqa: F401 (SCHEMAS, TS: imported from here)
 from warehouse.near_dupes import link_near_duplicates
 from warehouse.page_files import move_bodies_out, release_arrow_memory, remove_page_file
@@ -172,7 +171,7 @@ def write_batch_rows(
     counts: dict[str, int],
 ) -> None:
     """Every row of one batch, inside the caller's transaction."""
-    counts["entries"] = insert_entries(connection, batch.entries)
+    counts["entries"] = insert_rows(connection, "entries", batch.entries)
     entries = to_arrow("entries", batch.entries)
     if has_stored_updates(batch.entries, counts["entries"]):
         record_entry_updates(connection, entries)
@@ -199,19 +198,6 @@ def write_batch_rows(
     counts["url_duplicates"] = insert_rows(connection, "duplicates", batch.url_duplicates)
     counts["article_topics"] = insert_by_article(connection, "article_topics", batch.article_topics, new_ids)
     counts["failures"] = insert_rows(connection, "failures", batch.failures)
-
-
-def insert_entries(connection: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> int:
-    """Insert the batch's entries not stored yet, with their keys; only those whose key is stored (migration
-    0018) are compared with the stored entries' strings."""
-    if not rows:
-        return 0
-    hits = select_entry_key_hits(connection, rows)
-    fresh = [row for row in rows if (row["feed_url"], row["guid"]) not in hits]
-    known = [row for row in rows if (row["feed_url"], row["guid"]) in hits]
-    insert_entry_keys(connection, fresh)
-    inserted = insert_rows(connection, "entries", fresh, unstored=True)
-    return inserted + insert_rows(connection, "entries", known)
 
 
 def has_stored_updates(entries: list[dict[str, Any]], inserted: int) -> bool:

@@ -193,7 +193,7 @@ def write_rows(
     report: MoveReport,
 ) -> list[tuple[str, int | None, int]]:
     """Inside the move's one transaction: empty or check the lake, copy every table, key the articles
-    and entries (migrations 0017, 0018), compare, record."""
+    (migration 0017), compare, record."""
     if report.replaced:
         for table in plan:
             connection.execute(f"DELETE FROM {alias}.{quote_name(table)}")
@@ -202,9 +202,8 @@ def write_rows(
     for table, copy in plan.items():
         if copy is not None:
             connection.execute(copy_statement(alias, table, copy))
-    for keys in ("article_keys", "entry_keys"):  # a file from before migration 0017 or 0018
-        if keys in plan and plan[keys] is None:
-            connection.execute(read_sql(f"insert_stored_{keys}"))
+    if "article_keys" in plan and plan["article_keys"] is None:  # a file from before migration 0017
+        connection.execute(read_sql("insert_stored_article_keys"))
     counts: list[tuple[str, int | None, int]] = []
     for table, copy in plan.items():
         old = None if copy is None else count_rows(connection, SOURCE_ALIAS, copy.source)
