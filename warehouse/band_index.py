@@ -32,14 +32,6 @@ PARTS = {"built": "select_all_article_bands", "clusters": "select_all_cluster_me
 WAIT_S = 600.0  # a writer waits this long for another's write; the one-time build of 1M articles takes ~2 min
 BUILD_CHUNK = 500_000  # band rows read from the lake and written at a time while building
 EPOCH = datetime(1970, 1, 1)
-MEMBER_SCHEMA = pa.schema(
-    [
-        ("cluster_id", pa.string()),
-        ("article_id", pa.string()),
-        ("dated_at", pa.timestamp("us")),
-        ("url", pa.string()),
-    ]
-)
 MATCH_SCHEMA = pa.schema(
     [("band_hash", pa.int64()), ("article_id", pa.string()), ("dated_at", pa.timestamp("us"))]
 )
@@ -175,12 +167,15 @@ def add_bands(index: sqlite3.Connection, bands: pa.Table) -> None:
             insert_rows(index, bands)
 
 
-def add_members(index: sqlite3.Connection, members: list[dict]) -> None:
-    """Add a batch's cluster rows (dicts of MEMBER_SCHEMA's fields), committed at once, before the lake's
-    commit: a member is never missed."""
+def add_members(index: sqlite3.Connection, members: list[tuple[str, str, datetime, str | None]]) -> None:
+    """Add a batch's cluster rows (cluster_id, article_id, dated_at, url), committed at once, before the
+    lake's commit: a member is never missed."""
     if members:
+        rows = [
+            (cluster_id, article_id, to_micros(dated), url) for cluster_id, article_id, dated, url in members
+        ]
         with explain_corruption(index), write_transaction(index):
-            insert_members(index, pa.Table.from_pylist(members, schema=MEMBER_SCHEMA))
+            index.executemany(read_sql("cluster_index_insert"), rows)
 
 
 def build_index(index: sqlite3.Connection, connection: duckdb.DuckDBPyConnection) -> int:
@@ -221,18 +216,24 @@ def ready_index(connection: duckdb.DuckDBPyConnection) -> sqlite3.Connection | N
     return index
 
 
-def find_matches(index: sqlite3.Connection, hashes: list[int], start: datetime, end: datetime) -> pa.Table:
-    """The index rows (band_hash, article_id, dated_at) of the given hashes dated from start to end."""
+def probe_rows(
+    index: sqlite3.Connection, probe: str, keys: list, sql: str, params: tuple = ()
+) -> list[tuple]:
+    """Rows of `sql` with the keys put in the temp table `probe` first (inside a transaction rolled back)."""
     with explain_corruption(index), contextlib.closing(index.cursor()) as cursor:
         cursor.execute("BEGIN")
         try:
-            cursor.execute("DELETE FROM temp.band_probe")
-            cursor.executemany("INSERT OR IGNORE INTO temp.band_probe VALUES (?)", ((h,) for h in hashes))
-            rows = cursor.execute(
-                read_sql("band_index_select"), (to_micros(start), to_micros(end))
-            ).fetchall()
+            cursor.execute(f"DELETE FROM temp.{probe}")
+            cursor.executemany(f"INSERT OR IGNORE INTO temp.{probe} VALUES (?)", ((key,) for key in keys))
+            return cursor.execute(sql, params).fetchall()
         finally:
             cursor.execute("ROLLBACK")
+
+
+def find_matches(index: sqlite3.Connection, hashes: list[int], start: datetime, end: datetime) -> pa.Table:
+    """The index rows (band_hash, article_id, dated_at) of the given hashes dated from start to end."""
+    sql = read_sql("band_index_select")
+    rows = probe_rows(index, "band_probe", hashes, sql, (to_micros(start), to_micros(end)))
     return pa.table(
         {
             "band_hash": pa.array([row[0] for row in rows], pa.int64()),
@@ -249,14 +250,5 @@ def find_members(
     index: sqlite3.Connection, cluster_ids: list[str]
 ) -> list[tuple[str, str, datetime, str | None]]:
     """The index rows (cluster_id, article_id, dated_at, url) of the given clusters: each member they had."""
-    with explain_corruption(index), contextlib.closing(index.cursor()) as cursor:
-        cursor.execute("BEGIN")
-        try:
-            cursor.execute("DELETE FROM temp.cluster_probe")
-            cursor.executemany(
-                "INSERT OR IGNORE INTO temp.cluster_probe VALUES (?)", ((c,) for c in cluster_ids)
-            )
-            rows = cursor.execute(read_sql("cluster_index_select")).fetchall()
-        finally:
-            cursor.execute("ROLLBACK")
+    rows = probe_rows(index, "cluster_probe", cluster_ids, read_sql("cluster_index_select"))
     return [(row[0], row[1], EPOCH + timedelta(microseconds=row[2]), row[3]) for row in rows]

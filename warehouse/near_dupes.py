@@ -185,14 +185,9 @@ def find_verified_pairs(
     return verify_pairs(candidates, signatures, other_by_id, settings.threshold)
 
 
-def member_row(cluster_id: str, article_id: str, dated_at: datetime, urls: dict[str, str] | None) -> dict:
+def member_row(cluster_id: str, article_id: str, dated_at: datetime, urls: dict[str, str] | None) -> tuple:
     """A band index cluster row: the article in the cluster from its date, with its URL when known."""
-    return {
-        "cluster_id": cluster_id,
-        "article_id": article_id,
-        "dated_at": dated_at,
-        "url": (urls or {}).get(article_id),
-    }
+    return (cluster_id, article_id, dated_at, (urls or {}).get(article_id))
 
 
 def load_members(
