@@ -18,6 +18,7 @@ from warehouse.lake import (
     LakeSettings,
     attach_statement,
     current_snapshot,
+    is_retryable,
     maintain_lake,
     open_lake,
     use_sqlite_wal,
@@ -274,3 +275,36 @@ def test_two_writer_processes_append_every_row_once_with_a_postgres_catalog(tmp_
     with open_lake(settings, read_only=True) as reader:
         assert reader.execute("SELECT count(*), count(DISTINCT id) FROM rows").fetchone() == (800, 800)
         assert reader.execute("SELECT count(DISTINCT batch) FROM rows").fetchone() == (20,)
+
+
+@pytest.mark.parametrize(
+    ("message", "retryable"),
+    [
+        ("Catalog Error: Table with name ducklake_inlined_data_13_1 does not exist!", True),
+        ("Catalog Error: Table with name articles does not exist!", False),
+        ("TransactionContext Error: Failed to commit: database is locked", True),
+        ("Constraint Error: Duplicate key", False),
+    ],
+)
+def test_only_transient_catalog_errors_are_retried(message, retryable):
+    """An inlined-data table another process's commit made but this transaction cannot see yet is run again;
+    a missing table of the warehouse is a real error, raised at once."""
+    assert is_retryable(duckdb.CatalogException(message)) is retryable
+
+
+def test_write_with_retry_runs_a_transaction_again_after_an_unseen_inlined_table(tmp_path):
+    """The transaction that met the error is rolled back whole; the next try commits once."""
+    settings = local_settings(tmp_path)
+    make_rows_table(settings)
+    with open_lake(settings) as connection:
+        tries = []
+
+        def insert_rows(c) -> None:
+            tries.append(len(tries))
+            c.execute("INSERT INTO rows SELECT i, 0 FROM range(5) t(i)")
+            if len(tries) == 1:
+                raise duckdb.CatalogException("Table with name ducklake_inlined_data_1_1 does not exist!")
+
+        write_with_retry(connection, insert_rows)
+        assert tries == [0, 1]
+        assert connection.execute("SELECT count(*) FROM rows").fetchone()[0] == 5

@@ -66,7 +66,7 @@ def apply_migrations(connection: duckdb.DuckDBPyConnection, directory: Path = MI
     """Bring the schema up to date and refresh the views; return the resulting version."""
     migrations = list_migrations(directory)
     latest = migrations[-1][0] if migrations else 0
-    current = read_schema_version(connection)
+    current = write_with_retry(connection, read_schema_version)  # retried as a write would be
     if current > latest:
         raise SchemaError(
             f"database schema version {current} is newer than this newsdesk ({latest}): upgrade newsdesk"
