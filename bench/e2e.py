@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.memory import TreeSampler
+from flows.settings.prefect_runs import allow_slow_server_start
 
 
 def warm_up() -> None:
@@ -80,6 +81,7 @@ def child_environment(prefect_home: Path) -> dict[str, str]:
         env["PREFECT_API_URL"] = env["BENCH_PREFECT_API_URL"]
     env["PREFECT_HOME"] = str(prefect_home)
     env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    allow_slow_server_start(env)
     env["PREFECT_LOGGING_LEVEL"] = env.get("PREFECT_LOGGING_LEVEL", "WARNING")
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])

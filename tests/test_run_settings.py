@@ -70,3 +70,29 @@ def test_an_explicit_heartbeat_setting_is_respected_without_a_server(monkeypatch
         before = get_current_settings().flows.heartbeat_frequency
         with local_run_settings():
             assert get_current_settings().flows.heartbeat_frequency == before is not None
+
+
+STARTUP_PROBE = """
+import flows.cli.app
+from prefect.settings import get_current_settings
+print(get_current_settings().server.ephemeral.startup_timeout_seconds)
+"""
+
+
+def read_cli_startup_timeout(**extra: str) -> float:
+    """The temporary server's startup timeout Prefect uses in a process that loaded the command line."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env.update(PYTHONPATH=str(REPO), **extra)
+    done = subprocess.run([sys.executable, "-c", STARTUP_PROBE], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_command_line_waits_longer_for_a_temporary_server_unless_told():
+    """Prefect's 20 s is too short on a loaded machine: the command line allows STARTUP_TIMEOUT_S; a value the
+    user set wins."""
+    from flows.settings.prefect_runs import STARTUP_TIMEOUT_S
+
+    assert read_cli_startup_timeout() == STARTUP_TIMEOUT_S
+    assert read_cli_startup_timeout(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="45") == 45

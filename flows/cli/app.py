@@ -15,8 +15,11 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from flows.settings.prefect_runs import allow_slow_server_start
+
 # Offline installs would otherwise log telemetry errors on every run.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+allow_slow_server_start()
 
 app = typer.Typer(
     name="newsdesk",

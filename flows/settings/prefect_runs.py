@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 
+# Prefect gives its temporary server 20 s to start; a loaded machine can take longer, and a scheduled run
+# should wait for it rather than fail. Used unless the user set the variable.
+STARTUP_TIMEOUT_VARIABLE = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+STARTUP_TIMEOUT_S = 120
 HEARTBEAT_VARIABLES = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
 TEMPORARY_SERVER_HINT = (
     "newsdesk: no Prefect server configured: starting a temporary one for this run (~10 s); "
     "`newsdesk server start` keeps one running"
 )
+
+
+def allow_slow_server_start(environment: MutableMapping[str, str] = os.environ) -> None:
+    """Give Prefect's temporary server STARTUP_TIMEOUT_S to start, unless the environment already says."""
+    environment.setdefault(STARTUP_TIMEOUT_VARIABLE, str(STARTUP_TIMEOUT_S))
 
 
 def wants_heartbeats() -> bool:
