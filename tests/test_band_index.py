@@ -26,7 +26,8 @@ from warehouse.band_index import (
 from warehouse.batch_queries import run_with
 from warehouse.db import open_warehouse, run_transaction
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import BAND_SCHEMA, find_band_candidates
+from warehouse.near_dupe_pairs import find_band_candidates
+from warehouse.near_dupes import BAND_SCHEMA
 from warehouse.sql import read_sql
 
 DAY = datetime(2016, 5, 3, 9, 0)
@@ -115,6 +116,12 @@ def test_lookup_seeks_each_hash_instead_of_scanning_the_index(tmp_path):
     plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("cluster_index_select"))]
     close_indexes()
     assert plan == ["SCAN p", "SEARCH i USING PRIMARY KEY (cluster_id=?)"]
+    index = open_index(tmp_path / "x.bands.sqlite")
+    plan = [
+        row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("cluster_index_select_articles"))
+    ]
+    close_indexes()
+    assert plan == ["SCAN p", "SEARCH i USING INDEX cluster_index_by_article (article_id=?)"]
 
 
 def test_a_damaged_index_is_named_with_its_fix(tmp_path):

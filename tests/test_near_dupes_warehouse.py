@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,7 +15,8 @@ from warehouse.band_index import close_indexes, is_built, ready_index
 from warehouse.db import open_warehouse, transaction
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
-from warehouse.near_dupes import link_near_duplicates, load_members, sign_stored_articles
+from warehouse.near_dupe_pairs import load_members, read_indexed_signatures, select_members
+from warehouse.near_dupes import link_near_duplicates, sign_stored_articles
 
 VOCABULARY = [f"{a}{b}{c}" for a in "bcdfgklmnprst" for b in "aeiou" for c in ("n", "r", "s", "l", "th", "m")]
 DAY = datetime(2016, 5, 3, 9, 0)
@@ -296,13 +298,19 @@ def test_cluster_members_come_from_the_index_as_the_lake_holds_them(connection):
     # The index kept the rows the lake replaced: each article's first one-member cluster, c4's old cluster.
     assert index.execute("SELECT count(*) FROM cluster_index").fetchone()[0] > len(stored)
     every = set(stored.values()) | set(stored)
-    members, urls = load_members(connection, every, index)
-    assert member_view(members) == member_view(load_members(connection, every, None)[0])
+    members, urls = indexed_members(connection, index, every)
+    assert member_view(members) == member_view(load_members(connection, every))
     assert {article_id: m.cluster_id for article_id, m in members.items()} == stored
     assert urls == {row["article_id"]: row["url"] for row in family_rows()}
     left = {article_id for article_id, cluster_id in stored.items() if cluster_id != article_id}
-    assert left and load_members(connection, left, index)[0] == {}  # clusters their members left are empty
+    assert left and indexed_members(connection, index, left)[0] == {}  # clusters their members left are empty
     close_indexes()
+
+
+def indexed_members(connection, index, cluster_ids):
+    """The members of the given clusters as the index path reads them, and the URLs the index knows."""
+    stored, urls = read_indexed_signatures(connection, index, cluster_ids)
+    return select_members(stored, cluster_ids), urls
 
 
 def test_rows_a_failed_load_left_in_the_index_join_no_cluster(connection):
@@ -336,7 +344,58 @@ def test_an_index_without_its_cluster_part_gets_it_from_the_lake(connection):
     index = ready_index(connection)
     assert is_built(index) and index.execute("SELECT count(*) FROM band_index").fetchone()[0] == bands
     stored = clusters(connection)
-    members, urls = load_members(connection, set(stored.values()), index)
+    members, urls = indexed_members(connection, index, set(stored.values()))
     assert {article_id: m.cluster_id for article_id, m in members.items()} == stored
     assert set(urls) == set(stored)
     close_indexes()
+
+
+def random_workload(seed: int) -> tuple[list[list[dict]], list[dict]]:
+    """Batches of copies of a few texts (exact, near and far edits, some undated, over 40 days) and texts
+    that replace some of them later."""
+    rng = random.Random(seed)
+    bases = [make_text(100 + number, words=200) for number in range(6)]
+
+    def text() -> str:
+        share = rng.choice([0.0, 0.03, 0.08, 0.3])
+        return edit_words(bases[rng.randrange(len(bases))], share, rng.randrange(10**6))
+
+    rows = []
+    for number in range(36):
+        published = DAY + timedelta(days=rng.randrange(40), hours=rng.randrange(24))
+        source = f"s{rng.randrange(5)}.example"
+        rows.append(article(f"x{number:02d}", text(), published if rng.random() > 0.15 else None, source))
+    rng.shuffle(rows)
+    batches = []
+    while rows:
+        size = rng.randrange(1, 9)
+        batches.append(rows[:size])
+        rows = rows[size:]
+    replaced = rng.sample([row for batch in batches for row in batch], 5)
+    return batches, [{**row, **article(row["article_id"], text(), row["published_at"])} for row in replaced]
+
+
+@pytest.mark.parametrize("seed", [3, 17])
+def test_the_band_index_path_clusters_as_the_lake_path_does(tmp_path, monkeypatch, seed):
+    batches, replaced = random_workload(seed)
+    states = []
+    for name in ("index", "lake"):
+        if (
+            name == "lake"
+        ):  # a lake without an index file (a PostgreSQL catalog) reads everything from the lake
+            monkeypatch.setattr("warehouse.near_dupes.ready_index", lambda connection: None)
+        with open_warehouse(tmp_path / f"{name}.duckdb") as con:
+            apply_migrations(con)
+            for batch in batches:
+                load(con, *batch)
+            for row in replaced:
+                link_near_duplicates(con, [row], "r2", datetime(2016, 7, 1), resigned=[row["article_id"]])
+            states.append(stored_state(con))
+        close_indexes()
+    assert (tmp_path / "index.lake.bands.sqlite").exists() and not (
+        tmp_path / "lake.lake.bands.sqlite"
+    ).exists()
+    assert states[0] == states[1]
+    sizes = sorted(Counter(cluster for _, cluster in states[0][0]).values())
+    assert sizes[-1] >= 3 and sizes[0] == 1  # families formed, and some articles stayed alone
+    assert "near_duplicate" in {method for _, _, method, _ in states[0][1]}

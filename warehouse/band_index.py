@@ -1,5 +1,5 @@
 """The near-duplicate index beside a lake whose catalog is a file, in SQLite B-trees: LSH band hash →
-(article, date), and cluster id → (member, date, URL).
+(article, date), and cluster id → (member, date, URL), also looked up by member.
 
 A batch's near-duplicate candidates, and the members of the clusters it touches, are then found by lookups
 that grow with the batch, not by scanning the lake (a Parquet scan cannot skip to a few thousand random
@@ -37,6 +37,10 @@ MATCH_SCHEMA = pa.schema(
 )
 THREAD_STATE = threading.local()  # sqlite3 connections stay in the thread that opened them
 CORRUPT_MESSAGES = ("malformed", "not a database", "disk image")
+MEMBER_LOOKUPS = {  # find_members' key: its probe table and query
+    "cluster": ("cluster_probe", "cluster_index_select"),
+    "article": ("article_probe", "cluster_index_select_articles"),
+}
 
 
 class BandIndexCorrupt(RuntimeError):
@@ -247,8 +251,10 @@ def find_matches(index: sqlite3.Connection, hashes: list[int], start: datetime, 
 
 
 def find_members(
-    index: sqlite3.Connection, cluster_ids: list[str]
+    index: sqlite3.Connection, keys: list[str], by: str = "cluster"
 ) -> list[tuple[str, str, datetime, str | None]]:
-    """The index rows (cluster_id, article_id, dated_at, url) of the given clusters: each member they had."""
-    rows = probe_rows(index, "cluster_probe", cluster_ids, read_sql("cluster_index_select"))
+    """The index rows (cluster_id, article_id, dated_at, url) of the given clusters, each member they had;
+    with by="article", of the given articles, each cluster they were in."""
+    probe, sql = MEMBER_LOOKUPS[by]
+    rows = probe_rows(index, probe, keys, read_sql(sql))
     return [(row[0], row[1], EPOCH + timedelta(microseconds=row[2]), row[3]) for row in rows]

@@ -1,6 +1,6 @@
-"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored, a batch's candidates and the
-members of the clusters it touches looked up in the band index file (warehouse/band_index.py; else read from
-the lake), clusters and marks written as transforms.clusters decides them."""
+"""Near-duplicate clusters in the warehouse: signatures and LSH bands stored (in the band index file too,
+warehouse/band_index.py), a batch's pairs and the members of the clusters it touches found
+(warehouse/near_dupe_pairs.py), clusters and marks written as transforms.clusters decides them."""
 
 from __future__ import annotations
 
@@ -13,17 +13,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from transforms.clusters import (
-    Member,
-    NearDupSettings,
-    choose_marks,
-    plan_clusters,
-    signature_rows,
-    verify_pairs,
-)
+from transforms.clusters import Member, NearDupSettings, choose_marks, plan_clusters, signature_rows
 from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_signature, sign_texts
-from warehouse.band_index import add_bands, add_members, find_matches, find_members, ready_index
+from warehouse.band_index import add_bands, add_members, ready_index
 from warehouse.batch_queries import date_spans, id_table, run_in_spans, run_with
+from warehouse.near_dupe_pairs import pair_from_lake, pair_with_index
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -131,99 +125,9 @@ def store_signatures(
     return bands
 
 
-def find_band_candidates(
-    connection: duckdb.DuckDBPyConnection,
-    bands: pa.Table,
-    window: timedelta,
-    index: sqlite3.Connection | None = None,
-) -> list[tuple]:
-    """(batch article, stored article, its date) sharing a band within the window: looked up in the band index
-    given one, else joined to the lake's band rows span by span."""
-    dates = bands.column("dated_at").to_pylist()
-    if index is None:
-        spans = date_spans(dates, window)
-        sql = read_sql("select_near_duplicate_candidates")
-        return run_in_spans(connection, {"batch_bands": bands}, sql, spans, {"window": window})
-    hashes = sorted(set(bands.column("band_hash").to_pylist()))
-    matches = find_matches(index, hashes, min(dates) - window, max(dates) + window)
-    views = {"batch_bands": bands, "band_matches": matches}
-    return run_with(connection, views, read_sql("select_near_duplicate_matches"), {"window": window})
-
-
-def find_verified_pairs(
-    connection: duckdb.DuckDBPyConnection,
-    bands: pa.Table,
-    signatures: dict[str, np.ndarray],
-    settings: NearDupSettings,
-    index: sqlite3.Connection | None = None,
-) -> tuple[list[tuple[str, str]], set[str]]:
-    """Verified near-duplicate pairs of the batch (band candidates, Jaccard in Python) and their clusters."""
-    if not bands.num_rows:
-        return [], set()
-    window = timedelta(days=settings.window_days)
-    found = find_band_candidates(connection, bands, window, index)
-    if not found:
-        return [], set()
-    others = run_in_spans(
-        connection,
-        {"candidate_ids": id_table(other for _, other, _ in found)},
-        read_sql("select_near_duplicate_signatures"),
-        date_spans((dated_at for _, _, dated_at in found), timedelta(0)),
-    )
-    # A stored date is the signature's: a band row left by an earlier text may carry another.
-    dated = {row[0]: row[3] for row in others}
-    ids, dates = bands.column("article_id").to_pylist(), bands.column("dated_at").to_pylist()
-    batch_dates = dict(zip(ids, dates, strict=True))
-    candidates = sorted(
-        {
-            (article_id, other_id)
-            for article_id, other_id, _ in found
-            if other_id in dated and abs(dated[other_id] - batch_dates[article_id]) <= window
-        }
-    )
-    other_by_id = {row[0]: (row[1], decode_minhash(row[2])) for row in others}
-    return verify_pairs(candidates, signatures, other_by_id, settings.threshold)
-
-
 def member_row(cluster_id: str, article_id: str, dated_at: datetime, urls: dict[str, str] | None) -> tuple:
     """A band index cluster row: the article in the cluster from its date, with its URL when known."""
     return (cluster_id, article_id, dated_at, (urls or {}).get(article_id))
-
-
-def load_members(
-    connection: duckdb.DuckDBPyConnection, cluster_ids: set[str], index: sqlite3.Connection | None = None
-) -> tuple[dict[str, Member], dict[str, str]]:
-    """Every member of the given clusters, and the URLs of those the band index knows."""
-    if not cluster_ids:
-        return {}, {}
-    # The members' ids and dates first (from the index, else narrow lake columns), then their signatures by
-    # date span: a join reading the MinHash blobs of every stored signature would grow with the warehouse.
-    urls: dict[str, str] = {}
-    if index is None:
-        dated = run_with(
-            connection,
-            {"touched_clusters": id_table(cluster_ids, "cluster_id")},
-            read_sql("select_cluster_member_dates"),
-        )
-    else:
-        found = find_members(index, sorted(cluster_ids))
-        dated = [(article_id, dated_at) for _, article_id, dated_at, _ in found]
-        urls = {article_id: url for _, article_id, _, url in found if url}
-    if not dated:
-        return {}, urls
-    rows = run_in_spans(
-        connection,
-        {"cluster_members": id_table(article_id for article_id, _ in dated)},
-        read_sql("select_cluster_members"),
-        date_spans((dated_at for _, dated_at in dated), timedelta(0)),
-    )
-    # The index holds every cluster a member has had: the lake's row says which one it is in now.
-    members = {
-        row[0]: Member(row[0], row[1], row[2], row[3], row[4], row[5], decode_minhash(row[6]))
-        for row in sorted(rows, key=lambda row: row[0])
-        if row[1] in cluster_ids
-    }
-    return members, urls
 
 
 def add_urls(
@@ -326,9 +230,11 @@ def link_near_duplicates(
     signatures = {
         row["article_id"]: decode_minhash(row["minhash"]) for row in rows if row["article_id"] in signed_ids
     }
-    pairs, clusters = find_verified_pairs(connection, bands, signatures, settings, index)
-    touched = clusters | dissolved | set(resigned_ids) | {article_id for pair in pairs for article_id in pair}
-    members, member_urls = load_members(connection, touched, index)
+    touched = dissolved | set(resigned_ids)
+    if index is None:
+        pairs, members, member_urls = pair_from_lake(connection, bands, signatures, settings, touched)
+    else:
+        pairs, members, member_urls = pair_with_index(connection, index, bands, signatures, settings, touched)
     plan = plan_clusters(
         members, [p for p in pairs if p[0] in members and p[1] in members], dissolved, settings
     )
