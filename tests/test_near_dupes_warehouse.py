@@ -399,3 +399,16 @@ def test_the_band_index_path_clusters_as_the_lake_path_does(tmp_path, monkeypatc
     sizes = sorted(Counter(cluster for _, cluster in states[0][0]).values())
     assert sizes[-1] >= 3 and sizes[0] == 1  # families formed, and some articles stayed alone
     assert "near_duplicate" in {method for _, _, method, _ in states[0][1]}
+
+
+@pytest.mark.parametrize("path", ["index", "lake"])
+def test_a_copy_reaching_a_cluster_through_one_member_in_its_window_joins_it(connection, monkeypatch, path):
+    if path == "lake":
+        monkeypatch.setattr("warehouse.near_dupes.ready_index", lambda connection: None)
+    load(connection, article("a1", ORIGINAL, DAY, "wire.example"))
+    load(connection, article("b2", EDITED_COPY, DAY + timedelta(days=25), "b.example"))
+    # c3's window holds b2 only: cluster a1 is reached through b2, whose cluster is named after a1.
+    load(connection, article("c3", ORIGINAL, DAY + timedelta(days=50), "c.example"))
+    assert clusters(connection) == {"a1": "a1", "b2": "a1", "c3": "a1"}
+    assert duplicate_rows(connection) == [("b2", "a1", "near_duplicate"), ("c3", "a1", "content_hash")]
+    close_indexes()
