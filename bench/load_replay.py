@@ -1,10 +1,11 @@
 """Where a batch load's time goes: captured batch loads replayed into copies of kept lakes, statement by statement.
 
-Run: .venv/bin/python -m bench.load_replay --keep DIR --capture DIR [--sizes 10000,1000000] [--rounds 3]
+Run: .venv/bin/python -m bench.load_replay --keep DIR --capture DIR [--sizes 10000,1000000] [--rounds 3] [--chain]
 `bench.run_cost --keep DIR --capture DIR` keeps the filled lakes and pickles what each batch load (`load_plan`)
 was given. Here each captured round (one child's batches into the smallest lake) is loaded, batch after batch,
-into a fresh copy of every kept lake, sizes alternated, with every statement the load runs on its connection
-timed and named (its warehouse/queries file, else its first words). Printed: per size the median over rounds of
+into a fresh copy of every kept lake (with --chain, the rounds one after another into one copy, as the run-cost
+runs load them: later rounds then meet the earlier rounds' copies), sizes alternated, with every statement the
+load runs on its connection timed and named (its warehouse/queries file, else its first words). Printed: per size the median over rounds of
 the loads' seconds and of each statement's summed seconds, largest growth first. Last line:
 `load_replay: sizes=A,B load_s=X,Y ratio=R statements_per_load=M,N`.
 """
@@ -111,25 +112,31 @@ def replay_round(batches: list[Path], db: Path, seconds: dict[str, float]) -> fl
 
 
 def replay(
-    keep: Path, capture: Path, sizes: tuple[int, ...], rounds: int, work: Path
+    keep: Path, capture: Path, sizes: tuple[int, ...], rounds: int, work: Path, chain: bool = False
 ) -> dict[int, list[dict]]:
-    """Per size, one dict of statement seconds per replayed round."""
+    """Per size, one dict of statement seconds per replayed round: each round into a fresh copy of the kept
+    lake, or with `chain` all rounds into one copy, in order, as bench.run_cost's runs load them."""
     captured = list_rounds(capture, sizes[0])[:rounds]
     if not captured:
         raise SystemExit(f"no captured loads into cost-{sizes[0]} in {capture}")
     figures: dict[int, list[dict]] = defaultdict(list)
-    for number, batches in enumerate(captured):
-        for stored in sizes:
-            db = work / f"replay-{stored}.duckdb"
-            copy_warehouse(kept_lake(keep, stored), db)
-            seconds: dict[str, float] = defaultdict(float)
-            install_timing(seconds)
-            try:
+    lakes = {stored: work / f"replay-{stored}.duckdb" for stored in sizes}
+    try:
+        for number, batches in enumerate(captured):
+            for stored, db in lakes.items():
+                if number == 0 or not chain:
+                    remove_warehouse(db)
+                    copy_warehouse(kept_lake(keep, stored), db)
+                seconds: dict[str, float] = defaultdict(float)
+                install_timing(seconds)
                 wall = replay_round(batches, db, seconds)
-            finally:
-                remove_warehouse(db)
-            figures[stored].append(dict(seconds))
-            print(f"  replay round {number} into {stored:,}: {len(batches)} loads, {wall:.2f} s", flush=True)
+                figures[stored].append(dict(seconds))
+                print(
+                    f"  replay round {number} into {stored:,}: {len(batches)} loads, {wall:.2f} s", flush=True
+                )
+    finally:
+        for db in lakes.values():
+            remove_warehouse(db)
     return figures
 
 
@@ -157,10 +164,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,1000000", help="stored-article counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=3, help="captured rounds to replay")
     parser.add_argument("--work", type=Path, default=None, help="folder for the lakes' copies")
+    parser.add_argument(
+        "--chain", action="store_true", help="replay the rounds one after another into one copy"
+    )
     args = parser.parse_args()
     sizes = tuple(sorted(int(size) for size in args.sizes.split(",")))
     with tempfile.TemporaryDirectory(prefix="load-replay-", dir=args.work) as work:
-        figures = replay(args.keep, args.capture, sizes, args.rounds, Path(work))
+        figures = replay(args.keep, args.capture, sizes, args.rounds, Path(work), args.chain)
     print(describe(figures))
     loads = [statistics.median(seconds["(load wall)"] for seconds in figures[size]) for size in sizes]
     statements = [

@@ -122,6 +122,10 @@ def test_lookup_seeks_each_hash_instead_of_scanning_the_index(tmp_path):
     ]
     close_indexes()
     assert plan == ["SCAN p", "SEARCH i USING INDEX cluster_index_by_article (article_id=?)"]
+    index = open_index(tmp_path / "x.bands.sqlite")
+    plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("signature_index_select"))]
+    close_indexes()
+    assert plan == ["SCAN p", "SEARCH i USING INDEX sqlite_autoindex_signature_index_1 (article_id=?)"]
 
 
 def test_a_damaged_index_is_named_with_its_fix(tmp_path):

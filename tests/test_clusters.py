@@ -12,6 +12,7 @@ from transforms.clusters import (
     NearDupSettings,
     choose_marks,
     link_members,
+    may_pair,
     plan_clusters,
     verify_pairs,
 )
@@ -71,12 +72,28 @@ def test_only_pairs_at_the_threshold_are_verified():
     assert (pairs, clusters) == ([("a1", "b2")], {"b2"})
 
 
+def test_a_stored_article_may_pair_through_any_text_it_had():
+    text = make_text(6)
+    signature, copy, other = (
+        compute_minhash(t) for t in (text, edit_words(text, 0.05, seed=2), make_text(7))
+    )
+    assert may_pair(signature, [other, copy], 0.35)  # its old text is a copy: the lake's row decides
+    assert not may_pair(signature, [other], 0.35)
+    assert not may_pair(signature, [], 0.35)  # no signature held: nothing to read
+
+
 def test_marks_name_the_method_and_skip_what_is_stored():
     text = make_text(8)
     edited = edit_words(text, 0.05, seed=3)
-    members = {"a1": member("a1", text), "b2": member("b2", text, "a1", 1), "c3": member("c3", edited, "a1", 2)}
+    members = {
+        "a1": member("a1", text),
+        "b2": member("b2", text, "a1", 1),
+        "c3": member("c3", edited, "a1", 2),
+    }
     plan = {article_id: ("a1", "a1") for article_id in members}
-    wanted, canonicals = choose_marks(members, plan, {"a1": ("x9", NEAR_DUPLICATE), "b2": ("a1", CONTENT_HASH)})
+    wanted, canonicals = choose_marks(
+        members, plan, {"a1": ("x9", NEAR_DUPLICATE), "b2": ("a1", CONTENT_HASH)}
+    )
     similarity = estimate_jaccard(members["c3"].minhash, members["a1"].minhash)
     assert wanted == [
         {"article_id": "c3", "duplicate_of": "a1", "similarity": similarity, "method": NEAR_DUPLICATE}

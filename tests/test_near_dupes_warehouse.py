@@ -11,7 +11,7 @@ import pytest
 from transforms.clusters import NearDupSettings
 from transforms.hashing import hash_content
 from transforms.near_dupes import compute_minhash, encode_minhash, estimate_jaccard
-from warehouse.band_index import close_indexes, is_built, ready_index
+from warehouse.band_index import close_indexes, find_signatures, is_built, ready_index
 from warehouse.db import open_warehouse, transaction
 from warehouse.load import LoadBatch, load_batch
 from warehouse.migrate import apply_migrations
@@ -411,4 +411,34 @@ def test_a_copy_reaching_a_cluster_through_one_member_in_its_window_joins_it(con
     load(connection, article("c3", ORIGINAL, DAY + timedelta(days=50), "c.example"))
     assert clusters(connection) == {"a1": "a1", "b2": "a1", "c3": "a1"}
     assert duplicate_rows(connection) == [("b2", "a1", "near_duplicate"), ("c3", "a1", "content_hash")]
+    close_indexes()
+
+
+def test_the_index_holds_each_text_an_article_was_signed_with(connection):
+    load(connection, article("a1", ORIGINAL, DAY), article("b2", make_text(30), DAY, "b.example"))
+    rewritten = article("b2", EDITED_COPY, DAY, "b.example")
+    link_near_duplicates(connection, [rewritten], "r2", datetime(2016, 6, 2), resigned=["b2"])
+    assert clusters(connection) == {"a1": "a1", "b2": "a1"}  # its new text pairs with a1
+    index = ready_index(connection)
+    held = find_signatures(index, ["a1", "b2", "nobody"])
+    lake = dict(connection.execute("SELECT article_id, minhash FROM article_signatures").fetchall())
+    assert held["a1"] == [lake["a1"]]
+    assert len(held["b2"]) == 2 and lake["b2"] in held["b2"]  # the old text's too
+    assert "nobody" not in held
+    close_indexes()
+
+
+def test_an_index_without_its_signature_part_gets_it_from_the_lake(connection):
+    for batch in [family_rows()[::2], family_rows()[1::2]]:
+        load(connection, *batch)
+    index = ready_index(connection)
+    with index:  # a file made before the index held signatures
+        index.execute("DELETE FROM signature_index")
+        index.execute("DELETE FROM band_index_state WHERE name = 'signatures'")
+    assert is_built(index, "clusters") and not is_built(index)
+    index = ready_index(connection)
+    lake = dict(connection.execute("SELECT article_id, minhash FROM article_signatures").fetchall())
+    assert find_signatures(index, sorted(lake)) == {article_id: [blob] for article_id, blob in lake.items()}
+    load(connection, article("z9", edit_words(ORIGINAL, 0.05, seed=9), DAY, "z.example"))
+    assert clusters(connection)["z9"] == clusters(connection)["f1"]  # verified through the rebuilt part
     close_indexes()

@@ -156,6 +156,12 @@ def verify_pairs(
     return sorted(pairs), clusters
 
 
+def may_pair(signature: np.ndarray, versions: Iterable[np.ndarray], threshold: float) -> bool:
+    """Whether any of a stored article's signatures (one per text it had) reaches the threshold with this
+    one."""
+    return any(estimate_jaccard(signature, other) >= threshold for other in versions)
+
+
 def choose_marks(
     members: dict[str, Member],
     plan: dict[str, tuple[str, str]],

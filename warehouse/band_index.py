@@ -1,14 +1,14 @@
 """The near-duplicate index beside a lake whose catalog is a file, in SQLite B-trees: LSH band hash →
-(article, date), and cluster id → (member, date, URL), also looked up by member.
+(article, date); cluster id → (member, date, URL), also looked up by member; article → MinHash signatures.
 
-A batch's near-duplicate candidates, and the members of the clusters it touches, are then found by lookups
-that grow with the batch, not by scanning the lake (a Parquet scan cannot skip to a few thousand random
-hashes: at 1M stored articles one batch's window held 13.9M of 32M band rows, and each cluster lookup read
-1M cluster ids). `article_bands` and `article_signatures` stay the record; the index is derived from them:
-built from them when missing, added to by every writer before its lake commit, never pruned. So it is a
-superset: a row left by a text signed again, a member moved to another cluster, or a transaction that did not
-commit only proposes a candidate or a member that the lake's rows then reject. A PostgreSQL lake has no index
-file: it reads the lake.
+A batch's near-duplicate candidates, their verification and the members of the clusters it touches are then
+found by lookups that grow with the batch, not by scanning the lake (a Parquet scan cannot skip to a few
+thousand random hashes: at 1M stored articles one batch's window held 13.9M of 32M band rows, and each cluster
+lookup read 1M cluster ids). `article_bands` and `article_signatures` stay the record; the index is derived
+from them: built from them when missing, added to by every writer before its lake commit, never pruned. So it
+is a superset: a row left by a text signed again, a member moved to another cluster, or a transaction that did
+not commit only proposes a candidate, a signature or a member that the lake's rows then reject. A PostgreSQL
+lake has no index file: it reads the lake.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from warehouse.sql import read_sql
 
 INDEX_SUFFIX = ".bands.sqlite"
 FORMAT = "1"  # the layout of each part; a part marked with another value is rebuilt from the lake
-PARTS = {"built": "select_all_article_bands", "clusters": "select_all_cluster_members"}  # state name: source
+PARTS = {  # state name: source
+    "built": "select_all_article_bands",
+    "clusters": "select_all_cluster_members",
+    "signatures": "select_all_signature_blobs",
+}
 WAIT_S = 600.0  # a writer waits this long for another's write; the one-time build of 1M articles takes ~2 min
 BUILD_CHUNK = 500_000  # band rows read from the lake and written at a time while building
 EPOCH = datetime(1970, 1, 1)
@@ -164,6 +168,20 @@ def insert_members(index: sqlite3.Connection, members: pa.Table) -> None:
     index.executemany(read_sql("cluster_index_insert"), rows)
 
 
+def insert_signatures(index: sqlite3.Connection, signatures: pa.Table) -> None:
+    """Add signature rows (article_id, content_hash, minhash_version, minhash), in the caller's write."""
+    columns = [signatures.column(k).to_pylist() for k in range(4)]
+    index.executemany(read_sql("signature_index_insert"), zip(*columns, strict=True))
+
+
+def add_signatures(index: sqlite3.Connection, signatures: pa.Table) -> None:
+    """Add a batch's signatures, committed at once, before the lake's commit: a candidate is never left
+    unverified."""
+    if signatures.num_rows:
+        with explain_corruption(index), write_transaction(index):
+            insert_signatures(index, signatures)
+
+
 def add_bands(index: sqlite3.Connection, bands: pa.Table) -> None:
     """Add a batch's band rows, committed at once (before the lake's commit: a candidate is never missed)."""
     if bands.num_rows:
@@ -191,7 +209,7 @@ def build_index(index: sqlite3.Connection, connection: duckdb.DuckDBPyConnection
         for part, source in PARTS.items():
             if is_built(index, part):
                 continue
-            insert = insert_rows if part == "built" else insert_members
+            insert = {"built": insert_rows, "clusters": insert_members, "signatures": insert_signatures}[part]
             for batch in connection.execute(read_sql(source)).to_arrow_reader(BUILD_CHUNK):
                 insert(index, pa.Table.from_batches([batch]))
                 count += batch.num_rows
@@ -258,3 +276,13 @@ def find_members(
     probe, sql = MEMBER_LOOKUPS[by]
     rows = probe_rows(index, probe, keys, read_sql(sql))
     return [(row[0], row[1], EPOCH + timedelta(microseconds=row[2]), row[3]) for row in rows]
+
+
+def find_signatures(index: sqlite3.Connection, article_ids: list[str]) -> dict[str, list[bytes]]:
+    """Every MinHash signature the index holds for each of the given articles (one per text it was signed
+    with)."""
+    found: dict[str, list[bytes]] = {}
+    sql = read_sql("signature_index_select")
+    for article_id, blob in probe_rows(index, "article_probe", article_ids, sql):
+        found.setdefault(article_id, []).append(blob)
+    return found

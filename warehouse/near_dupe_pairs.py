@@ -11,9 +11,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from transforms.clusters import Member, NearDupSettings, verify_pairs
+from transforms.clusters import Member, NearDupSettings, may_pair, verify_pairs
 from transforms.near_dupes import decode_minhash
-from warehouse.band_index import find_matches, find_members
+from warehouse.band_index import find_matches, find_members, find_signatures
 from warehouse.batch_queries import date_spans, id_table, run_in_spans, run_with
 from warehouse.sql import read_sql
 
@@ -138,6 +138,14 @@ def pair_with_index(
     candidates and every member of the clusters the verified pairs and `touched` reach; and their URLs."""
     window = timedelta(days=settings.window_days)
     found = find_band_candidates(connection, bands, window, index) if bands.num_rows else []
+    # Verified first against every signature the index holds for each candidate, so that the lake read below
+    # holds the articles that can pair, not every one sharing a band by chance; the lake's rows verify again.
+    versions = find_signatures(index, sorted({other_id for _, other_id, _ in found}))
+    found = [
+        row
+        for row in found
+        if may_pair(signatures[row[0]], map(decode_minhash, versions.get(row[1], [])), settings.threshold)
+    ]
     others = {other_id for _, other_id, _ in found}
     # Each cluster a candidate has had holds it (with its date): reading their members reads the candidates.
     held = {cluster_id for cluster_id, *_ in find_members(index, sorted(others), by="article")}

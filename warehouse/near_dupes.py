@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from transforms.clusters import Member, NearDupSettings, choose_marks, plan_clusters, signature_rows
 from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_signature, sign_texts
-from warehouse.band_index import add_bands, add_members, ready_index
+from warehouse.band_index import add_bands, add_members, add_signatures, ready_index
 from warehouse.batch_queries import date_spans, id_table, run_in_spans, run_with
 from warehouse.near_dupe_pairs import pair_from_lake, pair_with_index
 from warehouse.sql import read_sql
@@ -35,6 +35,7 @@ SIGNATURE_SCHEMA = pa.schema(
         ("signed_at", TS),
     ]
 )
+SIGNATURE_INDEX_COLUMNS = ("article_id", "content_hash", "minhash_version", "minhash")  # band_index's
 BAND_SCHEMA = pa.schema(
     [("band_hash", pa.int64()), ("band", pa.int16()), ("article_id", pa.string()), ("dated_at", TS)]
 )
@@ -117,6 +118,7 @@ def store_signatures(
                 index,
                 [member_row(row["article_id"], row["article_id"], row["dated_at"], urls) for row in new_rows],
             )
+            add_signatures(index, new_table.select(list(SIGNATURE_INDEX_COLUMNS)))
     bands = band_rows([row for row in rows if row["article_id"] in unsigned], settings)
     if bands.num_rows:
         run_with(connection, {"batch_bands": bands}, read_sql("insert_article_bands"))

@@ -19,6 +19,15 @@ CREATE TABLE IF NOT EXISTS cluster_index (
 ) WITHOUT ROWID;
 -- The clusters each article has been in: a batch finds its candidates' clusters before it reads the lake.
 CREATE INDEX IF NOT EXISTS cluster_index_by_article ON cluster_index (article_id);
+-- Every MinHash signature a writer ever stored, each text's (a text signed again keeps its old one too): a batch's
+-- candidates are verified here before the lake is read, so that articles sharing a band by chance are not read.
+CREATE TABLE IF NOT EXISTS signature_index (
+    article_id TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    minhash_version TEXT NOT NULL,
+    minhash BLOB NOT NULL,
+    UNIQUE (article_id, content_hash, minhash_version)
+);
 CREATE TABLE IF NOT EXISTS band_index_state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TEMP TABLE IF NOT EXISTS band_probe (band_hash INTEGER PRIMARY KEY);
 CREATE TEMP TABLE IF NOT EXISTS cluster_probe (cluster_id TEXT PRIMARY KEY);
