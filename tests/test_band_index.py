@@ -107,25 +107,20 @@ def test_missing_index_is_built_from_the_lake_and_a_move_in_forgets_it(tmp_path)
     close_indexes()
 
 
-def test_lookup_seeks_each_hash_instead_of_scanning_the_index(tmp_path):
+@pytest.mark.parametrize(
+    ("query", "parameters", "search"),
+    [
+        ("band_index_select", (0, 1), "USING PRIMARY KEY (band_hash=?)"),
+        ("cluster_index_select", (), "USING PRIMARY KEY (cluster_id=?)"),
+        ("cluster_index_select_articles", (), "USING INDEX cluster_index_by_article (article_id=?)"),
+        ("signature_index_select", (), "USING INDEX sqlite_autoindex_signature_index_1 (article_id=?)"),
+    ],
+)
+def test_lookup_seeks_each_key_instead_of_scanning_the_index(tmp_path, query, parameters, search):
     index = open_index(tmp_path / "x.bands.sqlite")
-    plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("band_index_select"), (0, 1))]
+    plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql(query), parameters)]
     close_indexes()
-    assert plan == ["SCAN p", "SEARCH i USING PRIMARY KEY (band_hash=?)"]
-    index = open_index(tmp_path / "x.bands.sqlite")
-    plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("cluster_index_select"))]
-    close_indexes()
-    assert plan == ["SCAN p", "SEARCH i USING PRIMARY KEY (cluster_id=?)"]
-    index = open_index(tmp_path / "x.bands.sqlite")
-    plan = [
-        row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("cluster_index_select_articles"))
-    ]
-    close_indexes()
-    assert plan == ["SCAN p", "SEARCH i USING INDEX cluster_index_by_article (article_id=?)"]
-    index = open_index(tmp_path / "x.bands.sqlite")
-    plan = [row[3] for row in index.execute("EXPLAIN QUERY PLAN " + read_sql("signature_index_select"))]
-    close_indexes()
-    assert plan == ["SCAN p", "SEARCH i USING INDEX sqlite_autoindex_signature_index_1 (article_id=?)"]
+    assert plan == ["SCAN p", f"SEARCH i {search}"]
 
 
 def test_a_damaged_index_is_named_with_its_fix(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from itertools import chain
 
 import duckdb
 import numpy as np
@@ -109,35 +110,24 @@ def read_indexed_signatures(
     return stored, {article_id: url for _, article_id, _, url in found if url}
 
 
-def pair_from_lake(
+def pair_batch(
     connection: duckdb.DuckDBPyConnection,
+    index: sqlite3.Connection | None,
     bands: pa.Table,
     signatures: dict[str, np.ndarray],
     settings: NearDupSettings,
     touched: set[str],
 ) -> tuple[list[tuple[str, str]], dict[str, Member], dict[str, str]]:
-    """Without a band index: the batch's verified pairs, then every member of the clusters they and `touched`
-    reach, read from the lake (no URLs)."""
-    window = timedelta(days=settings.window_days)
-    found = find_band_candidates(connection, bands, window) if bands.num_rows else []
-    stored = read_signatures(connection, ((other_id, dated_at) for _, other_id, dated_at in found))
-    pairs, clusters = verify_found(found, bands, signatures, stored, settings)
-    touched = touched | clusters | {article_id for pair in pairs for article_id in pair}
-    return pairs, load_members(connection, touched), {}
-
-
-def pair_with_index(
-    connection: duckdb.DuckDBPyConnection,
-    index: sqlite3.Connection,
-    bands: pa.Table,
-    signatures: dict[str, np.ndarray],
-    settings: NearDupSettings,
-    touched: set[str],
-) -> tuple[list[tuple[str, str]], dict[str, Member], dict[str, str]]:
-    """With a band index: the candidates' clusters come from the index first, so one lake read holds the
-    candidates and every member of the clusters the verified pairs and `touched` reach; and their URLs."""
+    """The batch's verified pairs, every member of the clusters they and `touched` reach, and the URLs the
+    band index knows. With the index, candidates are verified against its signatures and their clusters
+    looked up there first, so one lake read holds them and those members; without, the lake is read for
+    each."""
     window = timedelta(days=settings.window_days)
     found = find_band_candidates(connection, bands, window, index) if bands.num_rows else []
+    if index is None:
+        stored = read_signatures(connection, ((other_id, dated_at) for _, other_id, dated_at in found))
+        pairs, clusters = verify_found(found, bands, signatures, stored, settings)
+        return pairs, load_members(connection, touched | clusters | set(chain(*pairs))), {}
     # Verified first against every signature the index holds for each candidate, so that the lake read below
     # holds the articles that can pair, not every one sharing a band by chance; the lake's rows verify again.
     versions = find_signatures(index, sorted({other_id for _, other_id, _ in found}))
@@ -152,5 +142,4 @@ def pair_with_index(
     paired = {article_id for article_id, _, _ in found} | others  # who can be in a pair
     stored, urls = read_indexed_signatures(connection, index, touched | held | paired)
     pairs, clusters = verify_found(found, bands, signatures, stored, settings)
-    touched = touched | clusters | {article_id for pair in pairs for article_id in pair}
-    return pairs, select_members(stored, touched), urls
+    return pairs, select_members(stored, touched | clusters | set(chain(*pairs))), urls

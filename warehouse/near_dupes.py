@@ -17,7 +17,7 @@ from transforms.clusters import Member, NearDupSettings, choose_marks, plan_clus
 from transforms.near_dupes import band_hashes_batch, decode_minhash, is_empty_signature, sign_texts
 from warehouse.band_index import add_bands, add_members, add_signatures, ready_index
 from warehouse.batch_queries import date_spans, id_table, run_in_spans, run_with
-from warehouse.near_dupe_pairs import pair_from_lake, pair_with_index
+from warehouse.near_dupe_pairs import pair_batch
 from warehouse.sql import read_sql
 
 TS = pa.timestamp("us")
@@ -233,10 +233,7 @@ def link_near_duplicates(
         row["article_id"]: decode_minhash(row["minhash"]) for row in rows if row["article_id"] in signed_ids
     }
     touched = dissolved | set(resigned_ids)
-    if index is None:
-        pairs, members, member_urls = pair_from_lake(connection, bands, signatures, settings, touched)
-    else:
-        pairs, members, member_urls = pair_with_index(connection, index, bands, signatures, settings, touched)
+    pairs, members, member_urls = pair_batch(connection, index, bands, signatures, settings, touched)
     plan = plan_clusters(
         members, [p for p in pairs if p[0] in members and p[1] in members], dissolved, settings
     )
