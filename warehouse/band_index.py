@@ -35,6 +35,9 @@ PARTS = {  # state name: source
 }
 WAIT_S = 600.0  # a writer waits this long for another's write; the one-time build of 1M articles takes ~2 min
 BUILD_CHUNK = 500_000  # band rows read from the lake and written at a time while building
+# SQLite's page cache while building (KiB): the signatures come unsorted, and their random inserts into a
+# 1M-row B-tree took 23 s with the default 2 MB cache, 12 s with this.
+BUILD_CACHE_KIB = 131_072
 EPOCH = datetime(1970, 1, 1)
 MATCH_SCHEMA = pa.schema(
     [("band_hash", pa.int64()), ("article_id", pa.string()), ("dated_at", pa.timestamp("us"))]
@@ -205,12 +208,17 @@ def build_index(index: sqlite3.Connection, connection: duckdb.DuckDBPyConnection
     mark them built; return the rows read. Another process building it meanwhile makes this one wait, then
     skip."""
     count = 0
-    with write_transaction(index):
+    previous = index.execute("PRAGMA cache_size").fetchone()[0]
+    index.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
+    with contextlib.ExitStack() as stack:
+        stack.callback(index.execute, f"PRAGMA cache_size = {previous}")
+        stack.enter_context(write_transaction(index))
         for part, source in PARTS.items():
             if is_built(index, part):
                 continue
             insert = {"built": insert_rows, "clusters": insert_members, "signatures": insert_signatures}[part]
-            for batch in connection.execute(read_sql(source)).to_arrow_reader(BUILD_CHUNK):
+            chunk = BUILD_CHUNK if part != "signatures" else BUILD_CHUNK // 10  # 512-byte signatures
+            for batch in connection.execute(read_sql(source)).to_arrow_reader(chunk):
                 insert(index, pa.Table.from_batches([batch]))
                 count += batch.num_rows
             index.execute("INSERT OR REPLACE INTO band_index_state VALUES (?, ?)", (part, FORMAT))
