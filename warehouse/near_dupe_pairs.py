@@ -130,12 +130,10 @@ def pair_batch(
         return pairs, load_members(connection, touched | clusters | set(chain(*pairs))), {}
     # Verified first against every signature the index holds for each candidate, so that the lake read below
     # holds the articles that can pair, not every one sharing a band by chance; the lake's rows verify again.
-    versions = find_signatures(index, sorted({other_id for _, other_id, _ in found}))
-    found = [
-        row
-        for row in found
-        if may_pair(signatures[row[0]], map(decode_minhash, versions.get(row[1], [])), settings.threshold)
-    ]
+    held_signatures = find_signatures(index, sorted({other_id for _, other_id, _ in found}))
+    versions = {other_id: [decode_minhash(b) for b in blobs] for other_id, blobs in held_signatures.items()}
+    threshold = settings.threshold
+    found = [row for row in found if may_pair(signatures[row[0]], versions.get(row[1], []), threshold)]
     others = {other_id for _, other_id, _ in found}
     # Each cluster a candidate has had holds it (with its date): reading their members reads the candidates.
     held = {cluster_id for cluster_id, *_ in find_members(index, sorted(others), by="article")}
