@@ -76,7 +76,7 @@ def test_lake_attaches_offline_with_a_local_catalog(tmp_path, catalog):
         )
         assert connection.execute("SELECT current_database()").fetchone() == ("lake",)
         assert connection.execute("SELECT current_setting('parquet_metadata_cache')").fetchone() == (True,)
-        # the shipped files load without their 0.3 s signature check (a setting made at connect only)
+        # the shipped files load without their 0.3 s signature check (turned on at connect only)
         assert connection.execute("SELECT current_setting('allow_unsigned_extensions')").fetchone() == (True,)
     with open_lake(settings, read_only=True) as reader:
         assert reader.execute("SELECT count(*), max(title) FROM articles").fetchone() == (100, "title 99")

@@ -32,7 +32,7 @@ DEFAULT_MAX_RETRY_COUNT = 100
 OFFLINE_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 # The extension files load from their installed PyPI packages, beside duckdb's own library, which is loaded
 # unchecked too; checking their signatures costs 0.3 s per new connection (ducklake and sqlite_scanner, 70 MB
-# hashed). DuckDB takes it at connect only; the reading commands refuse LOAD, and lock their sessions.
+# hashed). DuckDB turns it on at connect only; the reading commands refuse LOAD and lock their sessions.
 SHIPPED_EXTENSIONS_CONFIG = {"allow_unsigned_extensions": True}
 # extension name -> the PyPI package that ships its file (duckdb-extension-<name with dashes>)
 EXTENSION_PACKAGES = {
